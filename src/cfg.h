@@ -1,0 +1,101 @@
+/*
+ * cfg.h - the configuration file (INI, libinih), see relayq.conf(5).
+ *
+ * cfg_load() reads the file once into a struct cfg the caller owns; there
+ * is no global configuration. Every error names the file, the line and the
+ * key ("relayq.conf:12: port: not a number") and returns RQ_CONFIG.
+ * Unknown sections and keys are errors, so that a typo never silently
+ * changes where mail goes. Secrets are not read here: cfg_password() reads
+ * them only in the process that needs them (the runner).
+ */
+#ifndef RELAYQ_CFG_H
+#define RELAYQ_CFG_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+#include "err.h"
+
+enum tls_mode {
+	TLS_MODE_STARTTLS,
+	TLS_MODE_SMTPS,
+	TLS_MODE_NONE,
+};
+
+enum auth_mech {
+	AUTH_AUTO,	/* best mechanism the server offers; none if no user */
+	AUTH_PLAIN,
+	AUTH_LOGIN,
+	AUTH_CRAM_MD5,
+	AUTH_XOAUTH2,
+	AUTH_NONE,
+};
+
+#define CFG_RETRY_MAX 32
+
+struct cfg_smarthost {
+	char *host;		/* NULL: no smarthost configured */
+	char *port;		/* service: "587", "465", ... */
+	enum tls_mode tls;
+	int tls_verify;		/* CA chain + host name */
+	char *ca_file;
+	char *fingerprint;	/* "sha256:AB:CD..." or hex; NULL: no pin */
+	char *cert_file;
+	char *key_file;
+	enum auth_mech auth;
+	char *user;
+	char *password;
+	char *password_file;
+	int plaintext_auth;	/* allow AUTH without TLS (loopback only) */
+	time_t timeout;		/* seconds for every SMTP state; 0: defaults */
+};
+
+struct cfg {
+	char *path;		/* the file read (or the default path) */
+	/* [queue] */
+	char *queue_dir;
+	time_t retry[CFG_RETRY_MAX];
+	size_t nretry;
+	time_t lifetime;
+	off_t max_size;
+	/* [local] */
+	char *hostname;		/* NULL: the FQDN, looked up at need */
+	char *domain;		/* NULL: from hostname */
+	char *aliases;
+	/* [smarthost] */
+	struct cfg_smarthost smarthost;
+};
+
+/* Fill c with the built-in defaults (no file read). */
+void cfg_defaults(struct cfg *c);
+/*
+ * Read path into c (defaults first). A missing file is RQ_CONFIG when
+ * must_exist, otherwise c keeps the defaults and RQ_OK is returned.
+ */
+enum rq_status cfg_load(struct cfg *c, const char *path, int must_exist,
+    struct err *e);
+void cfg_free(struct cfg *c);
+
+/*
+ * The smarthost password: `password`, else the first line of
+ * `password_file` (refused when group- or world-writable). *out is NULL
+ * when none is configured. The caller wipes and frees it.
+ */
+enum rq_status cfg_password(const struct cfg *c, char **out, struct err *e);
+
+/* Helpers shared with other parsers; 0 on success, -1 on error. */
+int cfg_parse_duration(const char *s, time_t *out);	/* 30s 5m 2h 5d 1w */
+int cfg_parse_size(const char *s, off_t *out);		/* 10k 50M 1G */
+int cfg_parse_bool(const char *s, int *out);
+
+/* [local] hostname, else this host's FQDN (looked up once). */
+const char *cfg_hostname(struct cfg *c);
+/* [local] domain, else /etc/mailname, else the hostname. */
+const char *cfg_domain(struct cfg *c);
+/* Non-zero when host names the loopback interface. */
+int cfg_is_loopback(const char *host);
+
+const char *cfg_tls_name(enum tls_mode m);
+const char *cfg_auth_name(enum auth_mech m);
+
+#endif

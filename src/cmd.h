@@ -1,0 +1,31 @@
+/*
+ * cmd.h - the command front ends. main() picks one by argv[0]; each
+ * parses its options, wires the modules together and alone decides the
+ * exit code (sysexits, via err_exitcode()).
+ */
+#ifndef RELAYQ_CMD_H
+#define RELAYQ_CMD_H
+
+#include "cfg.h"
+#include "err.h"
+
+enum cmd_persona { PERSONA_SENDMAIL, PERSONA_MAILQ, PERSONA_NEWALIASES };
+
+int cmd_sendmail(int argc, char **argv, enum cmd_persona persona);
+int cmd_relayq(int argc, char **argv);
+
+/*
+ * Shared by both: choose and load the configuration. path_opt is -C (or
+ * NULL); RELAYQ_CONFIG is consulted next. Anyone but root who picks a
+ * file loses every privilege first. *custom tells whether a file other
+ * than the system one was chosen.
+ */
+enum rq_status cmd_load_config(const char *path_opt, struct cfg *c,
+    int *custom, struct err *e);
+/* One delivery pass; prints nothing unless verbose or report. */
+int cmd_run_queue(struct cfg *c, const char *only_id, int flush,
+    int verbose, int report);
+/* Print "prog: msg" and return the exit code for e. */
+int cmd_fail(const char *prog, const struct err *e);
+
+#endif

@@ -1,0 +1,395 @@
+/*
+ * cmd_relayq.c - `relayq [-C file] [-v] COMMAND`: run, queue management
+ * and smarthost tests. Commands that change the queue take each entry's
+ * lock, so they are safe while a runner is working.
+ */
+#include "config.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "compat.h"
+#include "cmd.h"
+#include "log.h"
+#include "mailq.h"
+#include "priv.h"
+#include "queue.h"
+#include "smtp.h"
+#include "spool.h"
+
+struct rq_ctx {
+	struct cfg c;
+	int verbose;
+	int custom;
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: relayq [-C config] [-v] command [arguments]\n"
+	    "  run                       deliver every due message once\n"
+	    "  queue list                list the queue (as mailq)\n"
+	    "  queue show ID             envelope, state and message\n"
+	    "  queue flush [ID ...]      deliver now, ignoring retry times\n"
+	    "  queue requeue ID...|ALL   reset the retry schedule\n"
+	    "  queue hold ID...|ALL      keep from delivery\n"
+	    "  queue release ID...|ALL   deliver again\n"
+	    "  queue delete ID...|ALL    remove for good\n"
+	    "  test                      connect, TLS and AUTH to the "
+	    "smarthost\n"
+	    "  version                   print the version\n");
+}
+
+static int
+open_queue(struct rq_ctx *x, struct spool *sp, struct err *e)
+{
+	if (priv_become_runner(x->c.queue_dir, e) != RQ_OK ||
+	    spool_open(sp, x->c.queue_dir, (1u << SP_NSUB) - 1, 1, e) != RQ_OK)
+		return cmd_fail("relayq", e);
+	return 0;
+}
+
+/* Expand the ID arguments ("ALL" = every entry of sub). */
+static int
+id_args(const struct spool *sp, enum spool_sub sub, int argc, char **argv,
+    struct idlist *l, struct err *e)
+{
+	int i;
+
+	memset(l, 0, sizeof(*l));
+	if (argc == 1 && strcmp(argv[0], "ALL") == 0)
+		return queue_scan(sp, sub, l, e) == RQ_OK ? 0 :
+		    cmd_fail("relayq", e);
+	for (i = 0; i < argc; i++) {
+		if (!spool_id_valid(argv[i])) {
+			idlist_free(l);
+			fprintf(stderr, "relayq: %s: not a queue id\n", argv[i]);
+			return EX_USAGE;
+		}
+		if (idlist_add_id(l, argv[i]) == -1) {
+			idlist_free(l);
+			err_sys(e, RQ_TEMP, "malloc");
+			return cmd_fail("relayq", e);
+		}
+	}
+	if (l->n == 0) {
+		fprintf(stderr, "relayq: name at least one queue id, or ALL\n");
+		return EX_USAGE;
+	}
+	return 0;
+}
+
+enum qop { Q_DELETE, Q_HOLD, Q_RELEASE, Q_REQUEUE };
+
+static enum rq_status
+requeue(const struct spool *sp, enum spool_sub sub, const char *id,
+    struct err *e)
+{
+	struct env env;
+	enum rq_status st;
+
+	if ((st = env_load(sp->fd[sub], id, &env, e)) != RQ_OK)
+		return st;
+	env.attempts = 0;
+	env.next = 0;
+	st = env_save(sp->fd[sub], sp->fd[SP_TMP], &env, e);
+	env_free(&env);
+	return st;
+}
+
+static enum rq_status
+apply(const struct spool *sp, enum qop op, const char *id, struct err *e)
+{
+	enum spool_sub sub = op == Q_RELEASE ? SP_HOLD : SP_QUEUE;
+	enum rq_status st;
+	int fd;
+
+	if (op == Q_DELETE && faccessat(sp->fd[SP_QUEUE], id, F_OK,
+	    AT_SYMLINK_NOFOLLOW) == -1)
+		sub = SP_HOLD;
+	if ((st = queue_lock(sp, sub, id, &fd, e)) != RQ_OK)
+		return st;
+	switch (op) {
+	case Q_DELETE:
+		st = queue_remove(sp, sub, id, e);
+		break;
+	case Q_HOLD:
+		st = queue_move(sp, SP_QUEUE, SP_HOLD, id, e);
+		break;
+	case Q_RELEASE:
+		if ((st = requeue(sp, SP_HOLD, id, e)) == RQ_OK)
+			st = queue_move(sp, SP_HOLD, SP_QUEUE, id, e);
+		break;
+	case Q_REQUEUE:
+		st = requeue(sp, SP_QUEUE, id, e);
+		break;
+	}
+	close(fd);
+	return st;
+}
+
+static int
+cmd_queue_op(struct rq_ctx *x, enum qop op, int argc, char **argv)
+{
+	static const char *const done[] = { "deleted", "held", "released",
+	    "requeued" };
+	struct spool sp;
+	struct idlist l;
+	struct err e;
+	size_t i;
+	int r, failed = 0;
+
+	if ((r = open_queue(x, &sp, &e)) != 0)
+		return r;
+	if ((r = id_args(&sp, op == Q_RELEASE ? SP_HOLD : SP_QUEUE, argc,
+	    argv, &l, &e)) != 0) {
+		spool_close(&sp);
+		return r;
+	}
+	for (i = 0; i < l.n; i++) {
+		if (apply(&sp, op, l.ids[i], &e) != RQ_OK) {
+			fprintf(stderr, "relayq: %s: %s\n", l.ids[i], e.msg);
+			failed = err_exitcode(e.status);
+		} else {
+			log_info("%s: %s by uid %lu", l.ids[i], done[op],
+			    (unsigned long)getuid());
+			printf("%s: %s\n", l.ids[i], done[op]);
+		}
+	}
+	idlist_free(&l);
+	spool_close(&sp);
+	return failed;
+}
+
+static void
+show_env(const struct env *env, const char *where)
+{
+	char when[64];
+	size_t i;
+
+	printf("id: %s (%s)\n", env->id, where);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %z",
+	    localtime(&env->arrival));
+	printf("arrival: %s\nsubmitted by uid: %lu\nsender: <%s>\n"
+	    "size: %lld\nattempts: %u\n", when, (unsigned long)env->uid,
+	    env->sender, (long long)env->msg_len, env->attempts);
+	if (env->next > 0) {
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %z",
+		    localtime(&env->next));
+		printf("next attempt: %s\n", when);
+	}
+	if (env->reason != NULL)
+		printf("last reason: %s\n", env->reason);
+	for (i = 0; i < env->nrcpt; i++)
+		printf("recipient: <%s> %s%s%s\n", env->rcpts[i].addr,
+		    env->rcpts[i].state == RCPT_DONE ? "delivered" :
+		    env->rcpts[i].state == RCPT_FAILED ? "failed" : "pending",
+		    env->rcpts[i].reason ? ": " : "",
+		    env->rcpts[i].reason ? env->rcpts[i].reason : "");
+}
+
+static int
+cmd_show(struct rq_ctx *x, int argc, char **argv)
+{
+	enum spool_sub sub = SP_QUEUE;
+	char buf[65536];
+	struct spool sp;
+	struct env env;
+	struct err e;
+	off_t off, end;
+	ssize_t n;
+	int r, fd;
+
+	if (argc != 1 || !spool_id_valid(argv[0])) {
+		fprintf(stderr, "relayq: queue show: name one queue id\n");
+		return EX_USAGE;
+	}
+	if ((r = open_queue(x, &sp, &e)) != 0)
+		return r;
+	if (env_load(sp.fd[sub], argv[0], &env, &e) == RQ_NOINPUT &&
+	    env_load(sp.fd[sub = SP_HOLD], argv[0], &env, &e) != RQ_OK) {
+		spool_close(&sp);
+		return cmd_fail("relayq", &e);
+	}
+	if ((fd = openat(sp.fd[sub], argv[0], O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1) {
+		env_free(&env);
+		spool_close(&sp);
+		err_sys(&e, RQ_NOINPUT, "%s", argv[0]);
+		return cmd_fail("relayq", &e);
+	}
+	show_env(&env, spool_sub_name(sub));
+	printf("\n");
+	fflush(stdout);
+	end = env.msg_off + env.msg_len;
+	for (off = env.msg_off; off < end; off += n) {
+		size_t want = end - off < (off_t)sizeof(buf) ?
+		    (size_t)(end - off) : sizeof(buf);
+
+		if ((n = pread(fd, buf, want, off)) <= 0 ||
+		    fwrite(buf, 1, (size_t)n, stdout) != (size_t)n)
+			break;
+	}
+	close(fd);
+	env_free(&env);
+	spool_close(&sp);
+	return EX_OK;
+}
+
+static int
+cmd_flush(struct rq_ctx *x, int argc, char **argv)
+{
+	int i, r;
+
+	if (argc == 0)
+		return cmd_run_queue(&x->c, NULL, 1, x->verbose, x->verbose);
+	for (i = 0; i < argc; i++) {
+		if (!spool_id_valid(argv[i])) {
+			fprintf(stderr, "relayq: %s: not a queue id\n", argv[i]);
+			return EX_USAGE;
+		}
+		if ((r = cmd_run_queue(&x->c, argv[i], 1, x->verbose, 1)) != 0)
+			return r;
+	}
+	return EX_OK;
+}
+
+/* Connect, TLS, AUTH, QUIT: is the smarthost configured right? */
+static int
+cmd_test(struct rq_ctx *x)
+{
+	struct cfg_smarthost *sh = &x->c.smarthost;
+	struct smtp_session *s;
+	struct smtp_params p;
+	char *password = NULL;
+	struct err e;
+	enum rq_status st;
+
+	if (priv_become_runner(x->c.queue_dir, &e) != RQ_OK)
+		return cmd_fail("relayq", &e);
+	if (sh->host == NULL) {
+		err_set(&e, RQ_CONFIG, "%s: no [smarthost] host", x->c.path);
+		return cmd_fail("relayq", &e);
+	}
+	if (sh->user != NULL && cfg_password(&x->c, &password, &e) != RQ_OK)
+		return cmd_fail("relayq", &e);
+	memset(&p, 0, sizeof(p));
+	p.host = sh->host;
+	p.port = sh->port;
+	p.tls = sh->tls;
+	p.tls_verify = sh->tls_verify;
+	p.ca_file = sh->ca_file;
+	p.fingerprint = sh->fingerprint;
+	p.cert_file = sh->cert_file;
+	p.key_file = sh->key_file;
+	p.auth = sh->auth;
+	p.user = sh->user;
+	p.password = password;
+	p.plaintext_auth = sh->plaintext_auth;
+	p.helo = cfg_hostname(&x->c);
+	p.timeout = (int)sh->timeout;
+	p.verbose = x->verbose;
+	st = smtp_open(&s, &p, &e);
+	if (password != NULL) {
+		explicit_bzero(password, strlen(password));
+		free(password);
+	}
+	if (st != RQ_OK)
+		return cmd_fail("relayq", &e);
+	printf("relayq: %s: ok (%s%s%s)\n", smtp_peer(s),
+	    *smtp_tls_info(s) ? smtp_tls_info(s) : "no TLS",
+	    sh->user ? ", authenticated as " : "", sh->user ? sh->user : "");
+	smtp_close(s);
+	return EX_OK;
+}
+
+static int
+dispatch(struct rq_ctx *x, int argc, char **argv)
+{
+	struct err e;
+	const char *sub;
+
+	if (strcmp(argv[0], "run") == 0 && argc == 1)
+		return cmd_run_queue(&x->c, NULL, 0, x->verbose, x->verbose);
+	if (strcmp(argv[0], "test") == 0 && argc == 1)
+		return cmd_test(x);
+	if (strcmp(argv[0], "queue") != 0 || argc < 2) {
+		usage();
+		return EX_USAGE;
+	}
+	sub = argv[1];
+	argc -= 2;
+	argv += 2;
+	if (strcmp(sub, "list") == 0 && argc == 0) {
+		if (priv_become_runner(x->c.queue_dir, &e) != RQ_OK ||
+		    mailq_print(&x->c, stdout, &e) != RQ_OK)
+			return cmd_fail("relayq", &e);
+		return EX_OK;
+	}
+	if (strcmp(sub, "show") == 0)
+		return cmd_show(x, argc, argv);
+	if (strcmp(sub, "flush") == 0)
+		return cmd_flush(x, argc, argv);
+	if (strcmp(sub, "delete") == 0)
+		return cmd_queue_op(x, Q_DELETE, argc, argv);
+	if (strcmp(sub, "hold") == 0)
+		return cmd_queue_op(x, Q_HOLD, argc, argv);
+	if (strcmp(sub, "release") == 0)
+		return cmd_queue_op(x, Q_RELEASE, argc, argv);
+	if (strcmp(sub, "requeue") == 0)
+		return cmd_queue_op(x, Q_REQUEUE, argc, argv);
+	usage();
+	return EX_USAGE;
+}
+
+int
+cmd_relayq(int argc, char **argv)
+{
+	const char *config = NULL;
+	struct rq_ctx x;
+	struct err e;
+	int ch, r;
+
+	memset(&x, 0, sizeof(x));
+	while ((ch = getopt(argc, argv, "+C:vh")) != -1) {
+		switch (ch) {
+		case 'C':
+			config = optarg;
+			break;
+		case 'v':
+			x.verbose = 1;
+			break;
+		default:
+			usage();
+			return EX_USAGE;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc >= 1 && strcmp(argv[0], "version") == 0) {
+		printf("relayq %s\n", PACKAGE_VERSION);
+		return EX_OK;
+	}
+	if (argc < 1) {
+		usage();
+		return EX_USAGE;
+	}
+	if (priv_is_setid() && priv_drop() == -1) {
+		fprintf(stderr, "relayq: cannot drop privileges\n");
+		return EX_OSERR;
+	}
+	log_init("relayq", LOG_TO_SYSLOG | LOG_TO_STDERR, x.verbose);
+	if (cmd_load_config(config, &x.c, &x.custom, &e) != RQ_OK) {
+		cfg_free(&x.c);
+		return cmd_fail("relayq", &e);
+	}
+	r = dispatch(&x, argc, argv);
+	cfg_free(&x.c);
+	return r;
+}

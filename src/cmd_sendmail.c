@@ -1,0 +1,515 @@
+/*
+ * cmd_sendmail.c - the sendmail, mailq and newaliases command lines.
+ *
+ * Options are parsed by hand, like sendmail does: options end at "--" or
+ * at the first argument that does not start with '-', so a recipient is
+ * never taken for an option nor the reverse; letters cluster ("-ti");
+ * arguments may be attached or separate. Letters of sendmail's set that
+ * relayq has no use for are accepted without effect and never open a
+ * file or become a recipient. Everything that can be checked is checked
+ * before standard input is read.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <strings.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "compat.h"
+#include "addr.h"
+#include "cmd.h"
+#include "deliver.h"
+#include "log.h"
+#include "mailq.h"
+#include "priv.h"
+#include "spool.h"
+#include "submit.h"
+
+enum mode { M_SUBMIT, M_MAILQ, M_NEWALIASES, M_RUNQ };
+enum delivery { D_BACKGROUND, D_QUEUE, D_INTERACTIVE };
+
+struct sm_opts {
+	enum mode mode;
+	enum delivery delivery;
+	int extract, ignore_dots, verbose;
+	const char *sender;	/* -f / -r as given */
+	const char *fullname;	/* -F */
+	const char *config;	/* -C */
+	const char *queue_id;	/* -qI */
+	char **rcpts;
+	size_t nrcpt;
+};
+
+/* Letters that take an argument (attached or as the next word). */
+static const char arg_letters[] = "ABbCDdeFfhLMNOoprQRVX";
+/* Letters without an argument. */
+static const char flag_letters[] = "cEGIimnsTtUv";
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: sendmail [-t] [-i] [-f sender] [-F name] "
+	    "[-C config] [-odb|-odq|-odi] [-v] [--] [recipient ...]\n"
+	    "       sendmail -bp | -bi | -q | -qI<queue id>\n");
+}
+
+static int bad_usage(const char *fmt, ...) RQ_PRINTF(1, 2);
+
+static int
+bad_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "sendmail: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	usage();
+	return EX_USAGE;
+}
+
+/* -b<mode> */
+static int
+opt_b(struct sm_opts *o, const char *v)
+{
+	if (strcmp(v, "m") == 0)
+		o->mode = M_SUBMIT;
+	else if (strcmp(v, "p") == 0)
+		o->mode = M_MAILQ;
+	else if (strcmp(v, "i") == 0)
+		o->mode = M_NEWALIASES;
+	else if (strcmp(v, "s") == 0 || strcmp(v, "v") == 0)
+		return bad_usage("-b%s: not supported by this version of "
+		    "relayq", v);
+	else
+		return bad_usage("-b%s: relayq is not a mail server "
+		    "(no daemon, test or host-status modes)", v);
+	return 0;
+}
+
+/* -o<option>: -oi and -od<mode> matter; -oe<x> and the rest do not. */
+static int
+opt_o(struct sm_opts *o, const char *v)
+{
+	if (strcmp(v, "i") == 0)
+		o->ignore_dots = 1;
+	else if (v[0] == 'd' && (v[1] == 'b' || v[1] == '\0'))
+		o->delivery = D_BACKGROUND;
+	else if (v[0] == 'd' && (v[1] == 'q' || v[1] == 'd'))
+		o->delivery = D_QUEUE;
+	else if (v[0] == 'd' && v[1] == 'i')
+		o->delivery = D_INTERACTIVE;
+	else if (v[0] == 'd')
+		return bad_usage("-o%s: unknown delivery mode", v);
+	/* -oe (error mode), -oQ (queue dir: ignored), -oX...: no effect. */
+	return 0;
+}
+
+/* -q, -qf, -qI<id>; periodic and selective runs are refused. */
+static int
+opt_q(struct sm_opts *o, const char *v)
+{
+	o->mode = M_RUNQ;
+	if (*v == '\0' || strcmp(v, "f") == 0)
+		return 0;
+	if (v[0] == 'I') {
+		if (!spool_id_valid(v + 1))
+			return bad_usage("-qI%s: not a queue id", v + 1);
+		o->queue_id = v + 1;
+		return 0;
+	}
+	if (v[0] == 'R' || v[0] == 'S' || v[0] == 'G' || v[0] == 'Q' ||
+	    v[0] == 'L' || v[0] == '!')
+		return bad_usage("-q%s: selective queue runs are not supported "
+		    "by this version of relayq", v);
+	return bad_usage("-q%s: relayq runs no daemon; run \"sendmail -q\" "
+	    "from cron or the relayq-run.timer instead", v);
+}
+
+static int
+opt_letter(struct sm_opts *o, char c, const char *v)
+{
+	switch (c) {
+	case 't': o->extract = 1; return 0;
+	case 'i': o->ignore_dots = 1; return 0;
+	case 'v': o->verbose = 1; return 0;
+	case 'I': o->mode = M_NEWALIASES; return 0;
+	case 'f': case 'r': o->sender = v; return 0;
+	case 'F': o->fullname = v; return 0;
+	case 'C': o->config = v; return 0;
+	case 'b': return opt_b(o, v);
+	case 'o': return opt_o(o, v);
+	case 'q': return opt_q(o, v);
+	case 'B':
+		if (strcasecmp(v, "7BIT") != 0 && strcasecmp(v, "8BITMIME") != 0)
+			return bad_usage("-B%s: expected 7BIT or 8BITMIME", v);
+		return 0;	/* relayq looks at the bytes itself */
+	}
+	/* c E G m n s T U A D d e h L M N O p Q R V X: no effect here. */
+	return 0;
+}
+
+/*
+ * One "-xyz" word (argv[*i]). Letters with an argument take the rest of
+ * the word or the next word; -q takes only an attached argument.
+ */
+static int
+parse_word(struct sm_opts *o, int argc, char **argv, int *i)
+{
+	const char *w = argv[*i] + 1, *v;
+	int r;
+
+	for (; *w != '\0'; w++) {
+		if (*w == 'q')
+			return opt_q(o, w + 1);
+		if (strchr(arg_letters, *w) != NULL) {
+			if (w[1] != '\0')
+				v = w + 1;
+			else if (*i + 1 < argc)
+				v = argv[++*i];
+			else
+				return bad_usage("-%c: missing argument", *w);
+			return opt_letter(o, *w, v);
+		}
+		if (strchr(flag_letters, *w) == NULL)
+			return bad_usage("-%c: unknown option", *w);
+		if ((r = opt_letter(o, *w, NULL)) != 0)
+			return r;
+	}
+	return 0;
+}
+
+static int
+parse_args(struct sm_opts *o, int argc, char **argv)
+{
+	int i, r;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			i++;
+			break;
+		}
+		if (argv[i][0] != '-' || argv[i][1] == '\0')
+			break;
+		if ((r = parse_word(o, argc, argv, &i)) != 0)
+			return r;
+	}
+	o->rcpts = argv + i;
+	o->nrcpt = (size_t)(argc - i);
+	return 0;
+}
+
+int
+cmd_fail(const char *prog, const struct err *e)
+{
+	fprintf(stderr, "%s: %s\n", prog, e->msg);
+	return err_exitcode(e->status);
+}
+
+enum rq_status
+cmd_load_config(const char *path_opt, struct cfg *c, int *custom,
+    struct err *e)
+{
+	const char *env = getenv("RELAYQ_CONFIG");
+
+	if (path_opt == NULL && env != NULL && *env != '\0')
+		path_opt = env;
+	*custom = path_opt != NULL;
+	/* Another file means another spool and smarthost: no privilege. */
+	if (*custom && getuid() != 0 && priv_drop() == -1)
+		return err_sys(e, RQ_TEMP, "cannot drop privileges");
+	return cfg_load(c, *custom ? path_opt : RELAYQ_CONFIG_PATH, *custom, e);
+}
+
+int
+cmd_run_queue(struct cfg *c, const char *only_id, int flush, int verbose,
+    int report)
+{
+	struct deliver_opts o;
+	struct deliver_stats st;
+	struct err e;
+
+	if (priv_is_setid() && priv_drop() == -1) {
+		err_sys(&e, RQ_TEMP, "cannot drop privileges");
+		return cmd_fail("relayq", &e);
+	}
+	if (priv_become_runner(c->queue_dir, &e) != RQ_OK)
+		return cmd_fail("relayq", &e);
+	memset(&o, 0, sizeof(o));
+	o.only_id = only_id;
+	o.flush = flush;
+	o.verbose = verbose;
+	o.report = report;
+	if (deliver_run(c, &o, &st, &e) != RQ_OK)
+		return cmd_fail("relayq", &e);
+	if (verbose)
+		fprintf(stderr, "relayq: %zu delivered, %zu deferred, %zu "
+		    "bounced, %zu not due or busy\n", st.delivered,
+		    st.deferred, st.bounced, st.skipped);
+	return EX_OK;
+}
+
+static int
+has_ctl(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
+static int
+first_addr(void *arg, const char *a)
+{
+	char **out = arg;
+
+	if (*out == NULL && (*out = strdup(a)) == NULL)
+		return -1;
+	return 0;
+}
+
+/* -f value: "<>", "addr" or "Name <addr>" -> qualified address. */
+static enum rq_status
+sender_address(const char *v, const char *domain, char **out, struct err *e)
+{
+	char *a = NULL;
+
+	*out = NULL;
+	if (has_ctl(v))
+		return err_set(e, RQ_DATAERR, "-f: control character in the "
+		    "sender address");
+	if (addr_parse_list(v, strlen(v), first_addr, &a, e) != RQ_OK)
+		return err_set(e, RQ_DATAERR, "-f: malformed sender address");
+	if (a == NULL)
+		return (*out = strdup("")) != NULL ? RQ_OK :
+		    err_sys(e, RQ_TEMP, "strdup");
+	if (addr_check(a, "-f", e) != RQ_OK) {
+		free(a);
+		return RQ_DATAERR;
+	}
+	*out = addr_qualify(a, domain);
+	free(a);
+	return *out != NULL ? RQ_OK : err_sys(e, RQ_TEMP, "strdup");
+}
+
+/* The GECOS full name ("&" = capitalised login), or NULL. */
+static char *
+gecos_name(const struct passwd *pw)
+{
+	char *name, *amp;
+	size_t n;
+
+	if (pw == NULL || pw->pw_gecos == NULL || pw->pw_gecos[0] == '\0')
+		return NULL;
+	n = strcspn(pw->pw_gecos, ",");
+	if ((name = strndup(pw->pw_gecos, n)) == NULL || has_ctl(name) ||
+	    n == 0) {
+		free(name);
+		return NULL;
+	}
+	if ((amp = strchr(name, '&')) != NULL) {
+		char *full;
+
+		*amp = '\0';
+		if (asprintf(&full, "%s%c%s%s", name,
+		    (pw->pw_name[0] >= 'a' && pw->pw_name[0] <= 'z') ?
+		    pw->pw_name[0] - 32 : pw->pw_name[0], pw->pw_name + 1,
+		    amp + 1) == -1)
+			full = NULL;
+		free(name);
+		name = full;
+	}
+	return name;
+}
+
+struct submission {
+	char *sender, *from_addr, *fullname;
+	char **rcpts;
+	size_t nrcpt;
+};
+
+static void
+submission_free(struct submission *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nrcpt; i++)
+		free(s->rcpts[i]);
+	free(s->rcpts);
+	free(s->sender);
+	free(s->from_addr);
+	free(s->fullname);
+}
+
+/* Everything about the envelope that can be checked before input. */
+static enum rq_status
+prepare(const struct sm_opts *o, struct cfg *c, struct submission *s,
+    struct err *e)
+{
+	const char *domain = cfg_domain(c);
+	struct passwd *pw = getpwuid(getuid());
+	char login[64];
+	enum rq_status st;
+
+	memset(s, 0, sizeof(*s));
+	if (o->nrcpt == 0 && !o->extract)
+		return err_set(e, RQ_USAGE, "no recipients given (name them "
+		    "as arguments, or use -t)");
+	if (pw != NULL && !has_ctl(pw->pw_name) && pw->pw_name[0] != '\0')
+		strlcpy(login, pw->pw_name, sizeof(login));
+	else
+		snprintf(login, sizeof(login), "uid%lu",
+		    (unsigned long)getuid());
+	if ((s->from_addr = addr_qualify(login, domain)) == NULL)
+		return err_sys(e, RQ_TEMP, "malloc");
+	if (o->sender != NULL) {
+		if ((st = sender_address(o->sender, domain, &s->sender, e)) !=
+		    RQ_OK)
+			return st;
+		if (s->sender[0] != '\0') {
+			free(s->from_addr);
+			if ((s->from_addr = strdup(s->sender)) == NULL)
+				return err_sys(e, RQ_TEMP, "malloc");
+		}
+	} else if ((s->sender = strdup(s->from_addr)) == NULL)
+		return err_sys(e, RQ_TEMP, "malloc");
+	if (o->fullname != NULL && has_ctl(o->fullname))
+		return err_set(e, RQ_DATAERR, "-F: control character in the "
+		    "full name");
+	s->fullname = o->fullname != NULL ? strdup(o->fullname) :
+	    gecos_name(pw);
+	return submit_parse_rcpts(o->rcpts, o->nrcpt, domain, &s->rcpts,
+	    &s->nrcpt, e);
+}
+
+/* After the commit: deliver now, in the background, or leave queued. */
+static void
+after_commit(const struct sm_opts *o, struct cfg *c, const char *id,
+    int may_deliver)
+{
+	pid_t pid;
+	int fd;
+
+	if (o->delivery == D_QUEUE || !may_deliver)
+		return;		/* `sendmail -q` (cron, timer) sends it */
+	if (o->delivery == D_INTERACTIVE) {
+		(void)cmd_run_queue(c, id, 1, o->verbose, 1);
+		return;
+	}
+	fflush(NULL);
+	if ((pid = fork()) == -1) {
+		log_warn("%s: background delivery not started", id);
+		return;
+	}
+	if (pid > 0)
+		return;
+	/* Detach: the caller must not wait on our descriptors. */
+	(void)setsid();
+	if ((fd = open("/dev/null", O_RDWR)) != -1) {
+		(void)dup2(fd, 0);
+		(void)dup2(fd, 1);
+		(void)dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	_exit(cmd_run_queue(c, id, 1, 0, 0));
+}
+
+static int
+do_submit(const struct sm_opts *o, struct cfg *c, int custom, int was_setid)
+{
+	char id[SPOOL_ID_LEN + 1];
+	struct submission s;
+	struct submit_opts so;
+	struct spool sp;
+	struct err e;
+	enum rq_status st;
+
+	if ((st = prepare(o, c, &s, &e)) != RQ_OK) {
+		submission_free(&s);
+		return cmd_fail("sendmail", &e);
+	}
+	if (spool_open(&sp, c->queue_dir, 1u << SP_MAILDROP, !was_setid, &e) !=
+	    RQ_OK) {
+		submission_free(&s);
+		return cmd_fail("sendmail", &e);
+	}
+	memset(&so, 0, sizeof(so));
+	so.sender = s.sender;
+	so.from_addr = s.from_addr;
+	so.fullname = s.fullname;
+	so.extract = o->extract;
+	so.ignore_dots = o->ignore_dots;
+	so.rcpts = (const char *const *)s.rcpts;
+	so.nrcpt = s.nrcpt;
+	so.uid = getuid();
+	so.hostname = cfg_hostname(c);
+	so.domain = cfg_domain(c);
+	so.max_size = c->max_size;
+	so.drop_privileges = priv_is_setid();
+	st = submit_message(sp.fd[SP_MAILDROP], &so, STDIN_FILENO, id, &e);
+	spool_close(&sp);
+	submission_free(&s);
+	if (st != RQ_OK)
+		return cmd_fail("sendmail", &e);
+	log_info("%s: uid=%lu from=<%s> (queued)", id,
+	    (unsigned long)getuid(), so.sender);
+	after_commit(o, c, id, !was_setid || getuid() == 0 || custom);
+	return EX_OK;
+}
+
+int
+cmd_sendmail(int argc, char **argv, enum cmd_persona persona)
+{
+	const char *prog = persona == PERSONA_MAILQ ? "mailq" :
+	    persona == PERSONA_NEWALIASES ? "newaliases" : "sendmail";
+	int was_setid = priv_is_setid(), custom, r;
+	struct sm_opts o;
+	struct cfg c;
+	struct err e;
+
+	memset(&o, 0, sizeof(o));
+	if (persona == PERSONA_MAILQ)
+		o.mode = M_MAILQ;
+	else if (persona == PERSONA_NEWALIASES)
+		o.mode = M_NEWALIASES;
+	if ((r = parse_args(&o, argc, argv)) != 0)
+		return r;
+	log_init(prog, LOG_TO_SYSLOG | LOG_TO_STDERR, o.verbose);
+	if (cmd_load_config(o.config, &c, &custom, &e) != RQ_OK) {
+		cfg_free(&c);
+		return cmd_fail(prog, &e);
+	}
+	if (was_setid && !custom)
+		priv_clean_env();
+	switch (o.mode) {
+	case M_MAILQ:
+		if ((was_setid && priv_drop() == -1) ||
+		    mailq_print(&c, stdout, &e) != RQ_OK)
+			r = cmd_fail(prog, &e);
+		break;
+	case M_NEWALIASES:
+		printf("%s: relayq does not use an aliases database; nothing "
+		    "to rebuild\n", prog);
+		break;
+	case M_RUNQ:
+		r = cmd_run_queue(&c, o.queue_id, o.queue_id != NULL, o.verbose,
+		    o.verbose);
+		break;
+	case M_SUBMIT:
+		r = do_submit(&o, &c, custom, was_setid);
+		break;
+	}
+	cfg_free(&c);
+	return r;
+}

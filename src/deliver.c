@@ -1,0 +1,360 @@
+/*
+ * deliver.c - the queue runner's pass (see deliver.h).
+ *
+ * One SMTP session serves every message of the pass. If opening it fails,
+ * the remaining messages are deferred with the same reason rather than
+ * hammering the smarthost; if it breaks mid-pass it is reopened a bounded
+ * number of times. The smarthost password is read once per pass, only
+ * when a session is actually opened, and wiped afterwards.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "compat.h"
+#include "bounce.h"
+#include "deliver.h"
+#include "log.h"
+#include "pickup.h"
+#include "queue.h"
+#include "smtp.h"
+#include "spool.h"
+
+#define MAX_REOPEN	3
+#define BOUNCE_ROUNDS	4
+
+struct runner {
+	struct cfg *c;
+	const struct deliver_opts *o;
+	struct deliver_stats *stats;
+	struct spool sp;
+	struct smtp_session *s;
+	int opens;		/* sessions opened in this pass */
+	int down;		/* the smarthost cannot be reached now */
+	char down_reason[ERR_MSG_MAX];
+	char *password;
+	int password_read;
+	struct idlist bounces;	/* DSNs queued during this pass */
+};
+
+static enum rq_status
+session_open(struct runner *r, struct err *e)
+{
+	struct cfg_smarthost *sh = &r->c->smarthost;
+	struct smtp_params p;
+
+	if (sh->host == NULL)
+		return err_set(e, RQ_TEMP, "no smarthost configured "
+		    "([smarthost] host in %s)", r->c->path);
+	if (!r->password_read && sh->user != NULL) {
+		if (cfg_password(r->c, &r->password, e) != RQ_OK)
+			return RQ_TEMP;
+		r->password_read = 1;
+	}
+	memset(&p, 0, sizeof(p));
+	p.host = sh->host;
+	p.port = sh->port;
+	p.tls = sh->tls;
+	p.tls_verify = sh->tls_verify;
+	p.ca_file = sh->ca_file;
+	p.fingerprint = sh->fingerprint;
+	p.cert_file = sh->cert_file;
+	p.key_file = sh->key_file;
+	p.auth = sh->auth;
+	p.user = sh->user;
+	p.password = r->password;
+	p.plaintext_auth = sh->plaintext_auth;
+	p.helo = cfg_hostname(r->c);
+	p.timeout = (int)sh->timeout;
+	p.verbose = r->o->verbose;
+	r->opens++;
+	return smtp_open(&r->s, &p, e);
+}
+
+/* A usable session, or RQ_TEMP with the reason the smarthost is down. */
+static enum rq_status
+session_get(struct runner *r, struct err *e)
+{
+	if (r->s != NULL)
+		return RQ_OK;
+	if (!r->down && r->opens > MAX_REOPEN) {
+		r->down = 1;
+		strlcpy(r->down_reason, "too many broken sessions in one pass",
+		    sizeof(r->down_reason));
+	}
+	if (r->down)
+		return err_set(e, RQ_TEMP, "%s", r->down_reason);
+	if (session_open(r, e) != RQ_OK) {
+		r->s = NULL;
+		r->down = 1;
+		strlcpy(r->down_reason, e->msg, sizeof(r->down_reason));
+		log_warnx("%s", e->msg);
+		return RQ_TEMP;
+	}
+	return RQ_OK;
+}
+
+static void
+report(struct runner *r, const struct env *env, const char *what,
+    const char *why)
+{
+	if (r->o->report)
+		fprintf(stderr, "relayq: %s: %s%s%s\n", env->id, what,
+		    why ? ": " : "", why ? why : "");
+}
+
+/* Send env's pending recipients; fold the outcome into env. */
+static void
+attempt(struct runner *r, struct env *env, int fd)
+{
+	struct smtp_rcpt_result *res;
+	struct smtp_msg m;
+	const char **rc;
+	size_t *map, i, n = 0;
+	struct err e;
+	enum rq_status st;
+
+	rc = calloc(env->nrcpt, sizeof(*rc));
+	map = calloc(env->nrcpt, sizeof(*map));
+	res = calloc(env->nrcpt, sizeof(*res));
+	if (rc == NULL || map == NULL || res == NULL) {
+		env_set_reason(&env->reason, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < env->nrcpt; i++)
+		if (env->rcpts[i].state == RCPT_PENDING) {
+			map[n] = i;
+			rc[n++] = env->rcpts[i].addr;
+		}
+	if (session_get(r, &e) != RQ_OK) {
+		env_set_reason(&env->reason, e.msg);
+		goto out;
+	}
+	memset(&m, 0, sizeof(m));
+	m.sender = env->sender;
+	m.rcpts = rc;
+	m.nrcpt = n;
+	m.fd = fd;
+	m.offset = env->msg_off;
+	m.size = env->msg_len;
+	m.body_8bit = (env->flags & MSG_F_8BIT) != 0;
+	m.smtputf8 = (env->flags & MSG_F_SMTPUTF8) != 0;
+	if ((st = smtp_send(r->s, &m, res, &e)) != RQ_OK) {
+		smtp_close(r->s);
+		r->s = NULL;
+		env_set_reason(&env->reason, e.msg);
+	}
+	for (i = 0; i < n; i++) {
+		struct env_rcpt *er = &env->rcpts[map[i]];
+
+		env_set_reason(&er->reason, res[i].text);
+		if (res[i].status == RQ_OK)
+			er->state = RCPT_DONE;
+		else if (res[i].status == RQ_PERM)
+			er->state = RCPT_FAILED;
+		else if (st == RQ_OK)
+			env_set_reason(&env->reason, res[i].text);
+		log_info("%s: to=<%s>, relay=%s, status=%s (%s)", env->id,
+		    er->addr, r->s ? smtp_peer(r->s) : r->c->smarthost.host,
+		    er->state == RCPT_DONE ? "sent" : er->state == RCPT_FAILED ?
+		    "bounced" : "deferred", res[i].text);
+	}
+out:
+	free(rc);
+	free(map);
+	free(res);
+}
+
+/* Lifetime over: every pending recipient fails with the last reason. */
+static int
+expire(struct runner *r, struct env *env, time_t now)
+{
+	char why[ERR_MSG_MAX];
+	size_t i;
+
+	if (now - env->arrival <= r->c->lifetime)
+		return 0;
+	snprintf(why, sizeof(why), "delivery time expired (queued for more "
+	    "than %lld hours); last reason: %s",
+	    (long long)(r->c->lifetime / 3600),
+	    env->reason ? env->reason : "none");
+	for (i = 0; i < env->nrcpt; i++)
+		if (env->rcpts[i].state == RCPT_PENDING) {
+			env->rcpts[i].state = RCPT_FAILED;
+			env_set_reason(&env->rcpts[i].reason, why);
+		}
+	return 1;
+}
+
+static int
+any_failed(const struct env *env)
+{
+	size_t i;
+
+	for (i = 0; i < env->nrcpt; i++)
+		if (env->rcpts[i].state == RCPT_FAILED)
+			return 1;
+	return 0;
+}
+
+/* Save the outcome: remove the entry when done, else schedule a retry. */
+static void
+settle(struct runner *r, struct env *env, int fd, time_t now)
+{
+	char bid[SPOOL_ID_LEN + 1];
+	struct err e;
+
+	if (queue_pending(env) > 0) {
+		env->attempts++;
+		env->next = queue_next_attempt(r->c, env->attempts, now);
+		if (env_save(r->sp.fd[SP_QUEUE], r->sp.fd[SP_TMP], env, &e) !=
+		    RQ_OK)
+			log_warnx("%s: cannot save state: %s", env->id, e.msg);
+		r->stats->deferred++;
+		report(r, env, "deferred", env->reason);
+		return;
+	}
+	if (any_failed(env)) {
+		if (bounce_queue(r->c, &r->sp, env, fd, bid, &e) != RQ_OK) {
+			log_warnx("%s: cannot queue the bounce, will retry: %s",
+			    env->id, e.msg);
+			(void)env_save(r->sp.fd[SP_QUEUE], r->sp.fd[SP_TMP], env,
+			    &e);
+			return;
+		}
+		if (bid[0] != '\0') {
+			log_info("%s: sender non-delivery notification: %s",
+			    env->id, bid);
+			r->stats->bounced++;
+			(void)idlist_add_id(&r->bounces, bid);
+		}
+		report(r, env, "failed", "returned to sender");
+	} else
+		report(r, env, "delivered", NULL);
+	if (queue_remove(&r->sp, SP_QUEUE, env->id, &e) != RQ_OK)
+		log_warnx("%s: %s", env->id, e.msg);
+	else
+		log_info("%s: removed", env->id);
+	r->stats->delivered++;
+}
+
+static void
+deliver_one(struct runner *r, const char *id)
+{
+	struct env env;
+	struct err e;
+	time_t now = time(NULL);
+	enum rq_status st;
+	int fd;
+
+	if (queue_lock(&r->sp, SP_QUEUE, id, &fd, &e) != RQ_OK) {
+		r->stats->skipped++;
+		return;
+	}
+	st = env_load(r->sp.fd[SP_QUEUE], id, &env, &e);
+	if (st == RQ_NOINPUT) {
+		close(fd);	/* an orphan: complete it, then go on */
+		if (pickup_orphan(&r->sp, id, &e) != RQ_OK ||
+		    queue_lock(&r->sp, SP_QUEUE, id, &fd, &e) != RQ_OK)
+			return;
+		st = env_load(r->sp.fd[SP_QUEUE], id, &env, &e);
+	}
+	if (st == RQ_DATAERR)
+		queue_quarantine(&r->sp, SP_QUEUE, id, e.msg);
+	if (st != RQ_OK) {
+		close(fd);
+		return;
+	}
+	if (!r->o->flush && env.next > now) {
+		r->stats->skipped++;
+	} else {
+		if (!expire(r, &env, now))
+			attempt(r, &env, fd);
+		settle(r, &env, fd, now);
+	}
+	env_free(&env);
+	close(fd);
+}
+
+/* The queue ids to work on: one message, or all of them. */
+static enum rq_status
+work_list(struct runner *r, struct idlist *l, struct err *e)
+{
+	char picked[SPOOL_ID_LEN + 1] = "";
+	const char *only = r->o->only_id;
+
+	if (only == NULL) {
+		if (pickup_run(&r->sp, NULL, NULL, e) != RQ_OK)
+			log_warnx("pickup: %s", e->msg);
+		return queue_scan(&r->sp, SP_QUEUE, l, e);
+	}
+	memset(l, 0, sizeof(*l));
+	if (!spool_id_valid(only))
+		return err_set(e, RQ_USAGE, "%s: not a queue id", only);
+	if (pickup_run(&r->sp, only, picked, e) != RQ_OK)
+		log_warnx("pickup %s: %s", only, e->msg);
+	if (idlist_add_id(l, picked[0] != '\0' ? picked : only) == -1)
+		return err_sys(e, RQ_INTERNAL, "malloc");
+	return RQ_OK;
+}
+
+/* DSNs queued in this pass go out in this pass too. */
+static void
+deliver_bounces(struct runner *r)
+{
+	struct idlist l;
+	char picked[SPOOL_ID_LEN + 1];
+	struct err e;
+	size_t i, round;
+
+	for (round = 0; round < BOUNCE_ROUNDS && r->bounces.n > 0; round++) {
+		l = r->bounces;
+		memset(&r->bounces, 0, sizeof(r->bounces));
+		for (i = 0; i < l.n; i++) {
+			picked[0] = '\0';
+			if (pickup_run(&r->sp, l.ids[i], picked, &e) == RQ_OK &&
+			    picked[0] != '\0')
+				deliver_one(r, picked);
+		}
+		idlist_free(&l);
+	}
+}
+
+enum rq_status
+deliver_run(struct cfg *c, const struct deliver_opts *o,
+    struct deliver_stats *stats, struct err *e)
+{
+	struct runner r;
+	struct idlist l;
+	enum rq_status st;
+	size_t i;
+
+	memset(&r, 0, sizeof(r));
+	memset(stats, 0, sizeof(*stats));
+	r.c = c;
+	r.o = o;
+	r.stats = stats;
+	if ((st = spool_open(&r.sp, c->queue_dir, (1u << SP_NSUB) - 1, 1, e)) !=
+	    RQ_OK)
+		return st;
+	if ((st = work_list(&r, &l, e)) == RQ_OK) {
+		for (i = 0; i < l.n; i++)
+			deliver_one(&r, l.ids[i]);
+		idlist_free(&l);
+		deliver_bounces(&r);
+	}
+	if (r.s != NULL)
+		smtp_close(r.s);
+	if (r.password != NULL) {
+		explicit_bzero(r.password, strlen(r.password));
+		free(r.password);
+	}
+	idlist_free(&r.bounces);
+	spool_close(&r.sp);
+	return st;
+}

@@ -1,0 +1,37 @@
+/*
+ * deliver.h - one delivery pass: pick up new mail, then send every due
+ * message (or one message) to the smarthost over one reused session.
+ *
+ * Per recipient: 2xx delivered, 4xx/network/TLS deferred with the reason
+ * and a next attempt from [queue] retry, 5xx failed. When no recipient is
+ * pending any more the entry is removed, after queueing a DSN to the
+ * sender for the failed ones. A message whose [queue] lifetime has run
+ * out fails its pending recipients. State is saved durably after every
+ * message, so a crash can only repeat the last message sent.
+ */
+#ifndef RELAYQ_DELIVER_H
+#define RELAYQ_DELIVER_H
+
+#include <stddef.h>
+#include "cfg.h"
+#include "err.h"
+
+struct deliver_opts {
+	const char *only_id;	/* deliver just this message (NULL: all) */
+	int flush;		/* ignore next-attempt times */
+	int verbose;		/* SMTP dialogue on stderr */
+	int report;		/* one outcome line per message on stderr */
+};
+
+struct deliver_stats {
+	size_t delivered;	/* messages fully done */
+	size_t deferred;	/* messages kept for a later attempt */
+	size_t bounced;		/* DSNs queued */
+	size_t skipped;		/* not due, or locked by another runner */
+};
+
+/* RQ_OK unless the spool itself cannot be used (e holds why). */
+enum rq_status deliver_run(struct cfg *c, const struct deliver_opts *o,
+    struct deliver_stats *stats, struct err *e);
+
+#endif

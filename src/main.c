@@ -1,0 +1,36 @@
+/*
+ * main.c - one program, several names: sendmail, mailq and newaliases
+ * behave like their sendmail counterparts, anything else is `relayq`.
+ * Before anything else: fds 0-2 are made safe and the umask tight.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+
+#include "cmd.h"
+#include "priv.h"
+
+int
+main(int argc, char **argv)
+{
+	const char *name, *slash;
+
+	if (priv_sanitize_fds() == -1)
+		return EX_OSERR;
+	umask(077);
+	if (argc < 1 || argv[0] == NULL) {
+		fprintf(stderr, "relayq: no program name\n");
+		return EX_USAGE;
+	}
+	name = (slash = strrchr(argv[0], '/')) != NULL ? slash + 1 : argv[0];
+	if (strcmp(name, "mailq") == 0)
+		return cmd_sendmail(argc, argv, PERSONA_MAILQ);
+	if (strcmp(name, "newaliases") == 0)
+		return cmd_sendmail(argc, argv, PERSONA_NEWALIASES);
+	if (strncmp(name, "sendmail", 8) == 0 || strcmp(name, "send-mail") == 0)
+		return cmd_sendmail(argc, argv, PERSONA_SENDMAIL);
+	return cmd_relayq(argc, argv);
+}

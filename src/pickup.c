@@ -1,0 +1,244 @@
+/*
+ * pickup.c - maildrop -> queue, validating everything (see pickup.h).
+ * Order of operations: the message file lands in queue/ (rename, or copy
+ * + fsync + link), then its envelope is written (fsync, rename, fsync
+ * dir), then the maildrop entry is removed. A crash in between leaves
+ * either a maildrop entry (picked up again, recognised as already queued)
+ * or a queue message without envelope (an orphan, completed later).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "compat.h"
+#include "log.h"
+#include "pickup.h"
+#include "queue.h"
+
+#define STALE_WRITING	86400	/* an unfinished entry older than this */
+
+enum rq_status
+pickup_orphan(const struct spool *sp, const char *id, struct err *e)
+{
+	struct spool_msg m;
+	struct env env;
+	enum rq_status st;
+	int fd;
+
+	if ((st = queue_lock(sp, SP_QUEUE, id, &fd, e)) != RQ_OK)
+		return st;
+	if ((st = env_load(sp->fd[SP_QUEUE], id, &env, e)) == RQ_OK) {
+		env_free(&env);		/* someone else completed it */
+		close(fd);
+		return RQ_OK;
+	}
+	if ((st = spool_msg_read(fd, &m, e)) == RQ_DATAERR) {
+		queue_quarantine(sp, SP_QUEUE, id, e->msg);
+		close(fd);
+		return RQ_OK;
+	}
+	if (st == RQ_OK) {
+		st = env_from_msg(&env, id, &m, e);
+		spool_msg_free(&m);
+	}
+	if (st == RQ_OK) {
+		st = env_save(sp->fd[SP_QUEUE], sp->fd[SP_TMP], &env, e);
+		if (st == RQ_OK)
+			log_info("%s: from=<%s>, size=%lld, nrcpt=%zu (queued)",
+			    id, env.sender, (long long)env.msg_len, env.nrcpt);
+		env_free(&env);
+	}
+	close(fd);
+	return st;
+}
+
+static int
+copy_fd(int from, int to)
+{
+	char buf[65536];
+	off_t off = 0;
+	ssize_t n, w;
+
+	while ((n = pread(from, buf, sizeof(buf), off)) != 0) {
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		for (ssize_t done = 0; done < n; done += w)
+			if ((w = write(to, buf + done, (size_t)(n - done))) ==
+			    -1) {
+				if (errno != EINTR)
+					return -1;
+				w = 0;
+			}
+		off += n;
+	}
+	return 0;
+}
+
+/* Same message already queued under this id (a pickup that crashed)? */
+static int
+already_queued(const struct spool *sp, const char *id, int mfd)
+{
+	char a[4096], b[4096];
+	struct stat sa, sb;
+	ssize_t na, nb;
+	int qfd;
+
+	if ((qfd = openat(sp->fd[SP_QUEUE], id, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		return 0;
+	na = pread(mfd, a, sizeof(a), 0);
+	nb = pread(qfd, b, sizeof(b), 0);
+	if (fstat(mfd, &sa) == -1 || fstat(qfd, &sb) == -1 ||
+	    sa.st_size != sb.st_size || na != nb || na <= 0 ||
+	    memcmp(a, b, (size_t)na) != 0) {
+		close(qfd);
+		return 0;
+	}
+	close(qfd);
+	return 1;
+}
+
+/* Copy the maildrop file into queue/ under id (or a fresh one). */
+static enum rq_status
+copy_in(const struct spool *sp, int mfd, char *id, struct err *e)
+{
+	char tmp[64];
+	int tfd, tries, r, saved;
+
+	snprintf(tmp, sizeof(tmp), "%s.pickup.%ld", id, (long)getpid());
+	tfd = openat(sp->fd[SP_TMP], tmp, O_WRONLY | O_CREAT | O_TRUNC |
+	    O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (tfd == -1)
+		return err_sys(e, RQ_TEMP, "create tmp/%s", tmp);
+	if (copy_fd(mfd, tfd) == -1 || fsync(tfd) == -1) {
+		err_sys(e, RQ_TEMP, "copy %s into the queue", id);
+		close(tfd);
+		(void)unlinkat(sp->fd[SP_TMP], tmp, 0);
+		return RQ_TEMP;
+	}
+	close(tfd);
+	for (tries = 0, r = -1; tries < 64; tries++) {
+		r = linkat(sp->fd[SP_TMP], tmp, sp->fd[SP_QUEUE], id, 0);
+		if (r == 0 || errno != EEXIST)
+			break;
+		spool_id_new(id, time(NULL));
+	}
+	saved = errno;
+	(void)unlinkat(sp->fd[SP_TMP], tmp, 0);
+	if (r == -1) {
+		errno = saved;
+		return err_sys(e, RQ_TEMP, "link %s into the queue", id);
+	}
+	return RQ_OK;
+}
+
+/* Rename a runner-owned entry into the queue (never replacing one). */
+static enum rq_status
+move_in(const struct spool *sp, const char *mid, char *id, int mfd,
+    struct err *e)
+{
+	if (renameat2(sp->fd[SP_MAILDROP], mid, sp->fd[SP_QUEUE], id,
+	    RENAME_NOREPLACE) == 0) {
+		(void)fchmod(mfd, 0600);
+		return RQ_OK;
+	}
+	if (errno == EEXIST || errno == EINVAL || errno == ENOSYS)
+		return copy_in(sp, mfd, id, e);
+	return err_sys(e, RQ_TEMP, "move %s into the queue", mid);
+}
+
+/* Checks on the maildrop entry before it is opened. */
+static int
+entry_ok(const struct spool *sp, const char *mid, struct stat *st)
+{
+	mode_t mode;
+
+	if (fstatat(sp->fd[SP_MAILDROP], mid, st, AT_SYMLINK_NOFOLLOW) == -1)
+		return 0;	/* gone */
+	mode = st->st_mode & 07777;
+	if (S_ISREG(st->st_mode) && mode == SPOOL_MODE_WRITING) {
+		if (time(NULL) - st->st_mtime > STALE_WRITING) {
+			if (unlinkat(sp->fd[SP_MAILDROP], mid, 0) == 0)
+				log_warnx("maildrop/%s: removed an entry left "
+				    "unfinished for a day", mid);
+		}
+		return 0;	/* still being written */
+	}
+	if (!S_ISREG(st->st_mode) || mode != SPOOL_MODE_COMPLETE ||
+	    st->st_nlink != 1) {
+		queue_quarantine(sp, SP_MAILDROP, mid, "not a regular file "
+		    "with one link and mode 0704");
+		return 0;
+	}
+	return 1;
+}
+
+static enum rq_status
+pickup_entry(const struct spool *sp, const char *mid, char *picked,
+    struct err *e)
+{
+	char id[SPOOL_ID_LEN + 1];
+	struct stat st, fst;
+	enum rq_status rs = RQ_OK;
+	int mfd;
+
+	if (!entry_ok(sp, mid, &st))
+		return RQ_OK;
+	mfd = openat(sp->fd[SP_MAILDROP], mid, O_RDONLY | O_NOFOLLOW |
+	    O_NONBLOCK | O_CLOEXEC);
+	if (mfd == -1)
+		return RQ_OK;	/* gone or not ours to read */
+	if (fstat(mfd, &fst) == -1 || fst.st_ino != st.st_ino ||
+	    fst.st_dev != st.st_dev || flock(mfd, LOCK_EX | LOCK_NB) == -1 ||
+	    fstat(mfd, &fst) == -1 || fst.st_nlink != 1) {
+		close(mfd);	/* replaced, busy or already picked up */
+		return RQ_OK;
+	}
+	strlcpy(id, mid, sizeof(id));
+	if (fst.st_uid != geteuid() && already_queued(sp, id, mfd))
+		rs = RQ_OK;
+	else if (fst.st_uid == geteuid())
+		rs = move_in(sp, mid, id, mfd, e);
+	else
+		rs = copy_in(sp, mfd, id, e);
+	if (rs == RQ_OK)
+		rs = pickup_orphan(sp, id, e);
+	if (rs == RQ_OK) {
+		if (unlinkat(sp->fd[SP_MAILDROP], mid, 0) == 0)
+			(void)spool_fsync_dir(sp->fd[SP_MAILDROP]);
+		if (picked != NULL)
+			strlcpy(picked, id, SPOOL_ID_LEN + 1);
+	}
+	close(mfd);
+	return rs;
+}
+
+enum rq_status
+pickup_run(const struct spool *sp, const char *only_id, char *picked,
+    struct err *e)
+{
+	struct idlist l;
+	enum rq_status st;
+	size_t i;
+
+	if (only_id != NULL)
+		return pickup_entry(sp, only_id, picked, e);
+	if ((st = queue_scan(sp, SP_MAILDROP, &l, e)) != RQ_OK)
+		return st;
+	for (i = 0; i < l.n; i++)
+		if (pickup_entry(sp, l.ids[i], NULL, e) != RQ_OK)
+			log_warnx("pickup %s: %s", l.ids[i], e->msg);
+	idlist_free(&l);
+	return RQ_OK;
+}

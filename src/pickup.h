@@ -1,0 +1,29 @@
+/*
+ * pickup.h - move submitted mail from maildrop/ into the queue.
+ *
+ * Every maildrop entry is hostile input: it must be a regular file with
+ * one link, mode 0704 (complete), and parse cleanly; anything else is
+ * moved to corrupt/ with one log line while good mail keeps flowing.
+ * Entries still being written (0600) are left alone, and removed once
+ * they are a day old (their submitter died). A file owned by the runner
+ * itself is renamed into the queue; one owned by a user is copied, so the
+ * user can no longer change it.
+ */
+#ifndef RELAYQ_PICKUP_H
+#define RELAYQ_PICKUP_H
+
+#include "err.h"
+#include "spool.h"
+
+/*
+ * Pick up every complete entry (or only_id when not NULL). *picked, if
+ * not NULL, receives the queue id of only_id's message. Per-entry
+ * problems are logged, not returned: RQ_OK unless the spool fails.
+ */
+enum rq_status pickup_run(const struct spool *sp, const char *only_id,
+    char *picked, struct err *e);
+/* Give queue/ID (a message without envelope) its envelope. */
+enum rq_status pickup_orphan(const struct spool *sp, const char *id,
+    struct err *e);
+
+#endif

@@ -1,0 +1,195 @@
+/*
+ * queue.c - scanning, locking, retry policy and moves of queue entries.
+ * Everything that changes an entry expects the caller to hold its lock;
+ * every change is made durable (fsync of the directory) before success
+ * is reported.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "compat.h"
+#include "log.h"
+#include "queue.h"
+
+static int
+id_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+int
+idlist_add_id(struct idlist *l, const char *id)
+{
+	char (*v)[SPOOL_ID_LEN + 1];
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+
+		if ((v = reallocarray(l->ids, cap, sizeof(*v))) == NULL)
+			return -1;
+		l->ids = v;
+		l->cap = cap;
+	}
+	strlcpy(l->ids[l->n++], id, SPOOL_ID_LEN + 1);
+	return 0;
+}
+
+void
+idlist_free(struct idlist *l)
+{
+	free(l->ids);
+	memset(l, 0, sizeof(*l));
+}
+
+enum rq_status
+queue_scan(const struct spool *sp, enum spool_sub sub, struct idlist *out,
+    struct err *e)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	memset(out, 0, sizeof(*out));
+	if ((fd = openat(sp->fd[sub], ".", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1 || (d = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		return err_sys(e, RQ_TEMP, "read %s/%s", sp->dir,
+		    spool_sub_name(sub));
+	}
+	while ((errno = 0, de = readdir(d)) != NULL)
+		if (spool_id_valid(de->d_name) &&
+		    idlist_add_id(out, de->d_name) == -1) {
+			closedir(d);
+			idlist_free(out);
+			return err_sys(e, RQ_INTERNAL, "queue scan");
+		}
+	closedir(d);
+	qsort(out->ids, out->n, sizeof(*out->ids), id_cmp);
+	return RQ_OK;
+}
+
+enum rq_status
+queue_lock(const struct spool *sp, enum spool_sub sub, const char *id,
+    int *fd, struct err *e)
+{
+	if (!spool_id_valid(id))
+		return err_set(e, RQ_NOINPUT, "invalid queue id");
+	*fd = openat(sp->fd[sub], id, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC);
+	if (*fd == -1) {
+		if (errno == ENOENT)
+			return err_set(e, RQ_NOINPUT, "%s: no such message",
+			    id);
+		return err_sys(e, RQ_TEMP, "open %s", id);
+	}
+	if (flock(*fd, LOCK_EX | LOCK_NB) == -1) {
+		close(*fd);
+		*fd = -1;
+		if (errno == EWOULDBLOCK)
+			return err_set(e, RQ_TEMP, "%s: being delivered", id);
+		return err_sys(e, RQ_TEMP, "lock %s", id);
+	}
+	return RQ_OK;
+}
+
+int
+queue_is_locked(const struct spool *sp, enum spool_sub sub, const char *id)
+{
+	int fd, busy = 0;
+
+	fd = openat(sp->fd[sub], id, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC);
+	if (fd == -1)
+		return 0;
+	if (flock(fd, LOCK_SH | LOCK_NB) == -1 && errno == EWOULDBLOCK)
+		busy = 1;
+	close(fd);
+	return busy;
+}
+
+time_t
+queue_next_attempt(const struct cfg *c, unsigned attempts, time_t now)
+{
+	size_t i = attempts == 0 ? 0 : attempts - 1;
+
+	if (c->nretry == 0)
+		return now + 300;
+	if (i >= c->nretry)
+		i = c->nretry - 1;
+	return now + c->retry[i];
+}
+
+size_t
+queue_pending(const struct env *env)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < env->nrcpt; i++)
+		if (env->rcpts[i].state == RCPT_PENDING)
+			n++;
+	return n;
+}
+
+enum rq_status
+queue_remove(const struct spool *sp, enum spool_sub sub, const char *id,
+    struct err *e)
+{
+	char name[SPOOL_ID_LEN + 8];
+	int dfd = sp->fd[sub];
+
+	snprintf(name, sizeof(name), "%s.env", id);
+	if (unlinkat(dfd, name, 0) == -1 && errno != ENOENT)
+		return err_sys(e, RQ_TEMP, "remove %s", name);
+	if (unlinkat(dfd, id, 0) == -1 && errno != ENOENT)
+		return err_sys(e, RQ_TEMP, "remove %s", id);
+	if (spool_fsync_dir(dfd) == -1)
+		return err_sys(e, RQ_TEMP, "fsync %s", spool_sub_name(sub));
+	return RQ_OK;
+}
+
+enum rq_status
+queue_move(const struct spool *sp, enum spool_sub from, enum spool_sub to,
+    const char *id, struct err *e)
+{
+	char name[SPOOL_ID_LEN + 8];
+
+	/* Message first: an envelope is never without its message. */
+	if (renameat(sp->fd[from], id, sp->fd[to], id) == -1)
+		return err_sys(e, RQ_TEMP, "move %s to %s", id,
+		    spool_sub_name(to));
+	snprintf(name, sizeof(name), "%s.env", id);
+	if (renameat(sp->fd[from], name, sp->fd[to], name) == -1 &&
+	    errno != ENOENT)
+		return err_sys(e, RQ_TEMP, "move %s to %s", name,
+		    spool_sub_name(to));
+	if (spool_fsync_dir(sp->fd[to]) == -1 ||
+	    spool_fsync_dir(sp->fd[from]) == -1)
+		return err_sys(e, RQ_TEMP, "fsync queue directories");
+	return RQ_OK;
+}
+
+void
+queue_quarantine(const struct spool *sp, enum spool_sub sub, const char *id,
+    const char *why)
+{
+	char name[SPOOL_ID_LEN + 8];
+
+	snprintf(name, sizeof(name), "%s.env", id);
+	if (renameat(sp->fd[sub], id, sp->fd[SP_CORRUPT], id) == -1 &&
+	    errno != ENOENT)
+		log_warn("%s: cannot move to corrupt/", id);
+	if (renameat(sp->fd[sub], name, sp->fd[SP_CORRUPT], name) == -1 &&
+	    errno != ENOENT)
+		log_warn("%s: cannot move to corrupt/", name);
+	(void)spool_fsync_dir(sp->fd[SP_CORRUPT]);
+	log_warnx("%s: moved to corrupt/: %s", id, why);
+}

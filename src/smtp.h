@@ -1,0 +1,116 @@
+/*
+ * smtp.h - the SMTP client: one session with the smarthost, many messages.
+ *
+ * smtp_open() connects, reads the greeting, says EHLO, starts TLS
+ * (STARTTLS or implicit) with verification, says EHLO again and
+ * authenticates. smtp_send() runs one mail transaction (MAIL, RCPT...,
+ * DATA, pipelined when offered) and reports per recipient. smtp_close()
+ * says QUIT and frees everything.
+ *
+ * Failure policy: every session-level failure (connect, greeting, EHLO,
+ * TLS, AUTH, timeouts, protocol violations, lost connection) is RQ_TEMP:
+ * the mail stays queued with err->msg as the reason. Only replies to a
+ * specific transaction (MAIL/RCPT/DATA/end of data) may be RQ_PERM, and
+ * only per recipient. No message and no credential is sent unless the
+ * configured transport security is in place.
+ */
+#ifndef RELAYQ_SMTP_H
+#define RELAYQ_SMTP_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include "cfg.h"
+#include "err.h"
+
+struct smtp_session;
+
+struct smtp_params {
+	const char *host;
+	const char *port;
+	enum tls_mode tls;
+	int tls_verify;
+	const char *ca_file;		/* NULL: system store */
+	const char *fingerprint;	/* NULL: no pin */
+	const char *cert_file;		/* client certificate, or NULL */
+	const char *key_file;
+	enum auth_mech auth;
+	const char *user;		/* NULL: no AUTH */
+	const char *password;
+	int plaintext_auth;		/* AUTH allowed without TLS */
+	const char *helo;		/* our EHLO name */
+	int timeout;			/* base seconds; 0: defaults */
+	int verbose;			/* dialogue to stderr, secrets masked */
+};
+
+/* One message: the content is read from fd at [offset, offset + size). */
+struct smtp_msg {
+	const char *sender;		/* "" for the null sender <> */
+	const char *const *rcpts;
+	size_t nrcpt;
+	int fd;
+	off_t offset;
+	off_t size;
+	int body_8bit;			/* ask BODY=8BITMIME when offered */
+	int smtputf8;			/* ask SMTPUTF8 when offered */
+};
+
+struct smtp_rcpt_result {
+	enum rq_status status;		/* RQ_OK delivered, RQ_TEMP, RQ_PERM */
+	char text[512];			/* the server's reply, or our reason */
+};
+
+enum rq_status smtp_open(struct smtp_session **out,
+    const struct smtp_params *p, struct err *e);
+/*
+ * Returns RQ_OK when the transaction finished (res[i] says what happened
+ * to rcpts[i]); RQ_TEMP when the session broke (res[] filled with RQ_TEMP
+ * and the reason; the caller must smtp_close() and may reconnect).
+ */
+enum rq_status smtp_send(struct smtp_session *s, const struct smtp_msg *m,
+    struct smtp_rcpt_result *res, struct err *e);
+/* "host[addr]:port", for logs and reasons. */
+const char *smtp_peer(const struct smtp_session *s);
+/* TLS protocol/cipher, or "" without TLS. */
+const char *smtp_tls_info(const struct smtp_session *s);
+void smtp_close(struct smtp_session *s);
+
+/*
+ * The DATA encoder (RFC 5321 4.5.2), pure so that it is tested alone.
+ * The stored message has LF line ends and may hold bare CR and NUL bytes.
+ * LF, CR and CRLF each end a line and become CRLF; NUL bytes are dropped;
+ * every line that then starts with '.' gets one more '.'. So no input can
+ * put a bare CR or LF on the wire or end the data early ("\n.\n",
+ * "\r.\r", "\r\n\0.\r\n": SMTP smuggling). Input may be split anywhere
+ * across calls.
+ */
+struct smtp_data_enc {
+	int bol;	/* the next byte starts a line */
+	int cr;		/* the last byte (NULs aside) was a CR */
+};
+
+#define SMTP_DATA_OUT(n)	(2 * (n))	/* output room for n bytes */
+#define SMTP_DATA_TAIL		5		/* room for the end marker */
+
+void smtp_data_init(struct smtp_data_enc *d);
+/* Encode in[0..n) into out (SMTP_DATA_OUT(n) bytes); returns bytes put. */
+size_t smtp_data_encode(struct smtp_data_enc *d, const char *in, size_t n,
+    char *out);
+/*
+ * The end: CRLF unless at the start of a line, then ".\r\n", into out
+ * (SMTP_DATA_TAIL bytes); returns bytes put. d is ready for reuse.
+ */
+size_t smtp_data_finish(struct smtp_data_enc *d, char *out);
+
+/*
+ * More on smtp_send(): a recipient whose outcome was already final when
+ * the session broke (say, a 550 to its RCPT) keeps it in res[]; only the
+ * others get RQ_TEMP. Nothing is sent for a message that cannot succeed
+ * on this server (SIZE over the advertised limit, SMTPUTF8 needed but not
+ * offered, an address with control characters or '<' '>'): those
+ * recipients get RQ_PERM and smtp_send returns RQ_OK.
+ */
+
+/* Name of a session state (the client's state machine), for logs/tests. */
+const char *smtp_state_name(int state);
+
+#endif

@@ -1,0 +1,763 @@
+/*
+ * spool.c - message and envelope file formats, written durably.
+ *
+ * Commit discipline (promise 1): data, trailer and end record are written,
+ * the mode is set, the file is fsync()ed, then its directory; only then is
+ * RQ_OK returned. Any failure removes what was written. Readers treat
+ * every file as hostile: bounded sizes, strict records, the end record and
+ * length must agree, addresses are checked as on submission.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "compat.h"
+#include "addr.h"
+#include "buf.h"
+#include "spool.h"
+
+#define HEAD_MAX	4096		/* version, A, U, S, M records */
+#define TRAILER_MAX	(64 << 20)	/* recipients of one message */
+#define ENV_MAX		(64 << 20)
+#define END_LEN		23		/* "Z " 20 digits "\n" */
+#define REASON_MAX	900
+
+static const char *const sub_names[SP_NSUB] = {
+	"maildrop", "queue", "hold", "corrupt", "tmp",
+};
+
+const char *
+spool_sub_name(enum spool_sub s)
+{
+	return sub_names[s];
+}
+
+int
+spool_id_valid(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < SPOOL_ID_LEN; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		    (s[i] >= 'A' && s[i] <= 'F')))
+			return 0;
+	return s[SPOOL_ID_LEN] == '\0';
+}
+
+void
+spool_id_new(char out[SPOOL_ID_LEN + 1], time_t now)
+{
+	uint32_t r = 0;
+
+	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		r = (uint32_t)getpid() * 2654435761u ^ (uint32_t)clock();
+	snprintf(out, SPOOL_ID_LEN + 1, "%08" PRIX32 "%08" PRIX32,
+	    (uint32_t)now, r);
+}
+
+int
+spool_fsync_dir(int dirfd)
+{
+	if (fsync(dirfd) == -1 && errno != EINVAL && errno != EROFS)
+		return -1;
+	return 0;
+}
+
+enum rq_status
+spool_open(struct spool *sp, const char *dir, unsigned mask, int create,
+    struct err *e)
+{
+	int i, root, saved;
+	mode_t mode;
+
+	for (i = 0; i < SP_NSUB; i++)
+		sp->fd[i] = -1;
+	if ((sp->dir = strdup(dir)) == NULL)
+		return err_sys(e, RQ_INTERNAL, "strdup");
+	if ((root = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		saved = errno;
+		err_sys(e, RQ_TEMP, "queue directory %s", dir);
+		spool_close(sp);
+		errno = saved;
+		return RQ_TEMP;
+	}
+	for (i = 0; i < SP_NSUB; i++) {
+		if (!(mask & (1u << i)))
+			continue;
+		mode = i == SP_MAILDROP ? 01770 : 0700;
+		/* mkdirat honours the umask: set the mode explicitly. */
+		if (create && mkdirat(root, sub_names[i], mode) == 0 &&
+		    fchmodat(root, sub_names[i], mode, 0) == -1) {
+			err_sys(e, RQ_TEMP, "chmod %s/%s", dir, sub_names[i]);
+			close(root);
+			spool_close(sp);
+			return RQ_TEMP;
+		}
+		sp->fd[i] = openat(root, sub_names[i],
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sp->fd[i] == -1) {
+			saved = errno;
+			err_sys(e, RQ_TEMP, "queue directory %s/%s", dir,
+			    sub_names[i]);
+			close(root);
+			spool_close(sp);
+			errno = saved;	/* callers look at ENOENT, EACCES */
+			return RQ_TEMP;
+		}
+	}
+	close(root);
+	return RQ_OK;
+}
+
+void
+spool_close(struct spool *sp)
+{
+	int i;
+
+	for (i = 0; i < SP_NSUB; i++) {
+		if (sp->fd[i] != -1)
+			close(sp->fd[i]);
+		sp->fd[i] = -1;
+	}
+	free(sp->dir);
+	sp->dir = NULL;
+}
+
+/* ---- writer ------------------------------------------------------------ */
+
+static int
+write_all(int fd, const char *p, size_t n)
+{
+	ssize_t r;
+
+	while (n > 0) {
+		if ((r = write(fd, p, n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+static void
+writer_flush(struct spool_writer *w)
+{
+	if (w->wlen > 0 && w->werrno == 0 &&
+	    write_all(w->fd, w->wbuf, w->wlen) == -1)
+		w->werrno = errno ? errno : EIO;
+	w->wlen = 0;
+}
+
+static void
+writer_raw(struct spool_writer *w, const void *p, size_t n)
+{
+	const char *s = p;
+	size_t room;
+
+	while (n > 0 && w->werrno == 0) {
+		room = sizeof(w->wbuf) - w->wlen;
+		if (room > n)
+			room = n;
+		memcpy(w->wbuf + w->wlen, s, room);
+		w->wlen += room;
+		s += room;
+		n -= room;
+		if (w->wlen == sizeof(w->wbuf))
+			writer_flush(w);
+	}
+}
+
+static void
+writer_rec(struct spool_writer *w, char type, const char *value)
+{
+	char t[2] = { type, ' ' };
+
+	writer_raw(w, t, value != NULL ? 2 : 1);
+	if (value != NULL)
+		writer_raw(w, value, strlen(value));
+	writer_raw(w, "\n", 1);
+}
+
+enum rq_status
+spool_writer_open(struct spool_writer *w, int dirfd, const char *id,
+    const char *sender, time_t arrival, uid_t uid, off_t max, struct err *e)
+{
+	char num[32];
+	int tries;
+
+	w->dirfd = dirfd;
+	w->msglen = 0;
+	w->max = max;
+	w->werrno = 0;
+	w->wlen = 0;
+	for (tries = 0; tries < 64; tries++) {
+		if (id != NULL)
+			strlcpy(w->id, id, sizeof(w->id));
+		else
+			spool_id_new(w->id, arrival);
+		w->fd = openat(dirfd, w->id, O_WRONLY | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, SPOOL_MODE_WRITING);
+		if (w->fd != -1 || errno != EEXIST || id != NULL)
+			break;
+	}
+	if (w->fd == -1)
+		return err_sys(e, RQ_TEMP, "cannot create queue file");
+	writer_raw(w, "RELAYQ1\n", 8);
+	snprintf(num, sizeof(num), "%lld", (long long)arrival);
+	writer_rec(w, 'A', num);
+	snprintf(num, sizeof(num), "%lu", (unsigned long)uid);
+	writer_rec(w, 'U', num);
+	writer_rec(w, 'S', sender);
+	writer_rec(w, 'M', NULL);
+	return RQ_OK;
+}
+
+void
+spool_writer_put(struct spool_writer *w, const void *p, size_t n)
+{
+	w->msglen += (off_t)n;
+	if (w->max > 0 && w->msglen > w->max)
+		return;		/* reported at commit */
+	writer_raw(w, p, n);
+}
+
+void
+spool_writer_abort(struct spool_writer *w)
+{
+	if (w->fd == -1)
+		return;
+	(void)unlinkat(w->dirfd, w->id, 0);
+	close(w->fd);
+	w->fd = -1;
+}
+
+static enum rq_status
+writer_fail(struct spool_writer *w, struct err *e, enum rq_status st,
+    const char *what, int errnum)
+{
+	spool_writer_abort(w);
+	if (errnum != 0) {
+		errno = errnum;
+		return err_sys(e, st, "queue file %s: %s", w->id, what);
+	}
+	return err_set(e, st, "queue file %s: %s", w->id, what);
+}
+
+enum rq_status
+spool_writer_commit(struct spool_writer *w, const char *const *rcpts,
+    size_t nrcpt, unsigned flags, mode_t mode, struct err *e)
+{
+	char num[32];
+	struct stat st;
+	size_t i;
+
+	if (w->max > 0 && w->msglen > w->max)
+		return writer_fail(w, e, RQ_DATAERR, "message larger than "
+		    "the maximum size ([queue] max_size)", 0);
+	for (i = 0; i < nrcpt; i++)
+		writer_rec(w, 'R', rcpts[i]);
+	snprintf(num, sizeof(num), "%u", flags);
+	writer_rec(w, 'X', num);
+	snprintf(num, sizeof(num), "%020lld", (long long)w->msglen);
+	writer_rec(w, 'Z', num);
+	writer_flush(w);
+	if (w->werrno != 0)
+		return writer_fail(w, e, RQ_TEMP, "write", w->werrno);
+	if (fchmod(w->fd, mode) == -1)
+		return writer_fail(w, e, RQ_TEMP, "fchmod", errno);
+	if (fsync(w->fd) == -1)
+		return writer_fail(w, e, RQ_TEMP, "fsync", errno);
+	if (spool_fsync_dir(w->dirfd) == -1)
+		return writer_fail(w, e, RQ_TEMP, "fsync directory", errno);
+	/* Reaped while we were stopped? Then nothing was committed. */
+	if (fstat(w->fd, &st) == -1 || st.st_nlink == 0)
+		return writer_fail(w, e, RQ_TEMP, "removed before commit", 0);
+	if (close(w->fd) == -1) {
+		w->fd = -1;
+		(void)unlinkat(w->dirfd, w->id, 0);
+		return err_sys(e, RQ_TEMP, "queue file %s: close", w->id);
+	}
+	w->fd = -1;
+	return RQ_OK;
+}
+
+/* ---- reader ------------------------------------------------------------ */
+
+static enum rq_status
+bad_file(struct err *e, const char *why)
+{
+	return err_set(e, RQ_DATAERR, "malformed queue file: %s", why);
+}
+
+static int
+pread_all(int fd, char *p, size_t n, off_t off)
+{
+	ssize_t r;
+
+	while (n > 0) {
+		if ((r = pread(fd, p, n, off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (r == 0) {
+			errno = EIO;	/* shorter than fstat said */
+			return -1;
+		}
+		p += r;
+		n -= (size_t)r;
+		off += r;
+	}
+	return 0;
+}
+
+/* Next "T value\n" record in [*p, end): type and NUL-terminated value. */
+static int
+next_rec(char **p, char *end, char *type, char **value)
+{
+	char *nl;
+
+	if (*p >= end || (nl = memchr(*p, '\n', (size_t)(end - *p))) == NULL)
+		return -1;
+	*nl = '\0';
+	*type = **p;
+	if (nl - *p == 1)
+		*value = nl;
+	else if ((*p)[1] == ' ')
+		*value = *p + 2;
+	else
+		return -1;
+	if (memchr(*p, '\0', (size_t)(nl - *p)) != NULL)
+		return -1;	/* embedded NUL */
+	*p = nl + 1;
+	return 0;
+}
+
+static int
+parse_ll(const char *s, long long max, long long *out)
+{
+	const char *errstr;
+
+	*out = strtonum(s, 0, max, &errstr);
+	return errstr == NULL ? 0 : -1;
+}
+
+static enum rq_status
+read_head(int fd, off_t size, struct spool_msg *m, struct err *e)
+{
+	char head[HEAD_MAX + 1], *p, *end, type, *v;
+	size_t n = size < HEAD_MAX ? (size_t)size : HEAD_MAX;
+	long long ll;
+	static const char order[] = "AUSM";
+	int i;
+
+	if (pread_all(fd, head, n, 0) == -1)
+		return err_sys(e, RQ_TEMP, "read queue file");
+	head[n] = '\0';
+	if (n < 8 || memcmp(head, "RELAYQ1\n", 8) != 0)
+		return bad_file(e, "bad magic");
+	p = head + 8;
+	end = head + n;
+	for (i = 0; order[i] != '\0'; i++) {
+		if (next_rec(&p, end, &type, &v) == -1 || type != order[i])
+			return bad_file(e, "bad head record");
+		if (type == 'A' && parse_ll(v, INT64_MAX, &ll) == 0)
+			m->arrival = (time_t)ll;
+		else if (type == 'U' && parse_ll(v, UINT32_MAX, &ll) == 0)
+			m->uid = (uid_t)ll;
+		else if (type == 'S') {
+			if (*v != '\0' && addr_check(v, "sender", e) != RQ_OK)
+				return bad_file(e, "bad sender");
+			if ((m->sender = strdup(v)) == NULL)
+				return err_sys(e, RQ_INTERNAL, "strdup");
+		} else if (type != 'M' || *v != '\0')
+			return bad_file(e, "bad head value");
+	}
+	m->msg_off = p - head;
+	return RQ_OK;
+}
+
+static enum rq_status
+add_rcpt(struct spool_msg *m, const char *v, struct err *e)
+{
+	char **r;
+
+	if (addr_check(v, "recipient", e) != RQ_OK || *v == '\0')
+		return bad_file(e, "bad recipient");
+	if ((r = reallocarray(m->rcpts, m->nrcpt + 1, sizeof(*r))) == NULL)
+		return err_sys(e, RQ_INTERNAL, "reallocarray");
+	m->rcpts = r;
+	if ((r[m->nrcpt] = strdup(v)) == NULL)
+		return err_sys(e, RQ_INTERNAL, "strdup");
+	m->nrcpt++;
+	return RQ_OK;
+}
+
+static enum rq_status
+read_trailer(int fd, off_t start, off_t len, struct spool_msg *m,
+    struct err *e)
+{
+	char *t, *p, type, *v;
+	long long ll;
+	int have_x = 0;
+	enum rq_status st = RQ_OK;
+
+	if (len > TRAILER_MAX)
+		return bad_file(e, "trailer too large");
+	if ((t = malloc((size_t)len + 1)) == NULL)
+		return err_sys(e, RQ_INTERNAL, "malloc");
+	if (pread_all(fd, t, (size_t)len, start) == -1) {
+		free(t);
+		return err_sys(e, RQ_TEMP, "read queue file");
+	}
+	for (p = t; p < t + len && st == RQ_OK;) {
+		if (next_rec(&p, t + len, &type, &v) == -1 || have_x)
+			st = bad_file(e, "bad trailer record");
+		else if (type == 'R')
+			st = add_rcpt(m, v, e);
+		else if (type == 'X' && parse_ll(v, UINT32_MAX, &ll) == 0) {
+			m->flags = (unsigned)ll;
+			have_x = 1;
+		} else
+			st = bad_file(e, "bad trailer record");
+	}
+	free(t);
+	if (st == RQ_OK && (!have_x || m->nrcpt == 0))
+		st = bad_file(e, "no recipients or flags");
+	return st;
+}
+
+enum rq_status
+spool_msg_read(int fd, struct spool_msg *m, struct err *e)
+{
+	char end[END_LEN + 1], *p, type, *v;
+	struct stat st;
+	long long len;
+	enum rq_status rs;
+
+	memset(m, 0, sizeof(*m));
+	if (fstat(fd, &st) == -1)
+		return err_sys(e, RQ_TEMP, "fstat queue file");
+	if (!S_ISREG(st.st_mode))
+		return bad_file(e, "not a regular file");
+	if ((rs = read_head(fd, st.st_size, m, e)) != RQ_OK)
+		return rs;
+	if (st.st_size < m->msg_off + END_LEN)
+		return bad_file(e, "truncated (no end record)");
+	if (pread_all(fd, end, END_LEN, st.st_size - END_LEN) == -1)
+		return err_sys(e, RQ_TEMP, "read queue file");
+	end[END_LEN] = '\0';
+	p = end;
+	if (next_rec(&p, end + END_LEN, &type, &v) == -1 || type != 'Z' ||
+	    strlen(v) != 20 || parse_ll(v, INT64_MAX, &len) == -1)
+		return bad_file(e, "no end record");
+	if (len > st.st_size - m->msg_off - END_LEN)
+		return bad_file(e, "message length beyond end of file");
+	m->msg_len = (off_t)len;
+	return read_trailer(fd, m->msg_off + m->msg_len,
+	    st.st_size - END_LEN - m->msg_off - m->msg_len, m, e);
+}
+
+void
+spool_msg_free(struct spool_msg *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->nrcpt; i++)
+		free(m->rcpts[i]);
+	free(m->rcpts);
+	free(m->sender);
+	memset(m, 0, sizeof(*m));
+}
+
+/* ---- envelope ---------------------------------------------------------- */
+
+int
+env_set_reason(char **dst, const char *s)
+{
+	size_t n = strlen(s), i;
+	char *r;
+
+	if (n > REASON_MAX)
+		n = REASON_MAX;
+	if ((r = malloc(n + 1)) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		r[i] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
+	}
+	r[n] = '\0';
+	free(*dst);
+	*dst = r;
+	return 0;
+}
+
+enum rq_status
+env_from_msg(struct env *env, const char *id, const struct spool_msg *m,
+    struct err *e)
+{
+	size_t i;
+
+	memset(env, 0, sizeof(*env));
+	strlcpy(env->id, id, sizeof(env->id));
+	env->arrival = m->arrival;
+	env->uid = m->uid;
+	env->flags = m->flags;
+	env->msg_off = m->msg_off;
+	env->msg_len = m->msg_len;
+	if ((env->sender = strdup(m->sender)) == NULL ||
+	    (env->rcpts = calloc(m->nrcpt, sizeof(*env->rcpts))) == NULL) {
+		env_free(env);
+		return err_sys(e, RQ_INTERNAL, "malloc");
+	}
+	for (i = 0; i < m->nrcpt; i++) {
+		env->rcpts[i].state = RCPT_PENDING;
+		if ((env->rcpts[i].addr = strdup(m->rcpts[i])) == NULL) {
+			env->nrcpt = i;
+			env_free(env);
+			return err_sys(e, RQ_INTERNAL, "strdup");
+		}
+	}
+	env->nrcpt = m->nrcpt;
+	return RQ_OK;
+}
+
+int
+env_format(const struct env *env, char **out, size_t *len)
+{
+	struct buf b;
+	size_t i;
+	int r;
+
+	buf_init(&b, ENV_MAX);
+	r = buf_printf(&b, "RELAYQENV1\nI %s\nA %lld\nU %lu\nS %s\n"
+	    "O %lld %lld\nX %u\nN %u\nT %lld\n", env->id,
+	    (long long)env->arrival, (unsigned long)env->uid, env->sender,
+	    (long long)env->msg_off, (long long)env->msg_len, env->flags,
+	    env->attempts, (long long)env->next);
+	if (r == 0 && env->reason != NULL)
+		r = buf_printf(&b, "W %s\n", env->reason);
+	for (i = 0; r == 0 && i < env->nrcpt; i++) {
+		r = buf_printf(&b, "R %c %s\n", env->rcpts[i].state,
+		    env->rcpts[i].addr);
+		if (r == 0 && env->rcpts[i].reason != NULL)
+			r = buf_printf(&b, "E %s\n", env->rcpts[i].reason);
+	}
+	if (r == 0)
+		r = buf_puts(&b, "Z\n");
+	if (r == -1) {
+		buf_free(&b);
+		return -1;
+	}
+	*len = b.len;
+	*out = buf_steal(&b);
+	return 0;
+}
+
+static int
+env_add_rcpt(struct env *env, const char *v)
+{
+	struct env_rcpt *r;
+
+	if ((v[0] != RCPT_PENDING && v[0] != RCPT_DONE &&
+	    v[0] != RCPT_FAILED) || v[1] != ' ' ||
+	    addr_check(v + 2, "recipient", NULL) != RQ_OK || v[2] == '\0')
+		return -1;
+	r = reallocarray(env->rcpts, env->nrcpt + 1, sizeof(*r));
+	if (r == NULL)
+		return -1;
+	env->rcpts = r;
+	r += env->nrcpt;
+	r->state = v[0];
+	r->reason = NULL;
+	if ((r->addr = strdup(v + 2)) == NULL)
+		return -1;
+	env->nrcpt++;
+	return 0;
+}
+
+/* One record of an envelope; -1 when it is malformed. */
+static int
+env_rec(struct env *env, char type, const char *v)
+{
+	long long a, b;
+
+	switch (type) {
+	case 'I':
+		if (!spool_id_valid(v))
+			return -1;
+		strlcpy(env->id, v, sizeof(env->id));
+		return 0;
+	case 'A':
+		return parse_ll(v, INT64_MAX, &a) == -1 ? -1 :
+		    (env->arrival = (time_t)a, 0);
+	case 'U':
+		return parse_ll(v, UINT32_MAX, &a) == -1 ? -1 :
+		    (env->uid = (uid_t)a, 0);
+	case 'S':
+		if (env->sender != NULL || (*v != '\0' &&
+		    addr_check(v, "sender", NULL) != RQ_OK))
+			return -1;
+		return (env->sender = strdup(v)) == NULL ? -1 : 0;
+	case 'O':
+		if (sscanf(v, "%lld %lld", &a, &b) != 2 || a < 0 || b < 0)
+			return -1;
+		env->msg_off = (off_t)a;
+		env->msg_len = (off_t)b;
+		return 0;
+	case 'X':
+		return parse_ll(v, UINT32_MAX, &a) == -1 ? -1 :
+		    (env->flags = (unsigned)a, 0);
+	case 'N':
+		return parse_ll(v, UINT32_MAX, &a) == -1 ? -1 :
+		    (env->attempts = (unsigned)a, 0);
+	case 'T':
+		return parse_ll(v, INT64_MAX, &a) == -1 ? -1 :
+		    (env->next = (time_t)a, 0);
+	case 'W':
+		return env_set_reason(&env->reason, v);
+	case 'R':
+		return env_add_rcpt(env, v);
+	case 'E':
+		if (env->nrcpt == 0)
+			return -1;
+		return env_set_reason(&env->rcpts[env->nrcpt - 1].reason, v);
+	}
+	return -1;
+}
+
+enum rq_status
+env_parse(struct env *env, const char *text, size_t len, struct err *e)
+{
+	char *copy, *p, *end, type, *v;
+	int done = 0;
+
+	memset(env, 0, sizeof(*env));
+	if (len < 11 || memcmp(text, "RELAYQENV1\n", 11) != 0)
+		return err_set(e, RQ_DATAERR, "malformed envelope: bad magic");
+	if ((copy = malloc(len)) == NULL)
+		return err_sys(e, RQ_INTERNAL, "malloc");
+	memcpy(copy, text, len);
+	end = copy + len;
+	for (p = copy + 11; p < end && !done;) {
+		if (next_rec(&p, end, &type, &v) == -1)
+			break;
+		if (type == 'Z')
+			done = *v == '\0' && p == end;
+		else if (env_rec(env, type, v) == -1)
+			break;
+	}
+	free(copy);
+	if (!done || env->id[0] == '\0' || env->sender == NULL ||
+	    env->nrcpt == 0) {
+		env_free(env);
+		return err_set(e, RQ_DATAERR, "malformed envelope");
+	}
+	return RQ_OK;
+}
+
+enum rq_status
+env_load(int dirfd, const char *id, struct env *env, struct err *e)
+{
+	char name[SPOOL_ID_LEN + 8], *text;
+	struct stat st;
+	enum rq_status rs;
+	int fd;
+
+	snprintf(name, sizeof(name), "%s.env", id);
+	if ((fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) ==
+	    -1) {
+		if (errno == ENOENT)
+			return err_set(e, RQ_NOINPUT, "%s: no envelope", id);
+		return err_sys(e, RQ_TEMP, "open %s", name);
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size > ENV_MAX) {
+		close(fd);
+		return err_set(e, RQ_DATAERR, "%s: not a regular file of sane "
+		    "size", name);
+	}
+	if ((text = malloc((size_t)st.st_size + 1)) == NULL) {
+		close(fd);
+		return err_sys(e, RQ_INTERNAL, "malloc");
+	}
+	if (pread_all(fd, text, (size_t)st.st_size, 0) == -1) {
+		free(text);
+		close(fd);
+		return err_sys(e, RQ_TEMP, "read %s", name);
+	}
+	close(fd);
+	rs = env_parse(env, text, (size_t)st.st_size, e);
+	free(text);
+	if (rs == RQ_OK && strcmp(env->id, id) != 0) {
+		env_free(env);
+		return err_set(e, RQ_DATAERR, "%s: id mismatch", name);
+	}
+	return rs;
+}
+
+enum rq_status
+env_save(int dirfd, int tmpfd, const struct env *env, struct err *e)
+{
+	char name[SPOOL_ID_LEN + 8], tmp[SPOOL_ID_LEN + 32], *text;
+	size_t len;
+	int fd, saved;
+
+	if (env_format(env, &text, &len) == -1)
+		return err_sys(e, RQ_INTERNAL, "format envelope");
+	snprintf(name, sizeof(name), "%s.env", env->id);
+	snprintf(tmp, sizeof(tmp), "%s.env.%ld", env->id, (long)getpid());
+	fd = openat(tmpfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
+	if (fd == -1) {
+		free(text);
+		return err_sys(e, RQ_TEMP, "create envelope %s", tmp);
+	}
+	saved = 0;
+	if (write_all(fd, text, len) == -1 || fsync(fd) == -1)
+		saved = errno;
+	if (close(fd) == -1 && saved == 0)
+		saved = errno;
+	free(text);
+	if (saved != 0) {
+		(void)unlinkat(tmpfd, tmp, 0);
+		errno = saved;
+		return err_sys(e, RQ_TEMP, "write envelope %s", tmp);
+	}
+	if (renameat(tmpfd, tmp, dirfd, name) == -1) {
+		saved = errno;
+		(void)unlinkat(tmpfd, tmp, 0);
+		errno = saved;
+		return err_sys(e, RQ_TEMP, "rename envelope %s", name);
+	}
+	if (spool_fsync_dir(dirfd) == -1)
+		return err_sys(e, RQ_TEMP, "fsync queue directory");
+	return RQ_OK;
+}
+
+void
+env_free(struct env *env)
+{
+	size_t i;
+
+	for (i = 0; i < env->nrcpt; i++) {
+		free(env->rcpts[i].addr);
+		free(env->rcpts[i].reason);
+	}
+	free(env->rcpts);
+	free(env->sender);
+	free(env->reason);
+	memset(env, 0, sizeof(*env));
+}

@@ -1,0 +1,151 @@
+/*
+ * spool.h - the on-disk formats and the durable write discipline.
+ *
+ * Directory layout under [queue] dir:
+ *   maildrop/ID   written by the submitter (mode 0600 while writing,
+ *                 0704 when complete), hostile input for the runner
+ *   queue/ID      the message file (same format), runner-owned, immutable;
+ *                 also the per-message lock (flock)
+ *   queue/ID.env  the envelope and delivery state, rewritten atomically
+ *   hold/         held messages (both files); corrupt/ bad entries;
+ *   tmp/          runner scratch for atomic rewrites
+ *
+ * Message file: "RELAYQ1\n", "A <arrival>\n", "U <uid>\n", "S <sender>\n",
+ * "M\n", the message (LF line ends), then the trailer "R <rcpt>\n"...,
+ * "X <flags>\n" and the end record "Z <20-digit message length>\n". A file
+ * is complete only with its end record and length consistent (and, in the
+ * maildrop, mode 0704). Ids are 16 upper-case hex digits, validated before
+ * they touch a path.
+ */
+#ifndef RELAYQ_SPOOL_H
+#define RELAYQ_SPOOL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+#include "err.h"
+
+#define SPOOL_ID_LEN	16
+#define SPOOL_MODE_WRITING	0600
+#define SPOOL_MODE_COMPLETE	0704
+
+/* Message flags (X record). */
+#define MSG_F_8BIT	0x1	/* 8-bit content: BODY=8BITMIME */
+#define MSG_F_SMTPUTF8	0x2	/* UTF-8 addresses */
+#define MSG_F_BOUNCE	0x4	/* a DSN of ours: never bounce it */
+
+enum spool_sub { SP_MAILDROP, SP_QUEUE, SP_HOLD, SP_CORRUPT, SP_TMP, SP_NSUB };
+
+struct spool {
+	char *dir;
+	int fd[SP_NSUB];	/* O_DIRECTORY fds, -1 when not opened */
+};
+
+int spool_id_valid(const char *s);
+void spool_id_new(char out[SPOOL_ID_LEN + 1], time_t now);
+const char *spool_sub_name(enum spool_sub s);
+
+/*
+ * Open the subdirectories in mask (1 << SP_x). With create, missing ones
+ * are made (mode 0700, maildrop 01770): only when the caller owns dir.
+ */
+enum rq_status spool_open(struct spool *sp, const char *dir, unsigned mask,
+    int create, struct err *e);
+void spool_close(struct spool *sp);
+
+struct spool_writer {
+	int fd;
+	int dirfd;
+	char id[SPOOL_ID_LEN + 1];
+	off_t msglen;
+	off_t max;		/* refuse messages longer than this (0: none) */
+	int werrno;		/* first write error */
+	size_t wlen;
+	char wbuf[65536];
+};
+
+/*
+ * Create dirfd/ID (O_EXCL, mode 0600; id NULL: a new one) and write the
+ * head. Failure: RQ_TEMP (nothing left behind).
+ */
+enum rq_status spool_writer_open(struct spool_writer *w, int dirfd,
+    const char *id, const char *sender, time_t arrival, uid_t uid,
+    off_t max, struct err *e);
+/* Append message bytes (buffered). Errors surface at commit. */
+void spool_writer_put(struct spool_writer *w, const void *p, size_t n);
+/*
+ * Write the trailer, set mode, fsync the file, fsync the directory, and
+ * check the file is still linked. RQ_OK means the message is on stable
+ * storage. On failure the file is removed: RQ_TEMP, or RQ_DATAERR when
+ * the message exceeded max.
+ */
+enum rq_status spool_writer_commit(struct spool_writer *w,
+    const char *const *rcpts, size_t nrcpt, unsigned flags, mode_t mode,
+    struct err *e);
+void spool_writer_abort(struct spool_writer *w);
+
+/* A parsed message file. */
+struct spool_msg {
+	time_t arrival;
+	uid_t uid;
+	char *sender;
+	char **rcpts;
+	size_t nrcpt;
+	unsigned flags;
+	off_t msg_off;
+	off_t msg_len;
+};
+
+/* Parse and validate fd (any offset). Malformed: RQ_DATAERR with why. */
+enum rq_status spool_msg_read(int fd, struct spool_msg *m, struct err *e);
+void spool_msg_free(struct spool_msg *m);
+
+/* Envelope: the queue state of one message. */
+#define RCPT_PENDING	'P'
+#define RCPT_DONE	'D'
+#define RCPT_FAILED	'F'
+
+struct env_rcpt {
+	char *addr;
+	char state;
+	char *reason;		/* last reply for this recipient, or NULL */
+};
+
+struct env {
+	char id[SPOOL_ID_LEN + 1];
+	time_t arrival;
+	uid_t uid;
+	char *sender;
+	unsigned flags;
+	off_t msg_off;
+	off_t msg_len;
+	unsigned attempts;
+	time_t next;		/* next attempt; 0: now */
+	char *reason;		/* last deferral reason, or NULL */
+	struct env_rcpt *rcpts;
+	size_t nrcpt;
+};
+
+/* env from a parsed message file (all recipients pending). */
+enum rq_status env_from_msg(struct env *env, const char *id,
+    const struct spool_msg *m, struct err *e);
+/* Serialise env into a new buffer (*out, *len); -1 on ENOMEM. */
+int env_format(const struct env *env, char **out, size_t *len);
+/* Parse env text; RQ_DATAERR with the reason when malformed. */
+enum rq_status env_parse(struct env *env, const char *text, size_t len,
+    struct err *e);
+/* Read dirfd/ID.env. RQ_NOINPUT when it does not exist. */
+enum rq_status env_load(int dirfd, const char *id, struct env *env,
+    struct err *e);
+/* Atomically replace dirfd/ID.env via tmpfd (write, fsync, rename,
+ * fsync dir). */
+enum rq_status env_save(int dirfd, int tmpfd, const struct env *env,
+    struct err *e);
+void env_free(struct env *env);
+/* Replace *dst with a sanitized copy of s (printable, one line, bounded). */
+int env_set_reason(char **dst, const char *s);
+
+/* fsync a directory fd; -1 with errno. */
+int spool_fsync_dir(int dirfd);
+
+#endif

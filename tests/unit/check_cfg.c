@@ -1,0 +1,202 @@
+/*
+ * check_cfg.c - the configuration parser: every accepted form gives the
+ * right value, every mistake gives "FILE:LINE: KEY: why" and RQ_CONFIG.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cfg.h"
+
+static char path[256];
+
+static void
+write_conf(const char *text)
+{
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/tmp/check_cfg.%ld.conf", (long)getpid());
+	fp = fopen(path, "w");
+	ck_assert_ptr_nonnull(fp);
+	fputs(text, fp);
+	fclose(fp);
+}
+
+/* Broken files and the error text expected for each (after the path). */
+static const struct {
+	const char *text;
+	const char *error;
+} bad[] = {
+	{ "[smarthost]\nhost = x\nport = abc\n", ":3: port: not a number" },
+	{ "[smarthost]\nport = 0\n", ":2: port: not a number" },
+	{ "[smarthost]\nport = 70000\n", ":2: port: not a number" },
+	{ "[smarthost]\ntls = bogus\n", ":2: tls: expected starttls" },
+	{ "[smarthost]\ntls_verify = maybe\n", ":2: tls_verify: expected yes" },
+	{ "[smarthost]\nauth = kerberos\n", ":2: auth: expected auto" },
+	{ "[smarthost]\nhots = x\n", ":2: hots: unknown key in [smarthost]" },
+	{ "[queue]\nretry = 1m 0s\n", ":2: retry: expected a list" },
+	{ "[queue]\nretry = soon\n", ":2: retry: expected a list" },
+	{ "[queue]\nlifetime = 5x\n", ":2: lifetime: not a duration" },
+	{ "[queue]\nmax_size = big\n", ":2: max_size: not a size" },
+	/* libinih reports a bad section at its first key's line. */
+	{ "[bogus]\nx = 1\n", ":2: [bogus]: unknown section" },
+	{ "\n\n[smarthost backup]\nhost = y\n", ":4: [smarthost backup]: "
+	    "section not supported" },
+	{ "[smarthost]\nrate = 10/day\n", ":2: rate: not supported by this" },
+	{ "[local]\naliases = /etc/aliases\n", ":2: aliases: not supported" },
+	{ "no section line\n", ":1: syntax error" },
+	{ "[queue]\ndir = relative/path\n", ": [queue] dir: must be an "
+	    "absolute path" },
+	{ "[smarthost]\nuser = me\n", ": [smarthost] user/password given but "
+	    "no host" },
+	{ "[smarthost]\nhost = mail.example.com\nplaintext_auth = yes\n",
+	    "plaintext_auth: only allowed for a loopback host" },
+	{ "[smarthost]\nhost = h\ncert_file = /c\n", "cert_file and key_file" },
+};
+
+START_TEST(rejects)
+{
+	struct cfg c;
+	struct err e;
+
+	write_conf(bad[_i].text);
+	ck_assert_int_eq(cfg_load(&c, path, 1, &e), RQ_CONFIG);
+	ck_assert_msg(strncmp(e.msg, path, strlen(path)) == 0,
+	    "error does not name the file: %s", e.msg);
+	ck_assert_msg(strstr(e.msg, bad[_i].error) != NULL,
+	    "case %d: got \"%s\", want \"%s\"", _i, e.msg, bad[_i].error);
+	cfg_free(&c);
+	unlink(path);
+}
+END_TEST
+
+START_TEST(accepts)
+{
+	struct cfg c;
+	struct err e;
+
+	write_conf("# comment\n[queue]\ndir = /tmp/spool ; inline comment\n"
+	    "retry = 30s 2m 1h\nlifetime = 2d\nmax_size = 10M\n"
+	    "[local]\nhostname = mail.example.com\ndomain = example.com\n"
+	    "[smarthost]\nhost = smtp.example.com\ntls = smtps\n"
+	    "tls_verify = no\nauth = cram-md5\nuser = me@example.com\n"
+	    "password = s3cret\nca_file =\ntimeout = 20s\n");
+	ck_assert_int_eq(cfg_load(&c, path, 1, &e), RQ_OK);
+	ck_assert_str_eq(c.queue_dir, "/tmp/spool");
+	ck_assert_uint_eq(c.nretry, 3);
+	ck_assert_int_eq(c.retry[0], 30);
+	ck_assert_int_eq(c.retry[1], 120);
+	ck_assert_int_eq(c.retry[2], 3600);
+	ck_assert_int_eq(c.lifetime, 2 * 86400);
+	ck_assert_int_eq(c.max_size, 10 * 1048576);
+	ck_assert_str_eq(c.hostname, "mail.example.com");
+	ck_assert_str_eq(cfg_domain(&c), "example.com");
+	ck_assert_str_eq(c.smarthost.host, "smtp.example.com");
+	ck_assert_str_eq(c.smarthost.port, "465");	/* smtps default */
+	ck_assert_int_eq(c.smarthost.tls, TLS_MODE_SMTPS);
+	ck_assert_int_eq(c.smarthost.tls_verify, 0);
+	ck_assert_int_eq(c.smarthost.auth, AUTH_CRAM_MD5);
+	ck_assert_ptr_null(c.smarthost.ca_file);	/* empty = unset */
+	ck_assert_int_eq(c.smarthost.timeout, 20);
+	cfg_free(&c);
+	unlink(path);
+}
+END_TEST
+
+START_TEST(defaults_without_file)
+{
+	struct cfg c;
+	struct err e;
+
+	ck_assert_int_eq(cfg_load(&c, "/nonexistent/relayq.conf", 0, &e),
+	    RQ_OK);
+	ck_assert_int_eq(c.smarthost.tls, TLS_MODE_STARTTLS);
+	ck_assert_str_eq(c.smarthost.port, "587");
+	ck_assert_int_eq(c.smarthost.tls_verify, 1);
+	ck_assert_uint_eq(c.nretry, 7);
+	ck_assert_int_eq(c.lifetime, 5 * 86400);
+	cfg_free(&c);
+	ck_assert_int_eq(cfg_load(&c, "/nonexistent/relayq.conf", 1, &e),
+	    RQ_CONFIG);
+	ck_assert_ptr_nonnull(strstr(e.msg, "/nonexistent/relayq.conf"));
+	cfg_free(&c);
+}
+END_TEST
+
+START_TEST(password_file_modes)
+{
+	char pw[256];
+	char *secret;
+	struct cfg c;
+	struct err e;
+	FILE *fp;
+
+	snprintf(pw, sizeof(pw), "/tmp/check_cfg.%ld.pw", (long)getpid());
+	fp = fopen(pw, "w");
+	fputs("hunter2\n", fp);
+	fclose(fp);
+	cfg_defaults(&c);
+	c.smarthost.password_file = strdup(pw);
+	chmod(pw, 0600);
+	ck_assert_int_eq(cfg_password(&c, &secret, &e), RQ_OK);
+	ck_assert_str_eq(secret, "hunter2");
+	free(secret);
+	chmod(pw, 0644);
+	ck_assert_int_eq(cfg_password(&c, &secret, &e), RQ_TEMP);
+	ck_assert_ptr_nonnull(strstr(e.msg, "world-accessible"));
+	chmod(pw, 0620);
+	ck_assert_int_eq(cfg_password(&c, &secret, &e), RQ_TEMP);
+	unlink(pw);
+	cfg_free(&c);
+}
+END_TEST
+
+static const struct {
+	const char *in;
+	long long secs;
+} durations[] = {
+	{ "30", 30 }, { "30s", 30 }, { "5m", 300 }, { "2h", 7200 },
+	{ "5d", 432000 }, { "1w", 604800 }, { "", -1 }, { "m", -1 },
+	{ "-5m", -1 }, { "5 m", -1 }, { "99999999999d", -1 }, { "1y", -1 },
+};
+
+START_TEST(parse_durations)
+{
+	time_t t;
+	int r = cfg_parse_duration(durations[_i].in, &t);
+
+	if (durations[_i].secs < 0)
+		ck_assert_int_eq(r, -1);
+	else {
+		ck_assert_int_eq(r, 0);
+		ck_assert_int_eq(t, durations[_i].secs);
+	}
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("cfg");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_loop_test(tc, rejects, 0, sizeof(bad) / sizeof(bad[0]));
+	tcase_add_test(tc, accepts);
+	tcase_add_test(tc, defaults_without_file);
+	tcase_add_test(tc, password_file_modes);
+	tcase_add_loop_test(tc, parse_durations, 0,
+	    sizeof(durations) / sizeof(durations[0]));
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,284 @@
+/*
+ * check_header.c - header handling on submission, against golden files:
+ * golden/submit/NAME.in is fed to submit_message() with the options of
+ * the table below; the queued message (queue id, generated dates and
+ * time stamps normalised) and its envelope must equal NAME.out.
+ * GOLDEN_UPDATE=1 rewrites the .out files (review the diff!).
+ */
+#include "config.h"
+
+#include <check.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "header.h"
+#include "spool.h"
+#include "submit.h"
+
+static const char *const php_rcpts[] = { "cc-arg@example.test" };
+
+static const struct gcase {
+	const char *name;
+	int extract, ignore_dots;
+	const char *sender, *fullname;
+	const char *const *rcpts;
+	size_t nrcpt;
+} cases[] = {
+	{ "php_mail", 1, 1, "www-data@example.test", NULL, NULL, 0 },
+	{ "bcc_strip", 1, 1, "shop@example.test", NULL, php_rcpts, 1 },
+	{ "dots_end", 0, 0, "u@example.test", NULL, php_rcpts, 1 },
+	{ "dots_i", 0, 1, "u@example.test", NULL, php_rcpts, 1 },
+	{ "resent", 1, 1, "u@example.test", NULL, NULL, 0 },
+	{ "no_headers", 0, 1, "u@example.test", "Cron Daemon", php_rcpts, 1 },
+	{ "mbox_from", 0, 1, "u@example.test", NULL, php_rcpts, 1 },
+	{ "fullname", 0, 1, "jane@example.test", "Jane \"JD\" Doe", php_rcpts,
+	    1 },
+	{ "mixed_eol", 0, 1, "", "Zoë Ünicode", php_rcpts, 1 },
+	{ "eightbit", 0, 1, "u@example.test", NULL, php_rcpts, 1 },
+};
+
+/* Replace every occurrence of from with to in b. */
+static void
+replace_all(struct buf *b, const char *from, const char *to)
+{
+	struct buf out;
+	const char *p = buf_cstr(b), *hit;
+
+	buf_init(&out, b->max);
+	while ((hit = strstr(p, from)) != NULL) {
+		buf_append(&out, p, (size_t)(hit - p));
+		buf_puts(&out, to);
+		p = hit + strlen(from);
+	}
+	buf_puts(&out, p);
+	buf_free(b);
+	*b = out;
+}
+
+/* Dates and stamps relayq generated now: they differ on every run. */
+static void
+normalise(struct buf *b, const char *id)
+{
+	char date[64], stamp[32], *p;
+
+	replace_all(b, id, "QUEUEID");
+	header_date(date, sizeof(date), time(NULL));
+	date[17] = '\0';	/* "Tue, 24 Nov 2026 " : day precision */
+	while ((p = strstr(b->data, date)) != NULL) {
+		size_t n = strcspn(p, "\n");
+
+		memset(p, 'D', n);
+	}
+	while ((p = strstr(b->data, ".QUEUEID@")) != NULL && p - b->data >= 14) {
+		snprintf(stamp, sizeof(stamp), "STAMP_________");
+		memcpy(p - 14, stamp, 14);
+		p[0] = '_';
+	}
+}
+
+static void
+read_file(const char *path, struct buf *b)
+{
+	char chunk[4096];
+	size_t n;
+	FILE *fp = fopen(path, "r");
+
+	if (fp == NULL)
+		return;
+	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+		buf_append(b, chunk, n);
+	fclose(fp);
+}
+
+static void
+queued(int dirfd, const char *id, struct buf *b)
+{
+	struct spool_msg m;
+	struct err e;
+	char *data;
+	size_t i;
+	int fd = openat(dirfd, id, O_RDONLY);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(spool_msg_read(fd, &m, &e), RQ_OK);
+	data = malloc((size_t)m.msg_len);
+	ck_assert_int_eq(pread(fd, data, (size_t)m.msg_len, m.msg_off),
+	    m.msg_len);
+	buf_append(b, data, (size_t)m.msg_len);
+	free(data);
+	buf_printf(b, "\n--- envelope\nS <%s>\n", m.sender);
+	for (i = 0; i < m.nrcpt; i++)
+		buf_printf(b, "R <%s>\n", m.rcpts[i]);
+	buf_printf(b, "X %u\n", m.flags);
+	spool_msg_free(&m);
+	close(fd);
+}
+
+START_TEST(golden_submit)
+{
+	const struct gcase *c = &cases[_i];
+	char dir[] = "/tmp/check_header.XXXXXX", path[512];
+	char id[SPOOL_ID_LEN + 1];
+	struct submit_opts o;
+	struct buf got, want;
+	struct err e;
+	int dirfd, in;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY);
+	snprintf(path, sizeof(path), "%s/submit/%s.in", GOLDEN_DIR, c->name);
+	in = open(path, O_RDONLY);
+	ck_assert_int_ge(in, 0);
+	memset(&o, 0, sizeof(o));
+	o.sender = c->sender;
+	o.from_addr = *c->sender ? c->sender : "nobody@example.test";
+	o.fullname = c->fullname;
+	o.extract = c->extract;
+	o.ignore_dots = c->ignore_dots;
+	o.rcpts = c->rcpts;
+	o.nrcpt = c->nrcpt;
+	o.uid = 1000;
+	o.hostname = "host.example.test";
+	o.domain = "example.test";
+	ck_assert_msg(submit_message(dirfd, &o, in, id, &e) == RQ_OK, "%s: %s",
+	    c->name, e.msg);
+	buf_init(&got, 1 << 20);
+	buf_init(&want, 1 << 20);
+	queued(dirfd, id, &got);
+	normalise(&got, id);
+	snprintf(path, sizeof(path), "%s/submit/%s.out", GOLDEN_DIR, c->name);
+	if (getenv("GOLDEN_UPDATE") != NULL) {
+		FILE *fp = fopen(path, "w");
+
+		fwrite(got.data, 1, got.len, fp);
+		fclose(fp);
+	}
+	read_file(path, &want);
+	ck_assert_msg(got.len == want.len && memcmp(got.data, want.data,
+	    got.len) == 0, "%s: queued message differs from %s:\n%s", c->name,
+	    path, buf_cstr(&got));
+	buf_free(&got);
+	buf_free(&want);
+	close(in);
+	unlinkat(dirfd, id, 0);
+	close(dirfd);
+	rmdir(dir);
+}
+END_TEST
+
+static const struct {
+	const char *line;
+	size_t len;
+} names[] = {
+	{ "Subject: x", 7 }, { "X-Custom-1: y", 10 }, { "To : spaced", 2 },
+	{ "From a@b Mon", 0 }, { ": empty name", 0 }, { "No colon here", 0 },
+	{ " continuation: x", 0 }, { "Bad\x01Name: x", 0 }, { "", 0 },
+};
+
+START_TEST(field_names)
+{
+	ck_assert_uint_eq(header_name_len(names[_i].line,
+	    strlen(names[_i].line)), names[_i].len);
+}
+END_TEST
+
+START_TEST(from_encoding)
+{
+	struct buf b;
+
+	buf_init(&b, 4096);
+	header_add_from(&b, "Plain Name", "a@b");
+	header_add_from(&b, "Quote \"me\" \\ now", "a@b");
+	header_add_from(&b, "Zoë", "a@b");
+	header_add_from(&b, NULL, "a@b");
+	ck_assert_str_eq(buf_cstr(&b), "From: \"Plain Name\" <a@b>\n"
+	    "From: \"Quote \\\"me\\\" \\\\ now\" <a@b>\n"
+	    "From: =?UTF-8?B?Wm/Dqw==?= <a@b>\n"
+	    "From: a@b\n");
+	buf_free(&b);
+}
+END_TEST
+
+/* Submit text from a pipe; return status, leave the directory clean. */
+static enum rq_status
+submit_text(const char *text, int extract, off_t max, struct err *e,
+    int *files_left)
+{
+	char dir[] = "/tmp/check_header.XXXXXX", id[SPOOL_ID_LEN + 1];
+	const char *rc[] = { "x@example.test" };
+	struct submit_opts o;
+	enum rq_status st;
+	int p[2], dirfd;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY);
+	ck_assert_int_eq(pipe(p), 0);
+	if (fork() == 0) {
+		close(p[0]);
+		(void)!write(p[1], text, strlen(text));
+		_exit(0);
+	}
+	close(p[1]);
+	memset(&o, 0, sizeof(o));
+	o.sender = o.from_addr = "u@example.test";
+	o.extract = extract;
+	o.rcpts = extract ? NULL : rc;
+	o.nrcpt = extract ? 0 : 1;
+	o.hostname = o.domain = "example.test";
+	o.max_size = max;
+	st = submit_message(dirfd, &o, p[0], id, e);
+	close(p[0]);
+	*files_left = rmdir(dir) == -1;	/* not empty */
+	if (*files_left && st == RQ_OK) {
+		unlinkat(dirfd, id, 0);
+		rmdir(dir);
+	}
+	close(dirfd);
+	return st;
+}
+
+START_TEST(refusals_leave_nothing)
+{
+	struct err e;
+	int left;
+
+	ck_assert_int_eq(submit_text("Subject: no rcpt\n\nx\n", 1, 0, &e,
+	    &left), RQ_USAGE);
+	ck_assert_int_eq(left, 0);
+	ck_assert_int_eq(submit_text("Subject: big\n\n0123456789012345\n", 0,
+	    16, &e, &left), RQ_DATAERR);
+	ck_assert_ptr_nonnull(strstr(e.msg, "max_size"));
+	ck_assert_int_eq(left, 0);
+	ck_assert_int_eq(submit_text("To: <broken@x\n\nx\n", 1, 0, &e,
+	    &left), RQ_DATAERR);
+	ck_assert_int_eq(left, 0);
+	ck_assert_int_eq(submit_text("Subject: ok\n\nx\n", 0, 0, &e, &left),
+	    RQ_OK);
+	ck_assert_int_eq(left, 1);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("header");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_loop_test(tc, golden_submit, 0,
+	    sizeof(cases) / sizeof(cases[0]));
+	tcase_add_loop_test(tc, field_names, 0, sizeof(names) / sizeof(names[0]));
+	tcase_add_test(tc, from_encoding);
+	tcase_add_test(tc, refusals_leave_nothing);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}

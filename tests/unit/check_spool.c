@@ -1,0 +1,236 @@
+/*
+ * check_spool.c - the spool formats: a written message reads back the
+ * same; every truncation or corruption of a file is refused (never read
+ * as a different message); the envelope format round-trips exactly
+ * (golden/env.txt).
+ */
+#include "config.h"
+
+#include <check.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "spool.h"
+
+static char dir[64];
+static int dirfd = -1;
+
+static void
+setup(void)
+{
+	strcpy(dir, "/tmp/check_spool.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY);
+}
+
+static void
+teardown(void)
+{
+	char cmd[128];
+
+	close(dirfd);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+static const char body[] = "Subject: t\n\nline\n.\nR fake@record\nZ 1\n";
+
+static void
+write_msg(const char *id)
+{
+	static const char *const rc[] = { "a@example.test",
+	    "\"b c\"@example.test" };
+	struct spool_writer *w = calloc(1, sizeof(*w));
+	struct err e;
+
+	ck_assert_int_eq(spool_writer_open(w, dirfd, id, "s@example.test",
+	    1700000000, 33, 0, &e), RQ_OK);
+	spool_writer_put(w, body, sizeof(body) - 1);
+	ck_assert_int_eq(spool_writer_commit(w, rc, 2, MSG_F_8BIT,
+	    SPOOL_MODE_COMPLETE, &e), RQ_OK);
+	free(w);
+}
+
+START_TEST(round_trip)
+{
+	struct spool_msg m;
+	struct stat st;
+	struct err e;
+	char data[sizeof(body)];
+	int fd;
+
+	write_msg("0000000000000001");
+	ck_assert_int_eq(fstatat(dirfd, "0000000000000001", &st, 0), 0);
+	ck_assert_int_eq(st.st_mode & 07777, SPOOL_MODE_COMPLETE);
+	fd = openat(dirfd, "0000000000000001", O_RDONLY);
+	ck_assert_int_eq(spool_msg_read(fd, &m, &e), RQ_OK);
+	ck_assert_int_eq(m.arrival, 1700000000);
+	ck_assert_int_eq(m.uid, 33);
+	ck_assert_str_eq(m.sender, "s@example.test");
+	ck_assert_uint_eq(m.nrcpt, 2);
+	ck_assert_str_eq(m.rcpts[1], "\"b c\"@example.test");
+	ck_assert_uint_eq(m.flags, MSG_F_8BIT);
+	ck_assert_int_eq(m.msg_len, sizeof(body) - 1);
+	ck_assert_int_eq(pread(fd, data, sizeof(body) - 1, m.msg_off),
+	    sizeof(body) - 1);
+	ck_assert_int_eq(memcmp(data, body, sizeof(body) - 1), 0);
+	spool_msg_free(&m);
+	close(fd);
+}
+END_TEST
+
+/* Every proper prefix of a message file must be refused. */
+START_TEST(truncations_refused)
+{
+	struct spool_msg m;
+	struct stat st;
+	struct err e;
+	char *all;
+	off_t len;
+	int fd, tfd;
+
+	write_msg("0000000000000002");
+	fd = openat(dirfd, "0000000000000002", O_RDONLY);
+	fstat(fd, &st);
+	all = malloc((size_t)st.st_size);
+	ck_assert_int_eq(pread(fd, all, (size_t)st.st_size, 0), st.st_size);
+	close(fd);
+	for (len = 0; len < st.st_size; len++) {
+		tfd = openat(dirfd, "trunc", O_RDWR | O_CREAT | O_TRUNC, 0600);
+		ck_assert_int_eq(write(tfd, all, (size_t)len), len);
+		ck_assert_msg(spool_msg_read(tfd, &m, &e) != RQ_OK,
+		    "a %lld-byte prefix was accepted", (long long)len);
+		spool_msg_free(&m);
+		close(tfd);
+	}
+	free(all);
+}
+END_TEST
+
+/* Corruptions of single bytes in the records: refused or harmless. */
+static const struct {
+	const char *find, *replace;
+	int in_trailer;		/* search the last bytes, not the body */
+} corrupt[] = {
+	{ "RELAYQ1", "RELAYQ2", 0 },
+	{ "A 1700000000", "A 17x0000000", 0 },
+	{ "U 33", "U -3", 0 },
+	{ "S s@example.test", "S s@exa\rple.test", 0 },
+	{ "\nM\n", "\nN\n", 0 },
+	{ "R a@example.test", "R a@exa\x01ple.test", 1 },
+	{ "R a@example.test", "Q a@example.test", 1 },
+	{ "X 1", "X y", 1 },
+	{ "Z 000", "Z 999", 1 },
+	{ "Z 000", "Y 000", 1 },
+};
+
+START_TEST(corruptions_refused)
+{
+	struct spool_msg m;
+	struct stat st;
+	struct err e;
+	char *all, *hit;
+	int fd;
+
+	write_msg("0000000000000003");
+	fd = openat(dirfd, "0000000000000003", O_RDWR);
+	fstat(fd, &st);
+	all = calloc(1, (size_t)st.st_size + 1);
+	ck_assert_int_eq(pread(fd, all, (size_t)st.st_size, 0), st.st_size);
+	/* Search from the end for trailer records, not the body's fakes. */
+	hit = corrupt[_i].in_trailer ? all + st.st_size - 80 : all;
+	hit = strstr(hit, corrupt[_i].find);
+	ck_assert_ptr_nonnull(hit);
+	memcpy(hit, corrupt[_i].replace, strlen(corrupt[_i].replace));
+	ck_assert_int_eq(pwrite(fd, all, (size_t)st.st_size, 0), st.st_size);
+	ck_assert_msg(spool_msg_read(fd, &m, &e) == RQ_DATAERR,
+	    "corruption %d accepted", _i);
+	spool_msg_free(&m);
+	free(all);
+	close(fd);
+}
+END_TEST
+
+START_TEST(env_golden_round_trip)
+{
+	struct buf text;
+	struct env env;
+	struct err e;
+	char *out, chunk[4096];
+	size_t len, n;
+	FILE *fp = fopen(GOLDEN_DIR "/env.txt", "r");
+
+	ck_assert_ptr_nonnull(fp);
+	buf_init(&text, 1 << 20);
+	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+		buf_append(&text, chunk, n);
+	fclose(fp);
+	ck_assert_int_eq(env_parse(&env, text.data, text.len, &e), RQ_OK);
+	ck_assert_uint_eq(env.nrcpt, 3);
+	ck_assert_int_eq(env.rcpts[1].state, RCPT_PENDING);
+	ck_assert_str_eq(env.rcpts[2].reason, "550 5.1.1 no such user");
+	ck_assert_int_eq(env_format(&env, &out, &len), 0);
+	ck_assert_uint_eq(len, text.len);
+	ck_assert_int_eq(memcmp(out, text.data, len), 0);
+	free(out);
+	/* Without its end record it is refused. */
+	env_free(&env);
+	ck_assert_int_eq(env_parse(&env, text.data, text.len - 2, &e),
+	    RQ_DATAERR);
+	buf_free(&text);
+}
+END_TEST
+
+START_TEST(ids)
+{
+	char id[SPOOL_ID_LEN + 1];
+
+	spool_id_new(id, 1700000000);
+	ck_assert_int_eq(spool_id_valid(id), 1);
+	ck_assert_int_eq(strncmp(id, "6553F100", 8), 0);
+	ck_assert_int_eq(spool_id_valid("0123456789ABCDEF"), 1);
+	ck_assert_int_eq(spool_id_valid("0123456789abcdef"), 0);
+	ck_assert_int_eq(spool_id_valid("../../etc/passwd"), 0);
+	ck_assert_int_eq(spool_id_valid("0123456789ABCDE"), 0);
+	ck_assert_int_eq(spool_id_valid("0123456789ABCDEF0"), 0);
+}
+END_TEST
+
+START_TEST(reason_sanitised)
+{
+	char *r = NULL;
+
+	ck_assert_int_eq(env_set_reason(&r, "a\r\nb\tc"), 0);
+	ck_assert_str_eq(r, "a  b c");
+	free(r);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("spool");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, round_trip);
+	tcase_add_test(tc, truncations_refused);
+	tcase_add_loop_test(tc, corruptions_refused, 0,
+	    sizeof(corrupt) / sizeof(corrupt[0]));
+	tcase_add_test(tc, env_golden_round_trip);
+	tcase_add_test(tc, ids);
+	tcase_add_test(tc, reason_sanitised);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
