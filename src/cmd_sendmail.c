@@ -309,7 +309,8 @@ gecos_name(const struct passwd *pw)
 	char *name, *amp;
 	size_t n;
 
-	if (pw == NULL || pw->pw_gecos == NULL || pw->pw_gecos[0] == '\0')
+	if (pw == NULL || pw->pw_gecos == NULL || pw->pw_gecos[0] == '\0' ||
+	    pw->pw_name == NULL || pw->pw_name[0] == '\0')
 		return NULL;
 	n = strcspn(pw->pw_gecos, ",");
 	if ((name = strndup(pw->pw_gecos, n)) == NULL || has_ctl(name) ||
@@ -494,8 +495,10 @@ cmd_sendmail(int argc, char **argv, enum cmd_persona persona)
 		priv_clean_env();
 	switch (o.mode) {
 	case M_MAILQ:
-		if ((was_setid && priv_drop() == -1) ||
-		    mailq_print(&c, stdout, &e) != RQ_OK)
+		if (was_setid && priv_drop() == -1) {
+			err_sys(&e, RQ_TEMP, "cannot drop privileges");
+			r = cmd_fail(prog, &e);
+		} else if (mailq_print(&c, stdout, &e) != RQ_OK)
 			r = cmd_fail(prog, &e);
 		break;
 	case M_NEWALIASES:

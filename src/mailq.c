@@ -121,25 +121,39 @@ list_maildrop(struct listing *l, const struct spool *sp, const char *id)
 	close(fd);
 }
 
+/*
+ * Open what exists of the spool: a directory never created (nothing was
+ * ever queued there) is empty; one we may not read is RQ_NOPERM.
+ */
 static enum rq_status
 open_spool(const struct cfg *c, struct spool *sp, struct err *e)
 {
-	unsigned mask = (1u << SP_MAILDROP) | (1u << SP_QUEUE) |
-	    (1u << SP_HOLD);
-	int i;
+	static const enum spool_sub subs[] = { SP_MAILDROP, SP_QUEUE,
+	    SP_HOLD };
+	struct spool one;
+	size_t i;
 
-	if (spool_open(sp, c->queue_dir, mask, 0, e) == RQ_OK)
-		return RQ_OK;
 	for (i = 0; i < SP_NSUB; i++)
 		sp->fd[i] = -1;
-	if (errno == ENOENT) {
-		sp->dir = NULL;
-		return RQ_NOINPUT;	/* nothing was ever queued */
+	if ((sp->dir = strdup(c->queue_dir)) == NULL)
+		return err_sys(e, RQ_TEMP, "strdup");
+	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		if (spool_open(&one, c->queue_dir, 1u << subs[i], 0, e) ==
+		    RQ_OK) {
+			sp->fd[subs[i]] = one.fd[subs[i]];
+			one.fd[subs[i]] = -1;
+			spool_close(&one);
+		} else if (errno == EACCES) {
+			spool_close(sp);
+			return err_set(e, RQ_NOPERM, "cannot read the queue in "
+			    "%s: only root and the queue owner may list it",
+			    c->queue_dir);
+		} else if (errno != ENOENT) {
+			spool_close(sp);
+			return RQ_TEMP;
+		}
 	}
-	if (errno == EACCES)
-		return err_set(e, RQ_NOPERM, "cannot read the queue in %s: "
-		    "only root and the relayq user may list it", c->queue_dir);
-	return e->status;
+	return RQ_OK;
 }
 
 enum rq_status
@@ -153,11 +167,11 @@ mailq_print(const struct cfg *c, FILE *out, struct err *e)
 	enum rq_status st;
 	size_t s, i;
 
-	if ((st = open_spool(c, &sp, e)) == RQ_NOINPUT)
-		goto done;
-	if (st != RQ_OK)
+	if ((st = open_spool(c, &sp, e)) != RQ_OK)
 		return st;
 	for (s = 0; s < sizeof(subs) / sizeof(subs[0]); s++) {
+		if (sp.fd[subs[s]] == -1)
+			continue;
 		if (queue_scan(&sp, subs[s], &ids, e) != RQ_OK) {
 			spool_close(&sp);
 			return RQ_TEMP;
@@ -170,7 +184,6 @@ mailq_print(const struct cfg *c, FILE *out, struct err *e)
 		idlist_free(&ids);
 	}
 	spool_close(&sp);
-done:
 	if (l.count == 0)
 		fprintf(out, "Mail queue is empty\n");
 	else

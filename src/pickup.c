@@ -25,24 +25,20 @@
 
 #define STALE_WRITING	86400	/* an unfinished entry older than this */
 
-enum rq_status
-pickup_orphan(const struct spool *sp, const char *id, struct err *e)
+/* Write the envelope of queue/ID from its message file (fd, locked). */
+static enum rq_status
+make_env(const struct spool *sp, const char *id, int fd, struct err *e)
 {
 	struct spool_msg m;
 	struct env env;
 	enum rq_status st;
-	int fd;
 
-	if ((st = queue_lock(sp, SP_QUEUE, id, &fd, e)) != RQ_OK)
-		return st;
 	if ((st = env_load(sp->fd[SP_QUEUE], id, &env, e)) == RQ_OK) {
 		env_free(&env);		/* someone else completed it */
-		close(fd);
 		return RQ_OK;
 	}
 	if ((st = spool_msg_read(fd, &m, e)) == RQ_DATAERR) {
 		queue_quarantine(sp, SP_QUEUE, id, e->msg);
-		close(fd);
 		return RQ_OK;
 	}
 	if (st == RQ_OK) {
@@ -56,6 +52,18 @@ pickup_orphan(const struct spool *sp, const char *id, struct err *e)
 			    id, env.sender, (long long)env.msg_len, env.nrcpt);
 		env_free(&env);
 	}
+	return st;
+}
+
+enum rq_status
+pickup_orphan(const struct spool *sp, const char *id, struct err *e)
+{
+	enum rq_status st;
+	int fd;
+
+	if ((st = queue_lock(sp, SP_QUEUE, id, &fd, e)) != RQ_OK)
+		return st;
+	st = make_env(sp, id, fd, e);
 	close(fd);
 	return st;
 }
@@ -206,14 +214,16 @@ pickup_entry(const struct spool *sp, const char *mid, char *picked,
 		return RQ_OK;
 	}
 	strlcpy(id, mid, sizeof(id));
-	if (fst.st_uid != geteuid() && already_queued(sp, id, mfd))
-		rs = RQ_OK;
-	else if (fst.st_uid == geteuid())
-		rs = move_in(sp, mid, id, mfd, e);
-	else
-		rs = copy_in(sp, mfd, id, e);
-	if (rs == RQ_OK)
+	if (fst.st_uid == geteuid() && (rs = move_in(sp, mid, id, mfd, e)) ==
+	    RQ_OK && strcmp(id, mid) == 0)
+		rs = make_env(sp, id, mfd, e);	/* same inode, our lock */
+	else if (fst.st_uid != geteuid() && already_queued(sp, id, mfd))
 		rs = pickup_orphan(sp, id, e);
+	else if (fst.st_uid != geteuid() &&
+	    (rs = copy_in(sp, mfd, id, e)) == RQ_OK)
+		rs = pickup_orphan(sp, id, e);
+	else if (rs == RQ_OK)
+		rs = pickup_orphan(sp, id, e);	/* moved in as a copy */
 	if (rs == RQ_OK) {
 		if (unlinkat(sp->fd[SP_MAILDROP], mid, 0) == 0)
 			(void)spool_fsync_dir(sp->fd[SP_MAILDROP]);
