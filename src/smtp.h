@@ -89,7 +89,7 @@ struct smtp_data_enc {
 };
 
 #define SMTP_DATA_OUT(n)	(2 * (n))	/* output room for n bytes */
-#define SMTP_DATA_TAIL		5		/* room for the end marker */
+#define SMTP_DATA_TAIL		5		/* room for the end */
 
 void smtp_data_init(struct smtp_data_enc *d);
 /* Encode in[0..n) into out (SMTP_DATA_OUT(n) bytes); returns bytes put. */

@@ -21,7 +21,7 @@
 
 struct reply_case {
 	const char *lines[MAXL];	/* NULL-terminated */
-	size_t len0;			/* length of lines[0] if it has NULs */
+	size_t len0;			/* lines[0]'s length if NULs */
 	enum reply_state want;
 	int code;
 	const char *esc;
@@ -265,7 +265,7 @@ START_TEST(test_caps)
 }
 END_TEST
 
-/* --- AUTH ------------------------------------------------------------------ */
+/* --- AUTH ----------------------------------------------------------------- */
 
 struct choose_case {
 	enum auth_mech want;
@@ -381,7 +381,7 @@ START_TEST(test_b64)
 }
 END_TEST
 
-/* --- TLS pins ----------------------------------------------------------------- */
+/* --- TLS pins ------------------------------------------------------------- */
 
 struct fp_case {
 	const char *in;

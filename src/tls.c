@@ -1,0 +1,497 @@
+/*
+ * tls.c - TLS client sessions with OpenSSL (policy in tls.h).
+ *
+ * Invariants: one SSL_CTX per session, nothing global; the socket is
+ * reached through a small BIO of our own that uses send(MSG_NOSIGNAL), so
+ * a peer that goes away can never kill us with SIGPIPE; the host name
+ * check is OpenSSL's (SSL_set1_host / X509_VERIFY_PARAM_set1_ip_asc),
+ * never ours. Error policy: every failure is RQ_TEMP with a "TLS: "
+ * reason naming the host; the OpenSSL error queue is cleared after use.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "compat.h"
+#include "tls.h"
+
+struct tls {
+	SSL_CTX *ctx;
+	SSL *ssl;
+	BIO_METHOD *meth;
+	int fd;
+	int verify;
+	int pinned;
+	int connected;		/* handshake completed */
+	int failed;		/* fatal error: no close_notify */
+	unsigned char pin[TLS_FP_LEN];
+	char *host;
+	char info[160];
+};
+
+/* --- the socket BIO: recv/send with MSG_NOSIGNAL -------------------------- */
+
+static int
+tls_bio_write(BIO *b, const char *p, int n)
+{
+	int *fd = BIO_get_data(b);
+	ssize_t r;
+
+	BIO_clear_retry_flags(b);
+	r = send(*fd, p, (size_t)n, MSG_NOSIGNAL);
+	if (r == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+	    errno == EINTR))
+		BIO_set_retry_write(b);
+	return (int)r;
+}
+
+static int
+tls_bio_read(BIO *b, char *p, int n)
+{
+	int *fd = BIO_get_data(b);
+	ssize_t r;
+
+	BIO_clear_retry_flags(b);
+	r = recv(*fd, p, (size_t)n, 0);
+	if (r == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+	    errno == EINTR))
+		BIO_set_retry_read(b);
+	return (int)r;
+}
+
+static long
+tls_bio_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+	(void)b;
+	(void)num;
+	(void)ptr;
+	return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+static int
+tls_bio_create(BIO *b)
+{
+	BIO_set_init(b, 1);
+	return 1;
+}
+
+static BIO_METHOD *
+tls_bio_method(void)
+{
+	BIO_METHOD *m;
+	int idx;
+
+	if ((idx = BIO_get_new_index()) == -1)
+		return NULL;
+	if ((m = BIO_meth_new(idx | BIO_TYPE_SOURCE_SINK,
+	    "relayq socket")) == NULL)
+		return NULL;
+	if (!BIO_meth_set_write(m, tls_bio_write) ||
+	    !BIO_meth_set_read(m, tls_bio_read) ||
+	    !BIO_meth_set_ctrl(m, tls_bio_ctrl) ||
+	    !BIO_meth_set_create(m, tls_bio_create)) {
+		BIO_meth_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+/* --- errors --------------------------------------------------------------- */
+
+/* The newest queued OpenSSL reason, or fallback; the queue is cleared. */
+static const char *
+tls_ossl_reason(const char *fallback)
+{
+	unsigned long code = ERR_peek_last_error();
+	const char *r = code != 0 ? ERR_reason_error_string(code) : NULL;
+
+	ERR_clear_error();
+	return r != NULL ? r : fallback;
+}
+
+/* Fill e for a failed SSL_* call (sslerr from SSL_get_error). */
+static void
+tls_fail(struct tls *t, int sslerr, int saved_errno, const char *what,
+    struct err *e)
+{
+	long vr;
+
+	t->failed = 1;
+	if (t->verify && (vr = SSL_get_verify_result(t->ssl)) != X509_V_OK) {
+		ERR_clear_error();
+		err_set(e, RQ_TEMP, "TLS: certificate verify failed: %s "
+		    "(host %s)", X509_verify_cert_error_string(vr), t->host);
+	} else if (ERR_peek_last_error() != 0) {
+		err_set(e, RQ_TEMP, "TLS: %s failed: %s (host %s)", what,
+		    tls_ossl_reason("unknown error"), t->host);
+	} else if (sslerr == SSL_ERROR_SYSCALL && saved_errno != 0) {
+		err_set(e, RQ_TEMP, "TLS: %s failed: %s (host %s)", what,
+		    strerror(saved_errno), t->host);
+	} else {
+		err_set(e, RQ_TEMP, "TLS: %s failed: connection closed by "
+		    "peer (host %s)", what, t->host);
+	}
+}
+
+/* --- set-up --------------------------------------------------------------- */
+
+static int
+tls_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+tls_parse_fingerprint(const char *s, unsigned char md[TLS_FP_LEN])
+{
+	size_t n;
+	int hi, lo;
+
+	if (strncasecmp(s, "sha256:", 7) == 0)
+		s += 7;
+	for (n = 0; n < TLS_FP_LEN; n++) {
+		if (n > 0 && *s == ':')
+			s++;
+		if ((hi = tls_hexval(s[0])) == -1 ||
+		    (lo = tls_hexval(s[1])) == -1)
+			return -1;
+		md[n] = (unsigned char)(hi << 4 | lo);
+		s += 2;
+	}
+	return *s == '\0' ? 0 : -1;
+}
+
+static int
+tls_is_ip_literal(const char *host)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	return inet_pton(AF_INET, host, &a4) == 1 ||
+	    inet_pton(AF_INET6, host, &a6) == 1;
+}
+
+static enum rq_status
+tls_ctx_trust(struct tls *t, const struct tls_params *p, struct err *e)
+{
+	if (!p->verify) {
+		SSL_CTX_set_verify(t->ctx, SSL_VERIFY_NONE, NULL);
+		return RQ_OK;
+	}
+	if (p->ca_file != NULL && *p->ca_file != '\0') {
+		if (access(p->ca_file, R_OK) == -1)
+			return err_sys(e, RQ_TEMP, "TLS: cannot read CA "
+			    "file %s", p->ca_file);
+		if (SSL_CTX_load_verify_locations(t->ctx, p->ca_file,
+		    NULL) != 1)
+			return err_set(e, RQ_TEMP, "TLS: cannot load CA file "
+			    "%s: %s", p->ca_file, tls_ossl_reason("error"));
+	} else if (SSL_CTX_set_default_verify_paths(t->ctx) != 1)
+		return err_set(e, RQ_TEMP, "TLS: cannot load the system CA "
+		    "store: %s", tls_ossl_reason("error"));
+	SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, NULL);
+	return RQ_OK;
+}
+
+static enum rq_status
+tls_ctx_client_cert(struct tls *t, const struct tls_params *p,
+    struct err *e)
+{
+	const char *key;
+
+	if (p->cert_file == NULL || *p->cert_file == '\0')
+		return RQ_OK;
+	key = (p->key_file != NULL && *p->key_file != '\0') ? p->key_file :
+	    p->cert_file;
+	if (access(p->cert_file, R_OK) == -1 || access(key, R_OK) == -1)
+		return err_sys(e, RQ_TEMP, "TLS: cannot read client "
+		    "certificate %s or key %s", p->cert_file, key);
+	if (SSL_CTX_use_certificate_chain_file(t->ctx, p->cert_file) != 1)
+		return err_set(e, RQ_TEMP, "TLS: cannot load client "
+		    "certificate %s: %s", p->cert_file,
+		    tls_ossl_reason("error"));
+	if (SSL_CTX_use_PrivateKey_file(t->ctx, key, SSL_FILETYPE_PEM) != 1)
+		return err_set(e, RQ_TEMP, "TLS: cannot load client key %s: "
+		    "%s", key, tls_ossl_reason("error"));
+	if (SSL_CTX_check_private_key(t->ctx) != 1)
+		return err_set(e, RQ_TEMP, "TLS: client key %s does not match "
+		    "certificate %s", key, p->cert_file);
+	return RQ_OK;
+}
+
+static enum rq_status
+tls_ctx_new(struct tls *t, const struct tls_params *p, struct err *e)
+{
+	enum rq_status st;
+	long opts = SSL_OP_NO_COMPRESSION;
+
+#ifdef SSL_OP_NO_RENEGOTIATION
+	opts |= SSL_OP_NO_RENEGOTIATION;
+#endif
+	if ((t->ctx = SSL_CTX_new(TLS_client_method())) == NULL)
+		return err_set(e, RQ_TEMP, "TLS: cannot create context: %s",
+		    tls_ossl_reason("error"));
+	if (SSL_CTX_set_min_proto_version(t->ctx, TLS1_2_VERSION) != 1)
+		return err_set(e, RQ_TEMP, "TLS: cannot require TLS 1.2");
+	SSL_CTX_set_options(t->ctx, opts);
+	SSL_CTX_set_mode(t->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	if ((st = tls_ctx_trust(t, p, e)) != RQ_OK)
+		return st;
+	return tls_ctx_client_cert(t, p, e);
+}
+
+/* SNI and the name OpenSSL must find in the certificate. */
+static enum rq_status
+tls_ssl_names(struct tls *t, struct err *e)
+{
+	int ok = 1;
+
+	if (tls_is_ip_literal(t->host)) {
+		if (t->verify)
+			ok = X509_VERIFY_PARAM_set1_ip_asc(
+			    SSL_get0_param(t->ssl), t->host) == 1;
+	} else {
+		ok = SSL_set_tlsext_host_name(t->ssl, t->host) == 1;
+		if (ok && t->verify) {
+			SSL_set_hostflags(t->ssl,
+			    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+			ok = SSL_set1_host(t->ssl, t->host) == 1;
+		}
+	}
+	if (!ok)
+		return err_set(e, RQ_TEMP, "TLS: cannot set host name %s: %s",
+		    t->host, tls_ossl_reason("error"));
+	return RQ_OK;
+}
+
+static enum rq_status
+tls_ssl_new(struct tls *t, struct err *e)
+{
+	BIO *bio;
+
+	if ((t->meth = tls_bio_method()) == NULL ||
+	    (t->ssl = SSL_new(t->ctx)) == NULL ||
+	    (bio = BIO_new(t->meth)) == NULL)
+		return err_set(e, RQ_TEMP, "TLS: cannot create session: %s",
+		    tls_ossl_reason("out of memory"));
+	BIO_set_data(bio, &t->fd);
+	SSL_set_bio(t->ssl, bio, bio);
+	SSL_set_connect_state(t->ssl);
+	return tls_ssl_names(t, e);
+}
+
+enum rq_status
+tls_new(struct tls **out, int fd, const struct tls_params *p, struct err *e)
+{
+	struct tls *t;
+	enum rq_status st;
+
+	*out = NULL;
+	if (p->host == NULL || *p->host == '\0')
+		return err_set(e, RQ_TEMP, "TLS: no host name to verify");
+	if ((t = calloc(1, sizeof(*t))) == NULL ||
+	    (t->host = strdup(p->host)) == NULL) {
+		free(t);
+		return err_sys(e, RQ_TEMP, "TLS");
+	}
+	t->fd = fd;
+	t->verify = p->verify;
+	ERR_clear_error();
+	if (p->fingerprint != NULL && *p->fingerprint != '\0') {
+		if (tls_parse_fingerprint(p->fingerprint, t->pin) == -1) {
+			tls_free(t, 0);
+			return err_set(e, RQ_TEMP, "TLS: fingerprint is not a "
+			    "SHA-256 digest in hex: %s", p->fingerprint);
+		}
+		t->pinned = 1;
+	}
+	if ((st = tls_ctx_new(t, p, e)) != RQ_OK ||
+	    (st = tls_ssl_new(t, e)) != RQ_OK) {
+		tls_free(t, 0);
+		return st;
+	}
+	*out = t;
+	return RQ_OK;
+}
+
+/* --- after the handshake -------------------------------------------------- */
+
+static void
+tls_hex(const unsigned char *md, size_t n, char *dst, size_t size)
+{
+	size_t i, len = 0;
+
+	dst[0] = '\0';
+	for (i = 0; i < n && len + 4 <= size; i++)
+		len += (size_t)snprintf(dst + len, size - len, "%s%02X",
+		    i > 0 ? ":" : "", md[i]);
+}
+
+static enum rq_status
+tls_check_pin(struct tls *t, X509 *cert, struct err *e)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	char hex[3 * TLS_FP_LEN + 1];
+
+	if (X509_digest(cert, EVP_sha256(), md, &len) != 1 ||
+	    len != TLS_FP_LEN)
+		return err_set(e, RQ_TEMP, "TLS: cannot compute the "
+		    "certificate fingerprint (host %s)", t->host);
+	if (CRYPTO_memcmp(md, t->pin, TLS_FP_LEN) != 0) {
+		tls_hex(md, len, hex, sizeof(hex));
+		return err_set(e, RQ_TEMP, "TLS: certificate fingerprint "
+		    "mismatch (host %s): server has sha256:%s", t->host, hex);
+	}
+	return RQ_OK;
+}
+
+static enum rq_status
+tls_check_peer(struct tls *t, struct err *e)
+{
+	X509 *cert;
+	long vr;
+	enum rq_status st = RQ_OK;
+
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+	cert = SSL_get1_peer_certificate(t->ssl);
+#else
+	cert = SSL_get_peer_certificate(t->ssl);
+#endif
+	if (cert == NULL) {
+		if (t->verify || t->pinned)
+			st = err_set(e, RQ_TEMP, "TLS: no certificate from "
+			    "host %s", t->host);
+	} else if (t->verify &&
+	    (vr = SSL_get_verify_result(t->ssl)) != X509_V_OK)
+		st = err_set(e, RQ_TEMP, "TLS: certificate verify failed: %s "
+		    "(host %s)", X509_verify_cert_error_string(vr), t->host);
+	else if (t->pinned)
+		st = tls_check_pin(t, cert, e);
+	X509_free(cert);
+	if (st == RQ_OK)
+		snprintf(t->info, sizeof(t->info), "%s with cipher %s "
+		    "(%d bits)", SSL_get_version(t->ssl),
+		    SSL_get_cipher_name(t->ssl),
+		    SSL_get_cipher_bits(t->ssl, NULL));
+	return st;
+}
+
+/* --- I/O ------------------------------------------------------------------ */
+
+int
+tls_handshake(struct tls *t, struct err *e)
+{
+	int r, sslerr, saved;
+
+	ERR_clear_error();
+	errno = 0;
+	r = SSL_connect(t->ssl);
+	saved = errno;
+	if (r == 1) {
+		t->connected = 1;
+		if (tls_check_peer(t, e) != RQ_OK) {
+			t->failed = 1;
+			return -1;
+		}
+		return 0;
+	}
+	sslerr = SSL_get_error(t->ssl, r);
+	if (sslerr == SSL_ERROR_WANT_READ)
+		return TLS_WANT_READ;
+	if (sslerr == SSL_ERROR_WANT_WRITE)
+		return TLS_WANT_WRITE;
+	tls_fail(t, sslerr, saved, "handshake", e);
+	return -1;
+}
+
+/* Map the outcome of SSL_read/SSL_write to our convention. */
+static long
+tls_io_result(struct tls *t, int r, int saved, const char *what,
+    struct err *e)
+{
+	int sslerr;
+
+	if (r > 0)
+		return r;
+	sslerr = SSL_get_error(t->ssl, r);
+	if (sslerr == SSL_ERROR_WANT_READ)
+		return TLS_WANT_READ;
+	if (sslerr == SSL_ERROR_WANT_WRITE)
+		return TLS_WANT_WRITE;
+	if (sslerr == SSL_ERROR_ZERO_RETURN) {
+		t->failed = 1;	/* the peer closed: no close_notify */
+		return 0;
+	}
+	tls_fail(t, sslerr, saved, what, e);
+	return -1;
+}
+
+long
+tls_read(struct tls *t, void *buf, size_t n, struct err *e)
+{
+	int r;
+
+	ERR_clear_error();
+	errno = 0;
+	r = SSL_read(t->ssl, buf, n > INT_MAX ? INT_MAX : (int)n);
+	return tls_io_result(t, r, errno, "read", e);
+}
+
+long
+tls_write(struct tls *t, const void *buf, size_t n, struct err *e)
+{
+	int r;
+
+	ERR_clear_error();
+	errno = 0;
+	r = SSL_write(t->ssl, buf, n > INT_MAX ? INT_MAX : (int)n);
+	return tls_io_result(t, r, errno, "write", e);
+}
+
+const char *
+tls_info(const struct tls *t)
+{
+	return t != NULL ? t->info : "";
+}
+
+void
+tls_free(struct tls *t, int notify)
+{
+	if (t == NULL)
+		return;
+	if (notify && t->ssl != NULL && t->connected && !t->failed)
+		(void)SSL_shutdown(t->ssl);	/* best effort, no wait */
+	ERR_clear_error();
+	SSL_free(t->ssl);
+	SSL_CTX_free(t->ctx);
+	BIO_meth_free(t->meth);
+	free(t->host);
+	explicit_bzero(t, sizeof(*t));
+	free(t);
+}

@@ -1,0 +1,68 @@
+/*
+ * tls.h - the only interface to OpenSSL's TLS: a client session over an
+ * already connected non-blocking socket.
+ *
+ * Policy: TLS 1.2 or newer; with verify, the chain must lead to a trusted
+ * CA (ca_file, else the system store) and the certificate must match the
+ * host name (or IP literal), checked by OpenSSL; with a fingerprint, the
+ * server certificate's SHA-256 must equal it (with verify off the pin
+ * alone decides, with both on both must hold). SNI is sent for names,
+ * never for IP literals. Nothing here polls or sleeps: every call that
+ * would block returns TLS_WANT_READ/TLS_WANT_WRITE and the caller (conn.c)
+ * waits for the socket under its deadline. Writes never raise SIGPIPE.
+ * Every failure is RQ_TEMP with a reason that starts with "TLS: ".
+ */
+#ifndef RELAYQ_TLS_H
+#define RELAYQ_TLS_H
+
+#include <stddef.h>
+#include "err.h"
+
+#define TLS_WANT_READ	(-2)
+#define TLS_WANT_WRITE	(-3)
+#define TLS_FP_LEN	32	/* bytes of a SHA-256 fingerprint */
+
+struct tls_params {
+	const char *host;	/* the name to verify and send as SNI */
+	int verify;		/* CA chain + host name */
+	const char *ca_file;	/* NULL: the system default store */
+	const char *fingerprint; /* NULL: no pin */
+	const char *cert_file;	/* client certificate, or NULL */
+	const char *key_file;	/* NULL: the key is in cert_file */
+};
+
+struct tls;
+
+/*
+ * Prepare a session on fd (a connected socket, owned by the caller, not
+ * closed by tls_free). Loads CA, client certificate and pin; RQ_TEMP on
+ * any configuration problem.
+ */
+enum rq_status tls_new(struct tls **out, int fd, const struct tls_params *p,
+    struct err *e);
+/*
+ * Drive the handshake: 0 when done and verified (including the pin),
+ * TLS_WANT_READ/TLS_WANT_WRITE to be called again when the socket is
+ * ready, -1 on failure (e says why, e.g. "TLS: certificate verify failed:
+ * unable to get local issuer certificate (host localhost)").
+ */
+int tls_handshake(struct tls *t, struct err *e);
+/* Up to n bytes: > 0 bytes read, 0 end of stream, TLS_WANT_*, -1 error. */
+long tls_read(struct tls *t, void *buf, size_t n, struct err *e);
+/* Up to n bytes: > 0 bytes written, TLS_WANT_*, -1 error. */
+long tls_write(struct tls *t, const void *buf, size_t n, struct err *e);
+/* "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256 bits)", for logs. */
+const char *tls_info(const struct tls *t);
+/*
+ * Free everything. With notify (a healthy session), first send
+ * close_notify if the socket takes it at once.
+ */
+void tls_free(struct tls *t, int notify);
+
+/*
+ * Parse a SHA-256 pin: 64 hex digits, optionally with ':' between the
+ * bytes, optionally after "sha256:" (any case). 0, or -1 if malformed.
+ */
+int tls_parse_fingerprint(const char *s, unsigned char md[TLS_FP_LEN]);
+
+#endif
