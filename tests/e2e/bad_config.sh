@@ -1,0 +1,114 @@
+#!/bin/sh
+# relayq e2e: a broken config is refused with exit 78 (EX_CONFIG) and one
+# clear line on stderr naming file:line and the key, before anything is
+# queued: the spool is unchanged.  Cases: port not a number, an unknown key,
+# tls = bogus, a line that is not INI, and a missing -C file / RELAYQ_CONFIG.
+# shellcheck source=./lib.sh
+. "${RELAYQ_E2E_DIR:-$(dirname "$0")}/lib.sh"
+e2e_init
+GOOD=$T/good.conf
+write_config "$GOOD" port="$(mt free-port)" tls=none ca_file= user=
+CONF=$GOOD
+
+# A good message first, so the spool exists and is not empty.
+printf 'Subject: queued with a good config\n\nbody\n' >"$T/msg"
+sm -C "$GOOD" -odq -i bob@example.org <"$T/msg"
+expect_rc "sendmail -odq with a good config" 0
+spool_snapshot >"$T/spool.before"
+[ -s "$T/spool.before" ] || die "no spool snapshot"
+
+check_spool() {
+	spool_snapshot >"$T/spool.after"
+	if cmp -s "$T/spool.before" "$T/spool.after"; then
+		ok "$1: spool unchanged"
+	else
+		check_fail "$1: spool unchanged"
+		diff "$T/spool.before" "$T/spool.after" | head -n 20
+	fi
+}
+
+# check_78 WHAT FILE-PATTERN KEY: the last command failed with 78 and one
+# stderr line matching FILE-PATTERN and naming KEY.
+check_78() {
+	expect_rc "$1" 78
+	_lines=$(grep -c . "$ERR")
+	check_eq "$1: exactly one line on stderr" 1 "$_lines"
+	check_match "$1: stderr names the file:line" "$2" "$(cat "$ERR")"
+	if [ -n "$3" ]; then
+		check_match "$1: stderr names the key '$3'" "(^|[^A-Za-z_])$3([^A-Za-z_]|\$)" \
+			"$(cat "$ERR")"
+	fi
+	check_eq "$1: nothing on stdout" "" "$(cat "$OUT")"
+}
+
+# bad_case NAME SECTION 'key = value': a good config with one line added to
+# SECTION; sets BAD (the file) and LINE (the line number of the bad line).
+bad_case() {
+	mkdir -p "$T/$1"
+	BAD=$T/$1/relayq.conf
+	awk -v sec="[$2]" -v bad="$3" '{ print } $0 == sec { print bad }' "$GOOD" >"$BAD"
+	LINE=$(grep -nxF -- "$3" "$BAD" | cut -d: -f1)
+	[ -n "$LINE" ] || die "bad_case $1: could not place '$3'"
+}
+
+# replace_case NAME KEY 'key = value': the good config with the line setting
+# KEY replaced (so the file has exactly one value for it); sets BAD, LINE.
+replace_case() {
+	mkdir -p "$T/$1"
+	BAD=$T/$1/relayq.conf
+	awk -v key="$2" -v bad="$3" '$1 == key && !done { print bad; done = 1; next } { print }' \
+		"$GOOD" >"$BAD"
+	LINE=$(grep -nxF -- "$3" "$BAD" | cut -d: -f1)
+	[ -n "$LINE" ] || die "replace_case $1: could not place '$3'"
+}
+
+# 1. port not a number
+replace_case port port "port = twenty-five"
+sm -C "$BAD" -odq -i bob@example.org <"$T/msg"
+check_78 "port = twenty-five (sendmail -C)" "relayq\.conf:$LINE([^0-9]|\$)" port
+check_spool "port not a number"
+run env RELAYQ_CONFIG="$BAD" "$RELAYQ_SBIN/sendmail" -odq -i bob@example.org <"$T/msg"
+check_78 "port = twenty-five (RELAYQ_CONFIG sendmail)" "relayq\.conf:$LINE([^0-9]|\$)" port
+mailq_of "$BAD"
+check_78 "port = twenty-five (mailq)" "relayq\.conf:$LINE([^0-9]|\$)" port
+sm -C "$BAD" -bp
+check_78 "port = twenty-five (sendmail -bp)" "relayq\.conf:$LINE([^0-9]|\$)" port
+rq -C "$BAD" run
+check_78 "port = twenty-five (relayq run)" "relayq\.conf:$LINE([^0-9]|\$)" port
+sm -C "$BAD" -q
+check_78 "port = twenty-five (sendmail -q)" "relayq\.conf:$LINE([^0-9]|\$)" port
+check_spool "port not a number, all commands"
+
+# 2. unknown key
+bad_case unknown smarthost "colour = blue"
+sm -C "$BAD" -odq -i bob@example.org <"$T/msg"
+check_78 "unknown key colour" "relayq\.conf:$LINE([^0-9]|\$)" colour
+check_spool "unknown key"
+
+# 3. tls = bogus
+replace_case tls tls "tls = bogus"
+sm -C "$BAD" -odq -i bob@example.org <"$T/msg"
+check_78 "tls = bogus" "relayq\.conf:$LINE([^0-9]|\$)" tls
+check_spool "tls = bogus"
+
+# 4. not INI at all
+bad_case syntax local "this line is not ini"
+sm -C "$BAD" -odq -i bob@example.org <"$T/msg"
+check_78 "a line without '='" "relayq\.conf:$LINE([^0-9]|\$)" ""
+check_spool "syntax error"
+
+# 5. missing file
+sm -C "$T/does-not-exist.conf" -odq -i bob@example.org <"$T/msg"
+check_78 "sendmail -C missing file" "does-not-exist\.conf" ""
+check_spool "missing -C file"
+run env RELAYQ_CONFIG="$T/does-not-exist.conf" "$RELAYQ_SBIN/sendmail" -odq -i \
+	bob@example.org <"$T/msg"
+check_78 "RELAYQ_CONFIG=missing file" "does-not-exist\.conf" ""
+check_spool "missing RELAYQ_CONFIG file"
+
+# The good config still works and still sees exactly the one message.
+mailq_of "$GOOD"
+expect_rc "mailq with the good config" 0
+mt mailq "$OUT" >"$T/mailq.parsed"
+check_grep "exactly the one good message is queued" '^summary [0-9]+ 1$' "$T/mailq.parsed"
+e2e_finish
