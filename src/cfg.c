@@ -36,7 +36,11 @@ struct cfg_parse {
 	struct cfg *c;
 	char msg[ERR_MSG_MAX];	/* first error, without file:line */
 	int failed;
+	unsigned char seen[64];	/* keys[] already set */
 };
+
+/* libinih (as Debian builds it) splits lines longer than this. */
+#define CFG_LINE_MAX 198
 
 int
 cfg_parse_bool(const char *s, int *out)
@@ -355,10 +359,17 @@ cfg_handler(void *user, const char *section, const char *name,
 		    what);
 		return 0;
 	}
-	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (strcmp(keys[i].section, section) == 0 &&
-		    strcmp(keys[i].name, name) == 0)
-			return set_key(cp, &keys[i], value);
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (strcmp(keys[i].section, section) != 0 ||
+		    strcmp(keys[i].name, name) != 0)
+			continue;
+		/* An indented line continues the previous key in libinih:
+		 * "given twice" is how that mistake shows. */
+		if (cp->seen[i]++)
+			return bad(cp, name, "given twice (note: an indented "
+			    "line continues the previous value)");
+		return set_key(cp, &keys[i], value);
+	}
 	snprintf(what, sizeof(what), "unknown key in [%.200s]", section);
 	return bad(cp, name, what);
 }
@@ -373,6 +384,9 @@ cfg_finish(struct cfg *c, struct err *e)
 	if (c->queue_dir == NULL || c->queue_dir[0] != '/')
 		return err_set(e, RQ_CONFIG, "%s: [queue] dir: must be an "
 		    "absolute path", c->path);
+	if (c->lifetime <= 0)
+		return err_set(e, RQ_CONFIG, "%s: [queue] lifetime: must be "
+		    "more than 0", c->path);
 	if (sh->port == NULL) {
 		port = sh->tls == TLS_MODE_SMTPS ? "465" :
 		    sh->tls == TLS_MODE_STARTTLS ? "587" : "25";
@@ -396,6 +410,59 @@ cfg_finish(struct cfg *c, struct err *e)
 	return RQ_OK;
 }
 
+/* The reason a "[section]" line is refused, or NULL when it is fine. */
+static const char *
+section_problem(const char *line, size_t len)
+{
+	static char name[128];
+	const char *end = memchr(line, ']', len);
+
+	if (end == NULL)
+		return "unterminated section name";
+	snprintf(name, sizeof(name), "%.*s", (int)(end - line - 1), line + 1);
+	if (known_section(name) != NULL)
+		return NULL;
+	if (strncmp(name, "smarthost ", 10) == 0 ||
+	    strncmp(name, "user ", 5) == 0)
+		return "section not supported by this version of relayq";
+	return "unknown section (expected queue, local or smarthost)";
+}
+
+/*
+ * What libinih cannot report with the right line: over-long lines (it
+ * splits them) and bad section names (it tells only at their first key,
+ * and never for an empty section). The file is rewound afterwards.
+ */
+static enum rq_status
+prescan(FILE *fp, const char *path, struct err *e)
+{
+	char *line = NULL;
+	const char *why, *p;
+	size_t cap = 0;
+	ssize_t n;
+	int lineno = 0;
+	enum rq_status st = RQ_OK;
+
+	while (st == RQ_OK && (n = getline(&line, &cap, fp)) != -1) {
+		lineno++;
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			line[--n] = '\0';
+		if (n > CFG_LINE_MAX) {
+			st = err_set(e, RQ_CONFIG, "%s:%d: line longer than %d "
+			    "characters", path, lineno, CFG_LINE_MAX);
+			break;
+		}
+		for (p = line; *p == ' ' || *p == '\t'; p++)
+			;
+		if (*p == '[' && (why = section_problem(p, strlen(p))) != NULL)
+			st = err_set(e, RQ_CONFIG, "%s:%d: %.100s: %s", path,
+			    lineno, p, why);
+	}
+	free(line);
+	rewind(fp);
+	return st;
+}
+
 enum rq_status
 cfg_load(struct cfg *c, const char *path, int must_exist, struct err *e)
 {
@@ -410,6 +477,10 @@ cfg_load(struct cfg *c, const char *path, int must_exist, struct err *e)
 		if (errno == ENOENT && !must_exist)
 			return cfg_finish(c, e);
 		return err_sys(e, RQ_CONFIG, "%s: cannot open", path);
+	}
+	if (prescan(fp, path, e) != RQ_OK) {
+		fclose(fp);
+		return RQ_CONFIG;
 	}
 	memset(&cp, 0, sizeof(cp));
 	cp.c = c;
@@ -450,6 +521,29 @@ cfg_free(struct cfg *c)
 	memset(c, 0, sizeof(*c));
 }
 
+/* A secret must be a regular file nobody else may change or read. */
+static enum rq_status
+secret_mode_ok(const char *path, const struct stat *st, struct err *e)
+{
+	if (!S_ISREG(st->st_mode))
+		return err_set(e, RQ_TEMP, "%s: not a regular file", path);
+	if (st->st_mode & (S_IWGRP | S_IWOTH | S_IROTH))
+		return err_set(e, RQ_TEMP, "%s: refusing a secret that is "
+		    "group-writable or world-accessible (mode %04o; use 0600 "
+		    "or 0640)", path, (unsigned)(st->st_mode & 07777));
+	return RQ_OK;
+}
+
+enum rq_status
+cfg_secret_ok(const char *path, struct err *e)
+{
+	struct stat st;
+
+	if (stat(path, &st) == -1)
+		return err_sys(e, RQ_TEMP, "%s", path);
+	return secret_mode_ok(path, &st, e);
+}
+
 /* Read the first line of a secret file, refusing loose permissions. */
 static enum rq_status
 read_secret(const char *path, char **out, struct err *e)
@@ -462,17 +556,10 @@ read_secret(const char *path, char **out, struct err *e)
 
 	if ((fp = fopen(path, "re")) == NULL)
 		return err_sys(e, RQ_TEMP, "password_file %s", path);
-	if (fstat(fileno(fp), &st) == -1 || !S_ISREG(st.st_mode)) {
+	if (fstat(fileno(fp), &st) == -1 ||
+	    secret_mode_ok(path, &st, e) != RQ_OK) {
 		fclose(fp);
-		return err_set(e, RQ_TEMP, "password_file %s: not a regular "
-		    "file", path);
-	}
-	if (st.st_mode & (S_IWGRP | S_IWOTH | S_IROTH)) {
-		fclose(fp);
-		return err_set(e, RQ_TEMP, "password_file %s: refusing a "
-		    "secret that is group-writable or world-accessible "
-		    "(mode %04o; use 0600 or 0640)", path,
-		    (unsigned)(st.st_mode & 07777));
+		return RQ_TEMP;
 	}
 	n = getline(&line, &cap, fp);
 	fclose(fp);

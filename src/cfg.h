@@ -83,6 +83,10 @@ void cfg_free(struct cfg *c);
  */
 enum rq_status cfg_password(const struct cfg *c, char **out, struct err *e);
 
+/* RQ_OK when path is a regular file not group/world-writable nor
+ * world-readable (password files, client keys); else RQ_TEMP. */
+enum rq_status cfg_secret_ok(const char *path, struct err *e);
+
 /* Helpers shared with other parsers; 0 on success, -1 on error. */
 int cfg_parse_duration(const char *s, time_t *out);	/* 30s 5m 2h 5d 1w */
 int cfg_parse_size(const char *s, off_t *out);		/* 10k 50M 1G */

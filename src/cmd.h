@@ -25,6 +25,9 @@ enum rq_status cmd_load_config(const char *path_opt, struct cfg *c,
 /* One delivery pass; prints nothing unless verbose or report. */
 int cmd_run_queue(struct cfg *c, const char *only_id, int flush,
     int verbose, int report);
+/* Queue a short test message to rcpt from the caller (relayq test). */
+enum rq_status cmd_submit_test(struct cfg *c, const char *rcpt,
+    char id[], struct err *e);
 /* Print "prog: msg" and return the exit code for e. */
 int cmd_fail(const char *prog, const struct err *e);
 

@@ -15,8 +15,10 @@
 
 #include "compat.h"
 #include "cmd.h"
+#include "deliver.h"
 #include "log.h"
 #include "mailq.h"
+#include "pickup.h"
 #include "priv.h"
 #include "queue.h"
 #include "smtp.h"
@@ -41,31 +43,65 @@ usage(void)
 	    "  queue hold ID...|ALL      keep from delivery\n"
 	    "  queue release ID...|ALL   deliver again\n"
 	    "  queue delete ID...|ALL    remove for good\n"
-	    "  test                      connect, TLS and AUTH to the "
-	    "smarthost\n"
+	    "  test [--send ADDRESS]     connect, TLS and AUTH to the "
+	    "smarthost;\n"
+	    "                            --send: also deliver a test message\n"
 	    "  version                   print the version\n");
 }
 
+/* Open the spool as its owner; mail still in the maildrop is picked up
+ * first, so that every id mailq shows can be acted on. */
 static int
 open_queue(struct rq_ctx *x, struct spool *sp, struct err *e)
 {
 	if (priv_become_runner(x->c.queue_dir, e) != RQ_OK ||
 	    spool_open(sp, x->c.queue_dir, (1u << SP_NSUB) - 1, 1, e) != RQ_OK)
 		return cmd_fail("relayq", e);
+	if (pickup_run(sp, NULL, NULL, e) != RQ_OK)
+		log_warnx("pickup: %s", e->msg);
 	return 0;
 }
 
-/* Expand the ID arguments ("ALL" = every entry of sub). */
+/* Append the held entries to l (for "delete ALL"). */
 static int
-id_args(const struct spool *sp, enum spool_sub sub, int argc, char **argv,
-    struct idlist *l, struct err *e)
+add_held(const struct spool *sp, struct idlist *l, struct err *e)
+{
+	struct idlist held;
+	size_t i;
+
+	if (queue_scan(sp, SP_HOLD, &held, e) != RQ_OK) {
+		idlist_free(l);
+		return cmd_fail("relayq", e);
+	}
+	for (i = 0; i < held.n; i++)
+		if (idlist_add_id(l, held.ids[i]) == -1) {
+			idlist_free(&held);
+			idlist_free(l);
+			err_sys(e, RQ_TEMP, "malloc");
+			return cmd_fail("relayq", e);
+		}
+	idlist_free(&held);
+	return 0;
+}
+
+/*
+ * Expand the ID arguments: "ALL" is every entry of sub (and, with
+ * also_held, of hold/ too).
+ */
+static int
+id_args(const struct spool *sp, enum spool_sub sub, int also_held,
+    int argc, char **argv, struct idlist *l, struct err *e)
 {
 	int i;
 
 	memset(l, 0, sizeof(*l));
-	if (argc == 1 && strcmp(argv[0], "ALL") == 0)
-		return queue_scan(sp, sub, l, e) == RQ_OK ? 0 :
-		    cmd_fail("relayq", e);
+	if (argc == 1 && strcmp(argv[0], "ALL") == 0) {
+		if (queue_scan(sp, sub, l, e) != RQ_OK)
+			return cmd_fail("relayq", e);
+		if (also_held)
+			return add_held(sp, l, e);
+		return 0;
+	}
 	for (i = 0; i < argc; i++) {
 		if (!spool_id_valid(argv[i])) {
 			idlist_free(l);
@@ -147,8 +183,8 @@ cmd_queue_op(struct rq_ctx *x, enum qop op, int argc, char **argv)
 
 	if ((r = open_queue(x, &sp, &e)) != 0)
 		return r;
-	if ((r = id_args(&sp, op == Q_RELEASE ? SP_HOLD : SP_QUEUE, argc,
-	    argv, &l, &e)) != 0) {
+	if ((r = id_args(&sp, op == Q_RELEASE ? SP_HOLD : SP_QUEUE,
+	    op == Q_DELETE, argc, argv, &l, &e)) != 0) {
 		spool_close(&sp);
 		return r;
 	}
@@ -212,8 +248,10 @@ cmd_show(struct rq_ctx *x, int argc, char **argv)
 	}
 	if ((r = open_queue(x, &sp, &e)) != 0)
 		return r;
-	if (env_load(sp.fd[sub], argv[0], &env, &e) == RQ_NOINPUT &&
-	    env_load(sp.fd[sub = SP_HOLD], argv[0], &env, &e) != RQ_OK) {
+	r = env_load(sp.fd[sub], argv[0], &env, &e);
+	if (r == RQ_NOINPUT)
+		r = env_load(sp.fd[sub = SP_HOLD], argv[0], &env, &e);
+	if (r != RQ_OK) {
 		spool_close(&sp);
 		return cmd_fail("relayq", &e);
 	}
@@ -260,41 +298,23 @@ cmd_flush(struct rq_ctx *x, int argc, char **argv)
 	return EX_OK;
 }
 
-/* Connect, TLS, AUTH, QUIT: is the smarthost configured right? */
+/*
+ * Connect, TLS, AUTH, QUIT: is the smarthost configured right? With
+ * --send ADDRESS, then queue a test message to ADDRESS and deliver it now.
+ */
 static int
-cmd_test(struct rq_ctx *x)
+cmd_test(struct rq_ctx *x, const char *send_to)
 {
-	struct cfg_smarthost *sh = &x->c.smarthost;
 	struct smtp_session *s;
 	struct smtp_params p;
-	char *password = NULL;
+	char *password = NULL, id[SPOOL_ID_LEN + 1];
 	struct err e;
 	enum rq_status st;
 
-	if (priv_become_runner(x->c.queue_dir, &e) != RQ_OK)
+	if (priv_become_runner(x->c.queue_dir, &e) != RQ_OK ||
+	    deliver_secrets(&x->c, &password, &e) != RQ_OK)
 		return cmd_fail("relayq", &e);
-	if (sh->host == NULL) {
-		err_set(&e, RQ_CONFIG, "%s: no [smarthost] host", x->c.path);
-		return cmd_fail("relayq", &e);
-	}
-	if (sh->user != NULL && cfg_password(&x->c, &password, &e) != RQ_OK)
-		return cmd_fail("relayq", &e);
-	memset(&p, 0, sizeof(p));
-	p.host = sh->host;
-	p.port = sh->port;
-	p.tls = sh->tls;
-	p.tls_verify = sh->tls_verify;
-	p.ca_file = sh->ca_file;
-	p.fingerprint = sh->fingerprint;
-	p.cert_file = sh->cert_file;
-	p.key_file = sh->key_file;
-	p.auth = sh->auth;
-	p.user = sh->user;
-	p.password = password;
-	p.plaintext_auth = sh->plaintext_auth;
-	p.helo = cfg_hostname(&x->c);
-	p.timeout = (int)sh->timeout;
-	p.verbose = x->verbose;
+	deliver_smtp_params(&x->c, password, x->verbose, &p);
 	st = smtp_open(&s, &p, &e);
 	if (password != NULL) {
 		explicit_bzero(password, strlen(password));
@@ -304,9 +324,16 @@ cmd_test(struct rq_ctx *x)
 		return cmd_fail("relayq", &e);
 	printf("relayq: %s: ok (%s%s%s)\n", smtp_peer(s),
 	    *smtp_tls_info(s) ? smtp_tls_info(s) : "no TLS",
-	    sh->user ? ", authenticated as " : "", sh->user ? sh->user : "");
+	    x->c.smarthost.user ? ", authenticated as " : "",
+	    x->c.smarthost.user ? x->c.smarthost.user : "");
 	smtp_close(s);
-	return EX_OK;
+	if (send_to == NULL)
+		return EX_OK;
+	if (cmd_submit_test(&x->c, send_to, id, &e) != RQ_OK)
+		return cmd_fail("relayq", &e);
+	printf("relayq: test message %s queued for <%s>\n", id, send_to);
+	fflush(stdout);
+	return cmd_run_queue(&x->c, id, 1, x->verbose, 1);
 }
 
 static int
@@ -318,7 +345,10 @@ dispatch(struct rq_ctx *x, int argc, char **argv)
 	if (strcmp(argv[0], "run") == 0 && argc == 1)
 		return cmd_run_queue(&x->c, NULL, 0, x->verbose, x->verbose);
 	if (strcmp(argv[0], "test") == 0 && argc == 1)
-		return cmd_test(x);
+		return cmd_test(x, NULL);
+	if (strcmp(argv[0], "test") == 0 && argc == 3 &&
+	    strcmp(argv[1], "--send") == 0)
+		return cmd_test(x, argv[2]);
 	if (strcmp(argv[0], "queue") != 0 || argc < 2) {
 		usage();
 		return EX_USAGE;

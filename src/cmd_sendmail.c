@@ -22,12 +22,14 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "compat.h"
 #include "addr.h"
 #include "cmd.h"
 #include "deliver.h"
+#include "header.h"
 #include "log.h"
 #include "mailq.h"
 #include "priv.h"
@@ -426,24 +428,24 @@ after_commit(const struct sm_opts *o, struct cfg *c, const char *id,
 	_exit(cmd_run_queue(c, id, 1, 0, 0));
 }
 
-static int
-do_submit(const struct sm_opts *o, struct cfg *c, int custom, int was_setid)
+/* Check the envelope, then queue what infd holds: *id on RQ_OK. */
+static enum rq_status
+submit_from(const struct sm_opts *o, struct cfg *c, int was_setid, int infd,
+    char id[SPOOL_ID_LEN + 1], struct err *e)
 {
-	char id[SPOOL_ID_LEN + 1];
 	struct submission s;
 	struct submit_opts so;
 	struct spool sp;
-	struct err e;
 	enum rq_status st;
 
-	if ((st = prepare(o, c, &s, &e)) != RQ_OK) {
+	if ((st = prepare(o, c, &s, e)) != RQ_OK) {
 		submission_free(&s);
-		return cmd_fail("sendmail", &e);
+		return st;
 	}
-	if (spool_open(&sp, c->queue_dir, 1u << SP_MAILDROP, !was_setid, &e) !=
-	    RQ_OK) {
+	if ((st = spool_open(&sp, c->queue_dir, 1u << SP_MAILDROP, !was_setid,
+	    e)) != RQ_OK) {
 		submission_free(&s);
-		return cmd_fail("sendmail", &e);
+		return st;
 	}
 	memset(&so, 0, sizeof(so));
 	so.sender = s.sender;
@@ -458,15 +460,60 @@ do_submit(const struct sm_opts *o, struct cfg *c, int custom, int was_setid)
 	so.domain = cfg_domain(c);
 	so.max_size = c->max_size;
 	so.drop_privileges = priv_is_setid();
-	st = submit_message(sp.fd[SP_MAILDROP], &so, STDIN_FILENO, id, &e);
+	st = submit_message(sp.fd[SP_MAILDROP], &so, infd, id, e);
 	spool_close(&sp);
+	if (st == RQ_OK)
+		log_info("%s: uid=%lu from=<%s> (queued)", id,
+		    (unsigned long)getuid(), s.sender);
 	submission_free(&s);
-	if (st != RQ_OK)
+	return st;
+}
+
+static int
+do_submit(const struct sm_opts *o, struct cfg *c, int custom, int was_setid)
+{
+	char id[SPOOL_ID_LEN + 1];
+	struct err e;
+
+	if (submit_from(o, c, was_setid, STDIN_FILENO, id, &e) != RQ_OK)
 		return cmd_fail("sendmail", &e);
-	log_info("%s: uid=%lu from=<%s> (queued)", id,
-	    (unsigned long)getuid(), so.sender);
 	after_commit(o, c, id, !was_setid || getuid() == 0 || custom);
 	return EX_OK;
+}
+
+enum rq_status
+cmd_submit_test(struct cfg *c, const char *rcpt, char id[], struct err *e)
+{
+	char text[1024], date[64];
+	char *rcpts[1] = { (char *)rcpt };
+	struct sm_opts o;
+	enum rq_status st;
+	int p[2];
+	size_t n;
+
+	header_date(date, sizeof(date), time(NULL));
+	n = (size_t)snprintf(text, sizeof(text), "To: %s\nSubject: relayq test "
+	    "message from %s\n\nThis message was sent by `relayq test --send` "
+	    "on %s at %s.\nIf you can read it, relayq can deliver mail through "
+	    "%s.\n", rcpt, cfg_hostname(c), cfg_hostname(c), date,
+	    c->smarthost.host);
+	if (n >= sizeof(text))
+		return err_set(e, RQ_USAGE, "recipient address too long");
+	if (pipe(p) == -1)
+		return err_sys(e, RQ_TEMP, "pipe");
+	if (write(p[1], text, n) != (ssize_t)n) {	/* fits a pipe buffer */
+		close(p[0]);
+		close(p[1]);
+		return err_sys(e, RQ_TEMP, "pipe write");
+	}
+	close(p[1]);
+	memset(&o, 0, sizeof(o));
+	o.ignore_dots = 1;
+	o.rcpts = rcpts;
+	o.nrcpt = 1;
+	st = submit_from(&o, c, 0, p[0], id, e);
+	close(p[0]);
+	return st;
 }
 
 int

@@ -42,36 +42,57 @@ struct runner {
 	struct idlist bounces;	/* DSNs queued during this pass */
 };
 
+void
+deliver_smtp_params(struct cfg *c, const char *password, int verbose,
+    struct smtp_params *p)
+{
+	const struct cfg_smarthost *sh = &c->smarthost;
+
+	memset(p, 0, sizeof(*p));
+	p->host = sh->host;
+	p->port = sh->port;
+	p->tls = sh->tls;
+	p->tls_verify = sh->tls_verify;
+	p->ca_file = sh->ca_file;
+	p->fingerprint = sh->fingerprint;
+	p->cert_file = sh->cert_file;
+	p->key_file = sh->key_file;
+	p->auth = sh->auth;
+	p->user = sh->user;
+	p->password = password;
+	p->plaintext_auth = sh->plaintext_auth;
+	p->helo = cfg_hostname(c);
+	p->timeout = (int)sh->timeout;
+	p->verbose = verbose;
+}
+
+enum rq_status
+deliver_secrets(struct cfg *c, char **password, struct err *e)
+{
+	const struct cfg_smarthost *sh = &c->smarthost;
+
+	*password = NULL;
+	if (sh->host == NULL)
+		return err_set(e, RQ_TEMP, "no smarthost configured "
+		    "([smarthost] host in %s)", c->path);
+	if (sh->key_file != NULL && cfg_secret_ok(sh->key_file, e) != RQ_OK)
+		return RQ_TEMP;
+	if (sh->user != NULL)
+		return cfg_password(c, password, e);
+	return RQ_OK;
+}
+
 static enum rq_status
 session_open(struct runner *r, struct err *e)
 {
-	struct cfg_smarthost *sh = &r->c->smarthost;
 	struct smtp_params p;
 
-	if (sh->host == NULL)
-		return err_set(e, RQ_TEMP, "no smarthost configured "
-		    "([smarthost] host in %s)", r->c->path);
-	if (!r->password_read && sh->user != NULL) {
-		if (cfg_password(r->c, &r->password, e) != RQ_OK)
+	if (!r->password_read) {
+		if (deliver_secrets(r->c, &r->password, e) != RQ_OK)
 			return RQ_TEMP;
 		r->password_read = 1;
 	}
-	memset(&p, 0, sizeof(p));
-	p.host = sh->host;
-	p.port = sh->port;
-	p.tls = sh->tls;
-	p.tls_verify = sh->tls_verify;
-	p.ca_file = sh->ca_file;
-	p.fingerprint = sh->fingerprint;
-	p.cert_file = sh->cert_file;
-	p.key_file = sh->key_file;
-	p.auth = sh->auth;
-	p.user = sh->user;
-	p.password = r->password;
-	p.plaintext_auth = sh->plaintext_auth;
-	p.helo = cfg_hostname(r->c);
-	p.timeout = (int)sh->timeout;
-	p.verbose = r->o->verbose;
+	deliver_smtp_params(r->c, r->password, r->o->verbose, &p);
 	r->opens++;
 	return smtp_open(&r->s, &p, e);
 }
@@ -93,7 +114,9 @@ session_get(struct runner *r, struct err *e)
 		r->s = NULL;
 		r->down = 1;
 		strlcpy(r->down_reason, e->msg, sizeof(r->down_reason));
-		log_warnx("%s", e->msg);
+		/* A deferral is routine: syslog, and stderr only with -v,
+		 * so that `sendmail -q` from cron stays quiet. */
+		log_info("smarthost unavailable, mail deferred: %s", e->msg);
 		return RQ_TEMP;
 	}
 	return RQ_OK;
@@ -170,19 +193,36 @@ out:
 	free(res);
 }
 
+/* "5 days", "90 minutes": the largest unit that divides t. */
+static const char *
+human_duration(time_t t, char *out, size_t len)
+{
+	static const struct { long long secs; const char *unit; } units[] = {
+		{ 604800, "week" }, { 86400, "day" }, { 3600, "hour" },
+		{ 60, "minute" }, { 1, "second" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(units) / sizeof(units[0]) - 1; i++)
+		if (t % units[i].secs == 0)
+			break;
+	snprintf(out, len, "%lld %s%s", (long long)t / units[i].secs,
+	    units[i].unit, t / units[i].secs == 1 ? "" : "s");
+	return out;
+}
+
 /* Lifetime over: every pending recipient fails with the last reason. */
 static int
 expire(struct runner *r, struct env *env, time_t now)
 {
-	char why[ERR_MSG_MAX];
+	char why[ERR_MSG_MAX], span[64];
 	size_t i;
 
 	if (now - env->arrival <= r->c->lifetime)
 		return 0;
 	snprintf(why, sizeof(why), "delivery time expired (queued for more "
-	    "than %lld hours); last reason: %s",
-	    (long long)(r->c->lifetime / 3600),
-	    env->reason ? env->reason : "none");
+	    "than %s); last reason: %s", human_duration(r->c->lifetime, span,
+	    sizeof(span)), env->reason ? env->reason : "none");
 	for (i = 0; i < env->nrcpt; i++)
 		if (env->rcpts[i].state == RCPT_PENDING) {
 			env->rcpts[i].state = RCPT_FAILED;

@@ -30,6 +30,18 @@ struct deliver_stats {
 	size_t skipped;		/* not due, or locked by another runner */
 };
 
+struct smtp_params;
+
+/* The smarthost settings of c as SMTP client parameters. */
+void deliver_smtp_params(struct cfg *c, const char *password, int verbose,
+    struct smtp_params *p);
+/*
+ * Check and read what a session needs: a host, a safe client key, the
+ * password (*password: NULL when no user; the caller wipes and frees).
+ */
+enum rq_status deliver_secrets(struct cfg *c, char **password,
+    struct err *e);
+
 /* RQ_OK unless the spool itself cannot be used (e holds why). */
 enum rq_status deliver_run(struct cfg *c, const struct deliver_opts *o,
     struct deliver_stats *stats, struct err *e);

@@ -22,6 +22,7 @@
 #include "compat.h"
 #include "addr.h"
 #include "buf.h"
+#include "log.h"
 #include "spool.h"
 
 #define HEAD_MAX	4096		/* version, A, U, S, M records */
@@ -82,6 +83,9 @@ spool_open(struct spool *sp, const char *dir, unsigned mask, int create,
 		sp->fd[i] = -1;
 	if ((sp->dir = strdup(dir)) == NULL)
 		return err_sys(e, RQ_INTERNAL, "strdup");
+	/* A private spool (-C) may be new: make its top directory too. */
+	if (create && mkdir(dir, 0700) == 0)
+		log_info("created queue directory %s", dir);
 	if ((root = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
 		saved = errno;
 		err_sys(e, RQ_TEMP, "queue directory %s", dir);

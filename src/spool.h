@@ -46,8 +46,9 @@ void spool_id_new(char out[SPOOL_ID_LEN + 1], time_t now);
 const char *spool_sub_name(enum spool_sub s);
 
 /*
- * Open the subdirectories in mask (1 << SP_x). With create, missing ones
- * are made (mode 0700, maildrop 01770): only when the caller owns dir.
+ * Open the subdirectories in mask (1 << SP_x). With create, a missing dir
+ * (one level) and missing subdirectories are made (mode 0700, maildrop
+ * 01770); that works only where the caller may write.
  */
 enum rq_status spool_open(struct spool *sp, const char *dir, unsigned mask,
     int create, struct err *e);

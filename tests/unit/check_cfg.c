@@ -43,10 +43,18 @@ static const struct {
 	{ "[queue]\nretry = soon\n", ":2: retry: expected a list" },
 	{ "[queue]\nlifetime = 5x\n", ":2: lifetime: not a duration" },
 	{ "[queue]\nmax_size = big\n", ":2: max_size: not a size" },
-	/* libinih reports a bad section at its first key's line. */
-	{ "[bogus]\nx = 1\n", ":2: [bogus]: unknown section" },
-	{ "\n\n[smarthost backup]\nhost = y\n", ":4: [smarthost backup]: "
+	{ "[bogus]\nx = 1\n", ":1: [bogus]: unknown section" },
+	{ "\n\n[smarthost backup]\nhost = y\n", ":3: [smarthost backup]: "
 	    "section not supported" },
+	{ "[queue]\n[user www-data]\n", ":2: [user www-data]: section not "
+	    "supported" },
+	{ "[smarthost]\nhost = a\nhost = b\n", ":3: host: given twice" },
+	{ "[smarthost]\nhost = x\n  port = 25\n", ":3: host: given twice" },
+	{ "[smarthost]\n# xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n", ":2: line longer than 198" },
+	{ "[queue]\nlifetime = 0\n", "lifetime: must be more than 0" },
 	{ "[smarthost]\nrate = 10/day\n", ":2: rate: not supported by this" },
 	{ "[local]\naliases = /etc/aliases\n", ":2: aliases: not supported" },
 	{ "no section line\n", ":1: syntax error" },
