@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -20,6 +21,9 @@ static int log_verbosity;
 void
 log_init(const char *ident, int where, int verbose)
 {
+	/* No syslog socket (a container): do not retry a connect per line. */
+	if ((where & LOG_TO_SYSLOG) && access("/dev/log", W_OK) == -1)
+		where &= ~LOG_TO_SYSLOG;
 	log_ident = ident;
 	log_where = where;
 	log_verbosity = verbose;
