@@ -204,7 +204,10 @@ addr_check(const char *addr, const char *what, struct err *e)
 			return err_set(e, RQ_DATAERR, "%s: control character "
 			    "in address", what);
 		if (*p == '\\' && quoted && p[1] != '\0') {
-			p++;
+			p++;	/* the escaped byte must pass the check too */
+			if (*p < 0x20 || *p == 0x7f)
+				return err_set(e, RQ_DATAERR, "%s: control "
+				    "character in address", what);
 			continue;
 		}
 		if (*p == '"')

@@ -1,8 +1,11 @@
 /*
  * bounce.c - build and queue a DSN. The report carries the original
  * header only (text/rfc822-headers), so a bounce stays small whatever the
- * size of the message. Failure to queue a bounce is RQ_TEMP: the caller
- * keeps the original message and tries again later.
+ * size of the message, whatever RET= asked for (RET=FULL is not
+ * honoured). NOTIFY= is: a recipient whose NOTIFY was given without
+ * FAILURE (NEVER, or only SUCCESS/DELAY) is left out, and no DSN is sent
+ * when that leaves nobody. Failure to queue a bounce is RQ_TEMP: the
+ * caller keeps the original message and tries again later.
  */
 #include "config.h"
 
@@ -42,15 +45,20 @@ bounce_status_code(const char *reply, const char *dflt, char out[16])
 	}
 }
 
-/* The original header section (bounded), LF line ends. */
+/*
+ * Append the original header section (bounded), LF line ends. Only what
+ * is appended is searched for its end: b already holds the DSN's own
+ * header and parts, which have blank lines of their own.
+ */
 static void
 orig_headers(int fd, const struct env *env, struct buf *b)
 {
 	char chunk[4096], *end;
 	off_t off = env->msg_off, stop = env->msg_off + env->msg_len;
+	size_t start = b->len;
 	ssize_t n;
 
-	while (off < stop && b->len < ORIG_HEADER_MAX) {
+	while (off < stop && b->len - start < ORIG_HEADER_MAX) {
 		size_t want = sizeof(chunk);
 
 		if ((off_t)want > stop - off)
@@ -60,14 +68,22 @@ orig_headers(int fd, const struct env *env, struct buf *b)
 		if (buf_append(b, chunk, (size_t)n) == -1)
 			break;
 		off += n;
-		if ((end = strstr(buf_cstr(b), "\n\n")) != NULL) {
+		if ((end = strstr(buf_cstr(b) + start, "\n\n")) != NULL) {
 			b->len = (size_t)(end - b->data) + 1;
 			b->data[b->len] = '\0';
 			return;
 		}
 	}
-	if (b->len > 0 && b->data[b->len - 1] != '\n')
+	if (b->len > start && b->data[b->len - 1] != '\n')
 		buf_putc(b, '\n');
+}
+
+/* Recipient i goes into the DSN: it failed and NOTIFY allows it. */
+static int
+reported(const struct env *env, size_t i)
+{
+	return env->rcpts[i].state == RCPT_FAILED &&
+	    dsn_wants_failure(&env->dsn);
 }
 
 static void
@@ -80,7 +96,7 @@ dsn_text(struct buf *b, struct cfg *c, const struct env *env)
 	    "be delivered to one or more recipients. The smarthost's\n"
 	    "answer, or the reason, is below.\n\n", cfg_hostname(c));
 	for (i = 0; i < env->nrcpt; i++)
-		if (env->rcpts[i].state == RCPT_FAILED)
+		if (reported(env, i))
 			buf_printf(b, "<%s>: %s\n", env->rcpts[i].addr,
 			    env->rcpts[i].reason ? env->rcpts[i].reason :
 			    "delivery failed");
@@ -94,10 +110,12 @@ dsn_status(struct buf *b, struct cfg *c, const struct env *env)
 	size_t i;
 
 	header_date(date, sizeof(date), env->arrival);
+	if (env->dsn.envid[0] != '\0')
+		buf_printf(b, "Original-Envelope-Id: %s\n", env->dsn.envid);
 	buf_printf(b, "Reporting-MTA: dns; %s\nX-Relayq-Queue-ID: %s\n"
 	    "Arrival-Date: %s\n", cfg_hostname(c), env->id, date);
 	for (i = 0; i < env->nrcpt; i++) {
-		if (env->rcpts[i].state != RCPT_FAILED)
+		if (!reported(env, i))
 			continue;
 		r = env->rcpts[i].reason ? env->rcpts[i].reason : "";
 		bounce_status_code(r, "5.0.0", code);
@@ -147,10 +165,13 @@ bounce_queue(struct cfg *c, const struct spool *sp, const struct env *env,
 	const char *rcpt[1] = { env->sender };
 	enum rq_status st;
 	struct buf b;
+	size_t i, n = 0;
 
 	id[0] = '\0';
-	if (env->sender[0] == '\0' || (env->flags & MSG_F_BOUNCE))
-		return RQ_OK;
+	for (i = 0; i < env->nrcpt; i++)
+		n += reported(env, i) ? 1 : 0;
+	if (n == 0 || env->sender[0] == '\0' || (env->flags & MSG_F_BOUNCE))
+		return RQ_OK;	/* NOTIFY=NEVER, or never bounce a bounce */
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return err_sys(e, RQ_TEMP, "malloc");
 	st = spool_writer_open(w, sp->fd[SP_MAILDROP], NULL, "", time(NULL),

@@ -198,7 +198,7 @@ static const struct key_def keys[] = {
 	{ "queue", "max_size", K_SIZE, O(max_size) },
 	{ "local", "hostname", K_STR, O(hostname) },
 	{ "local", "domain", K_STR, O(domain) },
-	{ "local", "aliases", K_LATER, 0 },
+	{ "local", "aliases", K_STR, O(aliases) },
 	{ "smarthost", "host", K_STR, SH(host) },
 	{ "smarthost", "port", K_PORT, SH(port) },
 	{ "smarthost", "tls", K_TLS, SH(tls) },
@@ -383,6 +383,9 @@ cfg_finish(struct cfg *c, struct err *e)
 
 	if (c->queue_dir == NULL || c->queue_dir[0] != '/')
 		return err_set(e, RQ_CONFIG, "%s: [queue] dir: must be an "
+		    "absolute path", c->path);
+	if (c->aliases != NULL && c->aliases[0] != '/')
+		return err_set(e, RQ_CONFIG, "%s: [local] aliases: must be an "
 		    "absolute path", c->path);
 	if (c->lifetime <= 0)
 		return err_set(e, RQ_CONFIG, "%s: [queue] lifetime: must be "

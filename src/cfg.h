@@ -61,7 +61,7 @@ struct cfg {
 	/* [local] */
 	char *hostname;		/* NULL: the FQDN, looked up at need */
 	char *domain;		/* NULL: from hostname */
-	char *aliases;
+	char *aliases;		/* NULL: no aliases (see aliases.h) */
 	/* [smarthost] */
 	struct cfg_smarthost smarthost;
 };

@@ -13,6 +13,8 @@ enum cmd_persona { PERSONA_SENDMAIL, PERSONA_MAILQ, PERSONA_NEWALIASES };
 
 int cmd_sendmail(int argc, char **argv, enum cmd_persona persona);
 int cmd_relayq(int argc, char **argv);
+/* newaliases / sendmail -bi: check [local] aliases (cmd_newaliases.c). */
+int cmd_newaliases(struct cfg *c, const char *prog);
 
 /*
  * Shared by both: choose and load the configuration. path_opt is -C (or
@@ -25,6 +27,10 @@ enum rq_status cmd_load_config(const char *path_opt, struct cfg *c,
 /* One delivery pass; prints nothing unless verbose or report. */
 int cmd_run_queue(struct cfg *c, const char *only_id, int flush,
     int verbose, int report);
+struct deliver_filter;
+/* sendmail -qI/-qR/-qS: one pass over the selected messages, now. */
+int cmd_run_selected(struct cfg *c, const struct deliver_filter *f,
+    int verbose);
 /* Queue a short test message to rcpt from the caller (relayq test). */
 enum rq_status cmd_submit_test(struct cfg *c, const char *rcpt,
     char id[], struct err *e);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "compat.h"
+#include "aliases.h"
 #include "cmd.h"
 #include "deliver.h"
 #include "log.h"
@@ -36,7 +37,9 @@ usage(void)
 	fprintf(stderr,
 	    "usage: relayq [-C config] [-v] command [arguments]\n"
 	    "  run                       deliver every due message once\n"
-	    "  queue list                list the queue (as mailq)\n"
+	    "  queue list [--json]       list the queue (as mailq, or one "
+	    "JSON\n"
+	    "                            object per message as postqueue -j)\n"
 	    "  queue show ID             envelope, state and message\n"
 	    "  queue flush [ID ...]      deliver now, ignoring retry times\n"
 	    "  queue requeue ID...|ALL   reset the retry schedule\n"
@@ -54,11 +57,14 @@ usage(void)
 static int
 open_queue(struct rq_ctx *x, struct spool *sp, struct err *e)
 {
+	struct aliases al;
+
 	if (priv_become_runner(x->c.queue_dir, e) != RQ_OK ||
 	    spool_open(sp, x->c.queue_dir, (1u << SP_NSUB) - 1, 1, e) != RQ_OK)
 		return cmd_fail("relayq", e);
-	if (pickup_run(sp, NULL, NULL, e) != RQ_OK)
+	if (pickup_run(sp, pickup_aliases(&x->c, &al), NULL, NULL, e) != RQ_OK)
 		log_warnx("pickup: %s", e->msg);
+	aliases_free(&al);
 	return 0;
 }
 
@@ -356,9 +362,11 @@ dispatch(struct rq_ctx *x, int argc, char **argv)
 	sub = argv[1];
 	argc -= 2;
 	argv += 2;
-	if (strcmp(sub, "list") == 0 && argc == 0) {
+	if (strcmp(sub, "list") == 0 && (argc == 0 || (argc == 1 &&
+	    strcmp(argv[0], "--json") == 0))) {
 		if (priv_become_runner(x->c.queue_dir, &e) != RQ_OK ||
-		    mailq_print(&x->c, stdout, &e) != RQ_OK)
+		    (argc == 0 ? mailq_print(&x->c, stdout, &e) :
+		    mailq_print_json(&x->c, stdout, &e)) != RQ_OK)
 			return cmd_fail("relayq", &e);
 		return EX_OK;
 	}

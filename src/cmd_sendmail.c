@@ -16,6 +16,7 @@
 #include <strings.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,14 +30,17 @@
 #include "addr.h"
 #include "cmd.h"
 #include "deliver.h"
+#include "dropper.h"
+#include "dsn.h"
 #include "header.h"
 #include "log.h"
 #include "mailq.h"
 #include "priv.h"
+#include "smtpd.h"
 #include "spool.h"
 #include "submit.h"
 
-enum mode { M_SUBMIT, M_MAILQ, M_NEWALIASES, M_RUNQ };
+enum mode { M_SUBMIT, M_MAILQ, M_NEWALIASES, M_RUNQ, M_VERIFY, M_SMTP };
 enum delivery { D_BACKGROUND, D_QUEUE, D_INTERACTIVE };
 
 struct sm_opts {
@@ -46,7 +50,10 @@ struct sm_opts {
 	const char *sender;	/* -f / -r as given */
 	const char *fullname;	/* -F */
 	const char *config;	/* -C */
-	const char *queue_id;	/* -qI */
+	struct deliver_filter qsel;	/* -qI -qR -qS */
+	int qselect;		/* any of them given */
+	struct dsn_req dsn;	/* -N -R -V */
+	const char *log_tag;	/* -L */
 	char **rcpts;
 	size_t nrcpt;
 };
@@ -61,10 +68,14 @@ usage(void)
 {
 	fprintf(stderr, "usage: sendmail [-t] [-i] [-f sender] [-F name] "
 	    "[-C config] [-odb|-odq|-odi] [-v] [--] [recipient ...]\n"
-	    "       sendmail -bp | -bi | -q | -qI<queue id>\n");
+	    "       sendmail -bp | -bi | -bv address ... | -q | "
+	    "-qI<id> | -qR<domain> | -qS<sender>\n"
+	    "       DSN: -N never|success,failure,delay -R full|hdrs "
+	    "-V envid\n");
 }
 
 static int bad_usage(const char *fmt, ...) RQ_PRINTF(1, 2);
+static int has_ctl(const char *s);
 
 static int
 bad_usage(const char *fmt, ...)
@@ -90,9 +101,10 @@ opt_b(struct sm_opts *o, const char *v)
 		o->mode = M_MAILQ;
 	else if (strcmp(v, "i") == 0)
 		o->mode = M_NEWALIASES;
-	else if (strcmp(v, "s") == 0 || strcmp(v, "v") == 0)
-		return bad_usage("-b%s: not supported by this version of "
-		    "relayq", v);
+	else if (strcmp(v, "v") == 0)
+		o->mode = M_VERIFY;
+	else if (strcmp(v, "s") == 0)
+		o->mode = M_SMTP;
 	else
 		return bad_usage("-b%s: relayq is not a mail server "
 		    "(no daemon, test or host-status modes)", v);
@@ -117,25 +129,72 @@ opt_o(struct sm_opts *o, const char *v)
 	return 0;
 }
 
-/* -q, -qf, -qI<id>; periodic and selective runs are refused. */
+/* Add one -qI/-qR/-qS string to its list. */
+static int
+opt_qsel(struct sm_opts *o, char kind, const char *s)
+{
+	struct deliver_filter *f = &o->qsel;
+	const char **v = kind == 'I' ? f->ids : kind == 'R' ? f->domains :
+	    f->senders;
+	size_t *n = kind == 'I' ? &f->nids : kind == 'R' ? &f->ndomains :
+	    &f->nsenders;
+
+	if (*s == '\0' || (kind == 'R' && strcmp(s, "@") == 0))
+		return bad_usage("-q%c: missing the string to match", kind);
+	if (has_ctl(s))
+		return bad_usage("-q%c: control character", kind);
+	if (kind == 'I' && strspn(s, "0123456789ABCDEFabcdef") != strlen(s))
+		return bad_usage("-qI%s: queue ids are hexadecimal", s);
+	if (*n == DELIVER_FILTER_MAX)
+		return bad_usage("-q%c: more than %d given", kind,
+		    DELIVER_FILTER_MAX);
+	v[(*n)++] = s;
+	o->qselect = 1;
+	return 0;
+}
+
+/* -q, -qf, -qI<id>, -qR<domain>, -qS<sender>; periodic runs refused. */
 static int
 opt_q(struct sm_opts *o, const char *v)
 {
 	o->mode = M_RUNQ;
 	if (*v == '\0' || strcmp(v, "f") == 0)
 		return 0;
-	if (v[0] == 'I') {
-		if (!spool_id_valid(v + 1))
-			return bad_usage("-qI%s: not a queue id", v + 1);
-		o->queue_id = v + 1;
-		return 0;
-	}
-	if (v[0] == 'R' || v[0] == 'S' || v[0] == 'G' || v[0] == 'Q' ||
-	    v[0] == 'L' || v[0] == '!')
+	if (v[0] == 'I' || v[0] == 'R' || v[0] == 'S')
+		return opt_qsel(o, v[0], v + 1);
+	if (v[0] == 'G' || v[0] == 'Q' || v[0] == 'L' || v[0] == '!')
 		return bad_usage("-q%s: selective queue runs are not supported "
 		    "by this version of relayq", v);
 	return bad_usage("-q%s: relayq runs no daemon; run \"sendmail -q\" "
 	    "from cron or the relayq-run.timer instead", v);
+}
+
+/* -N notify, -R ret, -V envid (RFC 3461, sendmail's syntax); -L tag. */
+static int
+opt_dsn_tag(struct sm_opts *o, char c, const char *v)
+{
+	switch (c) {
+	case 'N':
+		if (dsn_notify_parse(v, &o->dsn.notify) == -1)
+			return bad_usage("-N%s: expected never, or a comma "
+			    "list of success, failure, delay", v);
+		return 0;
+	case 'R':
+		if (dsn_ret_parse(v, &o->dsn.ret) == -1)
+			return bad_usage("-R%s: expected full or hdrs", v);
+		return 0;
+	case 'V':
+		if (dsn_envid_parse(v, o->dsn.envid) == -1)
+			return bad_usage("-V: the envelope id must be printable "
+			    "ASCII, at most %d characters as xtext",
+			    DSN_ENVID_MAX);
+		return 0;
+	}
+	if (*v == '\0' || has_ctl(v) || strlen(v) > 64)
+		return bad_usage("-L: the syslog tag must be 1 to 64 printable "
+		    "characters");
+	o->log_tag = v;
+	return 0;
 }
 
 static int
@@ -156,8 +215,10 @@ opt_letter(struct sm_opts *o, char c, const char *v)
 		if (strcasecmp(v, "7BIT") != 0 && strcasecmp(v, "8BITMIME") != 0)
 			return bad_usage("-B%s: expected 7BIT or 8BITMIME", v);
 		return 0;	/* relayq looks at the bytes itself */
+	case 'N': case 'R': case 'V': case 'L':
+		return opt_dsn_tag(o, c, v);
 	}
-	/* c E G m n s T U A D d e h L M N O p Q R V X: no effect here. */
+	/* c E G m n s T U A D d e h M O p Q X: no effect here. */
 	return 0;
 }
 
@@ -233,11 +294,39 @@ cmd_load_config(const char *path_opt, struct cfg *c, int *custom,
 	return cfg_load(c, *custom ? path_opt : RELAYQ_CONFIG_PATH, *custom, e);
 }
 
+static int
+run_pass(struct cfg *c, const struct deliver_opts *o);
+
 int
 cmd_run_queue(struct cfg *c, const char *only_id, int flush, int verbose,
     int report)
 {
 	struct deliver_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.only_id = only_id;
+	o.flush = flush;
+	o.verbose = verbose;
+	o.report = report;
+	return run_pass(c, &o);
+}
+
+int
+cmd_run_selected(struct cfg *c, const struct deliver_filter *f, int verbose)
+{
+	struct deliver_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.filter = f;
+	o.flush = 1;	/* asked for by name: retry times do not apply */
+	o.verbose = verbose;
+	o.report = verbose;
+	return run_pass(c, &o);
+}
+
+static int
+run_pass(struct cfg *c, const struct deliver_opts *o)
+{
 	struct deliver_stats st;
 	struct err e;
 
@@ -247,14 +336,9 @@ cmd_run_queue(struct cfg *c, const char *only_id, int flush, int verbose,
 	}
 	if (priv_become_runner(c->queue_dir, &e) != RQ_OK)
 		return cmd_fail("relayq", &e);
-	memset(&o, 0, sizeof(o));
-	o.only_id = only_id;
-	o.flush = flush;
-	o.verbose = verbose;
-	o.report = report;
-	if (deliver_run(c, &o, &st, &e) != RQ_OK)
+	if (deliver_run(c, o, &st, &e) != RQ_OK)
 		return cmd_fail("relayq", &e);
-	if (verbose)
+	if (o->verbose)
 		fprintf(stderr, "relayq: %zu delivered, %zu deferred, %zu "
 		    "bounced, %zu not due or busy\n", st.delivered,
 		    st.deferred, st.bounced, st.skipped);
@@ -395,28 +479,24 @@ prepare(const struct sm_opts *o, struct cfg *c, struct submission *s,
 	    &s->nrcpt, e);
 }
 
-/* After the commit: deliver now, in the background, or leave queued. */
-static void
-after_commit(const struct sm_opts *o, struct cfg *c, const char *id,
-    int may_deliver)
+/*
+ * Fork a detached child for background delivery: 0 in the child (fds 0-2
+ * on /dev/null: the caller must not wait on our descriptors), the pid or
+ * -1 in the parent.
+ */
+static pid_t
+background(const char *what)
 {
 	pid_t pid;
 	int fd;
 
-	if (o->delivery == D_QUEUE || !may_deliver)
-		return;		/* `sendmail -q` (cron, timer) sends it */
-	if (o->delivery == D_INTERACTIVE) {
-		(void)cmd_run_queue(c, id, 1, o->verbose, 1);
-		return;
-	}
 	fflush(NULL);
 	if ((pid = fork()) == -1) {
-		log_warn("%s: background delivery not started", id);
-		return;
+		log_warn("%s: background delivery not started", what);
+		return -1;
 	}
 	if (pid > 0)
-		return;
-	/* Detach: the caller must not wait on our descriptors. */
+		return pid;
 	(void)setsid();
 	if ((fd = open("/dev/null", O_RDWR)) != -1) {
 		(void)dup2(fd, 0);
@@ -425,6 +505,24 @@ after_commit(const struct sm_opts *o, struct cfg *c, const char *id,
 		if (fd > 2)
 			close(fd);
 	}
+	return 0;
+}
+
+/* After the commit: deliver now, in the background, or leave queued. */
+static void
+after_commit(const struct sm_opts *o, struct cfg *c, const char *id,
+    int may_deliver)
+{
+	pid_t pid;
+
+	if (o->delivery == D_QUEUE || !may_deliver)
+		return;		/* `sendmail -q` (cron, timer) sends it */
+	if (o->delivery == D_INTERACTIVE) {
+		(void)cmd_run_queue(c, id, 1, o->verbose, 1);
+		return;
+	}
+	if ((pid = background(id)) != 0)
+		return;
 	_exit(cmd_run_queue(c, id, 1, 0, 0));
 }
 
@@ -460,6 +558,7 @@ submit_from(const struct sm_opts *o, struct cfg *c, int was_setid, int infd,
 	so.domain = cfg_domain(c);
 	so.max_size = c->max_size;
 	so.drop_privileges = priv_is_setid();
+	so.dsn = &o->dsn;
 	st = submit_message(sp.fd[SP_MAILDROP], &so, infd, id, e);
 	spool_close(&sp);
 	if (st == RQ_OK)
@@ -467,6 +566,70 @@ submit_from(const struct sm_opts *o, struct cfg *c, int was_setid, int infd,
 		    (unsigned long)getuid(), s.sender);
 	submission_free(&s);
 	return st;
+}
+
+struct verify {
+	const char *domain, *host;
+	int bad;
+};
+
+/* "addr... malformed address", control characters shown as '?'. */
+static void
+verify_malformed(struct verify *v, const char *a)
+{
+	for (; *a != '\0'; a++)
+		putchar((unsigned char)*a < 0x20 || *a == 0x7f ? '?' : *a);
+	printf("... malformed address\n");
+	v->bad = 1;
+}
+
+static int
+verify_one(void *arg, const char *a)
+{
+	struct verify *v = arg;
+	char *q;
+
+	if (addr_check(a, "address", NULL) != RQ_OK) {
+		verify_malformed(v, a);
+		return 0;
+	}
+	if ((q = addr_qualify(a, v->domain)) == NULL)
+		return -1;
+	printf("%s... deliverable: mailer relay, host %s\n", q,
+	    v->host != NULL ? v->host : "(none: no [smarthost] host set)");
+	free(q);
+	return 0;
+}
+
+/*
+ * sendmail -bv: parse and qualify each argument, say where it would go;
+ * nothing is queued or sent. EX_DATAERR when any address is malformed.
+ */
+static int
+do_verify(const struct sm_opts *o, struct cfg *c, int was_setid)
+{
+	struct verify v = { cfg_domain(c), c->smarthost.host, 0 };
+	enum rq_status st;
+	struct err e;
+	size_t i;
+
+	if (was_setid && priv_drop() == -1) {
+		err_sys(&e, RQ_TEMP, "cannot drop privileges");
+		return cmd_fail("sendmail", &e);
+	}
+	if (o->nrcpt == 0)
+		return bad_usage("-bv: name the addresses to verify");
+	for (i = 0; i < o->nrcpt; i++) {
+		st = has_ctl(o->rcpts[i]) ? RQ_DATAERR : addr_parse_list(
+		    o->rcpts[i], strlen(o->rcpts[i]), verify_one, &v, &e);
+		if (st == RQ_DATAERR)
+			verify_malformed(&v, o->rcpts[i]);
+		else if (st != RQ_OK)
+			return cmd_fail("sendmail", &e);
+	}
+	if (fflush(stdout) != 0)
+		return EX_IOERR;
+	return v.bad ? EX_DATAERR : EX_OK;
 }
 
 static int
@@ -478,6 +641,116 @@ do_submit(const struct sm_opts *o, struct cfg *c, int custom, int was_setid)
 	if (submit_from(o, c, was_setid, STDIN_FILENO, id, &e) != RQ_OK)
 		return cmd_fail("sendmail", &e);
 	after_commit(o, c, id, !was_setid || getuid() == 0 || custom);
+	return EX_OK;
+}
+
+/* The ids a -bs session queued, for delivery after it. */
+struct bs_ids {
+	char (*v)[SPOOL_ID_LEN + 1];
+	size_t n;
+};
+
+static void
+bs_queued(void *arg, const char *id)
+{
+	struct bs_ids *ids = arg;
+	char (*v)[SPOOL_ID_LEN + 1];
+
+	/* Without memory the message stays queued for `sendmail -q`. */
+	if ((v = reallocarray(ids->v, ids->n + 1, sizeof(*v))) == NULL)
+		return;
+	ids->v = v;
+	strlcpy(ids->v[ids->n++], id, SPOOL_ID_LEN + 1);
+}
+
+/* -bs cannot use stderr: a failure before the session is a 421 reply. */
+static int
+bs_fail(const struct err *e)
+{
+	log_warnx("smtp session refused: %s", e->msg);
+	printf("421 4.3.0 relayq: %s\r\n", e->msg);
+	fflush(stdout);
+	return err_exitcode(e->status);
+}
+
+/* Deliver what the session queued, as after_commit() does for one. */
+static void
+bs_deliver(const struct sm_opts *o, struct cfg *c, const struct bs_ids *ids,
+    int may_deliver)
+{
+	size_t i;
+
+	if (ids->n == 0 || o->delivery == D_QUEUE || !may_deliver)
+		return;
+	if (o->delivery == D_BACKGROUND && background(ids->v[0]) != 0)
+		return;
+	for (i = 0; i < ids->n; i++)
+		(void)cmd_run_queue(c, ids->v[i], 1, 0, 0);
+	if (o->delivery == D_BACKGROUND)
+		_exit(0);
+}
+
+/*
+ * sendmail -bs: an SMTP session on stdin/stdout. The maildrop directory
+ * is opened like for one message, then privileges go before the first
+ * byte of input. Nothing goes to stderr; exit 0 whatever the client did.
+ */
+static int
+do_smtp(const struct sm_opts *o, struct cfg *c, int custom, int was_setid)
+{
+	struct sm_opts po = *o;
+	struct submission s;
+	struct submit_opts tmpl;
+	struct smtpd_params p;
+	struct bs_ids ids = { NULL, 0 };
+	struct dropper dr = { -1, -1 };
+	struct spool sp;
+	struct err e;
+
+	(void)signal(SIGPIPE, SIG_IGN);	/* a vanished client is no crash */
+	po.extract = 1;			/* no recipients on the command line */
+	po.nrcpt = 0;
+	if (prepare(&po, c, &s, &e) != RQ_OK ||
+	    spool_open(&sp, c->queue_dir, 1u << SP_MAILDROP, !was_setid,
+	    &e) != RQ_OK) {
+		submission_free(&s);
+		return bs_fail(&e);
+	}
+	/* Set-id: entries come from a helper that keeps the group. */
+	if (priv_is_setid() && (dropper_start(&dr, sp.fd[SP_MAILDROP], &e) !=
+	    RQ_OK || priv_drop() == -1)) {
+		if (dr.pid > 0)
+			err_sys(&e, RQ_TEMP, "cannot drop privileges");
+		dropper_stop(&dr);
+		spool_close(&sp);
+		submission_free(&s);
+		return bs_fail(&e);
+	}
+	memset(&tmpl, 0, sizeof(tmpl));
+	tmpl.from_addr = s.from_addr;
+	tmpl.fullname = s.fullname;
+	tmpl.uid = getuid();
+	tmpl.hostname = cfg_hostname(c);
+	tmpl.domain = cfg_domain(c);
+	tmpl.max_size = c->max_size;
+	tmpl.dsn = &o->dsn;
+	if (dr.pid > 0) {
+		tmpl.create = dropper_create;
+		tmpl.create_arg = &dr;
+	}
+	memset(&p, 0, sizeof(p));
+	p.hostname = cfg_hostname(c);
+	p.dirfd = sp.fd[SP_MAILDROP];
+	p.tmpl = &tmpl;
+	p.queued = bs_queued;
+	p.arg = &ids;
+	if (smtpd_session(STDIN_FILENO, STDOUT_FILENO, &p, &e) != RQ_OK)
+		log_warnx("%s", e.msg);
+	dropper_stop(&dr);
+	spool_close(&sp);
+	submission_free(&s);
+	bs_deliver(o, c, &ids, !was_setid || getuid() == 0 || custom);
+	free(ids.v);
 	return EX_OK;
 }
 
@@ -533,10 +806,11 @@ cmd_sendmail(int argc, char **argv, enum cmd_persona persona)
 		o.mode = M_NEWALIASES;
 	if ((r = parse_args(&o, argc, argv)) != 0)
 		return r;
-	log_init(prog, LOG_TO_SYSLOG | LOG_TO_STDERR, o.verbose);
+	log_init(o.log_tag != NULL ? o.log_tag : prog, LOG_TO_SYSLOG |
+	    (o.mode == M_SMTP ? 0 : LOG_TO_STDERR), o.verbose);
 	if (cmd_load_config(o.config, &c, &custom, &e) != RQ_OK) {
 		cfg_free(&c);
-		return cmd_fail(prog, &e);
+		return o.mode == M_SMTP ? bs_fail(&e) : cmd_fail(prog, &e);
 	}
 	if (was_setid && !custom)
 		priv_clean_env();
@@ -549,15 +823,20 @@ cmd_sendmail(int argc, char **argv, enum cmd_persona persona)
 			r = cmd_fail(prog, &e);
 		break;
 	case M_NEWALIASES:
-		printf("%s: relayq does not use an aliases database; nothing "
-		    "to rebuild\n", prog);
+		r = cmd_newaliases(&c, prog);
 		break;
 	case M_RUNQ:
-		r = cmd_run_queue(&c, o.queue_id, o.queue_id != NULL, o.verbose,
-		    o.verbose);
+		r = o.qselect ? cmd_run_selected(&c, &o.qsel, o.verbose) :
+		    cmd_run_queue(&c, NULL, 0, o.verbose, o.verbose);
+		break;
+	case M_VERIFY:
+		r = do_verify(&o, &c, was_setid);
 		break;
 	case M_SUBMIT:
 		r = do_submit(&o, &c, custom, was_setid);
+		break;
+	case M_SMTP:
+		r = do_smtp(&o, &c, custom, was_setid);
 		break;
 	}
 	cfg_free(&c);

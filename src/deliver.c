@@ -13,10 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "compat.h"
+#include "aliases.h"
 #include "bounce.h"
 #include "deliver.h"
 #include "log.h"
@@ -40,6 +42,8 @@ struct runner {
 	char *password;
 	int password_read;
 	struct idlist bounces;	/* DSNs queued during this pass */
+	struct aliases aliases;
+	const struct aliases *al;	/* NULL: none configured */
 };
 
 void
@@ -167,6 +171,7 @@ attempt(struct runner *r, struct env *env, int fd)
 	m.size = env->msg_len;
 	m.body_8bit = (env->flags & MSG_F_8BIT) != 0;
 	m.smtputf8 = (env->flags & MSG_F_SMTPUTF8) != 0;
+	m.dsn = &env->dsn;
 	if ((st = smtp_send(r->s, &m, res, &e)) != RQ_OK) {
 		smtp_close(r->s);
 		r->s = NULL;
@@ -273,7 +278,8 @@ settle(struct runner *r, struct env *env, int fd, time_t now)
 			r->stats->bounced++;
 			(void)idlist_add_id(&r->bounces, bid);
 		}
-		report(r, env, "failed", "returned to sender");
+		report(r, env, "failed", bid[0] != '\0' ? "returned to sender" :
+		    "no notification (null sender, a bounce, or NOTIFY)");
 	} else
 		report(r, env, "delivered", NULL);
 	if (queue_remove(&r->sp, SP_QUEUE, env->id, &e) != RQ_OK)
@@ -299,7 +305,7 @@ deliver_one(struct runner *r, const char *id)
 	st = env_load(r->sp.fd[SP_QUEUE], id, &env, &e);
 	if (st == RQ_NOINPUT) {
 		close(fd);	/* an orphan: complete it, then go on */
-		if (pickup_orphan(&r->sp, id, &e) != RQ_OK ||
+		if (pickup_orphan(&r->sp, r->al, id, &e) != RQ_OK ||
 		    queue_lock(&r->sp, SP_QUEUE, id, &fd, &e) != RQ_OK)
 			return;
 		st = env_load(r->sp.fd[SP_QUEUE], id, &env, &e);
@@ -310,7 +316,9 @@ deliver_one(struct runner *r, const char *id)
 		close(fd);
 		return;
 	}
-	if (!r->o->flush && env.next > now) {
+	if (!deliver_filter_match(r->o->filter, id, &env)) {
+		/* not selected (-qR, -qS): left exactly as it was */
+	} else if (!r->o->flush && env.next > now) {
 		r->stats->skipped++;
 	} else {
 		if (!expire(r, &env, now))
@@ -321,6 +329,59 @@ deliver_one(struct runner *r, const char *id)
 	close(fd);
 }
 
+static int
+any_substr(const char *const *v, size_t n, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcasestr(s, v[i]) != NULL)
+			return 1;
+	return 0;
+}
+
+/* The domain of addr ends with one of v[] (a leading '@' ignored). */
+static int
+any_domain(const char *const *v, size_t n, const char *addr)
+{
+	const char *at = strrchr(addr, '@'), *d, *want;
+	size_t i, dl, wl;
+
+	d = at != NULL ? at + 1 : addr;
+	dl = strlen(d);
+	for (i = 0; i < n; i++) {
+		want = v[i][0] == '@' ? v[i] + 1 : v[i];
+		wl = strlen(want);
+		if (wl <= dl && strcasecmp(d + dl - wl, want) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int
+deliver_filter_match(const struct deliver_filter *f, const char *id,
+    const struct env *env)
+{
+	size_t i;
+	int hit = 0;
+
+	if (f == NULL)
+		return 1;
+	if (f->nids > 0 && !any_substr(f->ids, f->nids, id))
+		return 0;
+	if (env == NULL)
+		return 1;
+	if (f->nsenders > 0 && !any_substr(f->senders, f->nsenders,
+	    env->sender))
+		return 0;
+	if (f->ndomains == 0)
+		return 1;
+	for (i = 0; i < env->nrcpt && !hit; i++)
+		hit = env->rcpts[i].state == RCPT_PENDING &&
+		    any_domain(f->domains, f->ndomains, env->rcpts[i].addr);
+	return hit;
+}
+
 /* The queue ids to work on: one message, or all of them. */
 static enum rq_status
 work_list(struct runner *r, struct idlist *l, struct err *e)
@@ -329,14 +390,14 @@ work_list(struct runner *r, struct idlist *l, struct err *e)
 	const char *only = r->o->only_id;
 
 	if (only == NULL) {
-		if (pickup_run(&r->sp, NULL, NULL, e) != RQ_OK)
+		if (pickup_run(&r->sp, r->al, NULL, NULL, e) != RQ_OK)
 			log_warnx("pickup: %s", e->msg);
 		return queue_scan(&r->sp, SP_QUEUE, l, e);
 	}
 	memset(l, 0, sizeof(*l));
 	if (!spool_id_valid(only))
 		return err_set(e, RQ_USAGE, "%s: not a queue id", only);
-	if (pickup_run(&r->sp, only, picked, e) != RQ_OK)
+	if (pickup_run(&r->sp, r->al, only, picked, e) != RQ_OK)
 		log_warnx("pickup %s: %s", only, e->msg);
 	if (idlist_add_id(l, picked[0] != '\0' ? picked : only) == -1)
 		return err_sys(e, RQ_INTERNAL, "malloc");
@@ -357,8 +418,8 @@ deliver_bounces(struct runner *r)
 		memset(&r->bounces, 0, sizeof(r->bounces));
 		for (i = 0; i < l.n; i++) {
 			picked[0] = '\0';
-			if (pickup_run(&r->sp, l.ids[i], picked, &e) == RQ_OK &&
-			    picked[0] != '\0')
+			if (pickup_run(&r->sp, r->al, l.ids[i], picked, &e) ==
+			    RQ_OK && picked[0] != '\0')
 				deliver_one(r, picked);
 		}
 		idlist_free(&l);
@@ -382,9 +443,11 @@ deliver_run(struct cfg *c, const struct deliver_opts *o,
 	if ((st = spool_open(&r.sp, c->queue_dir, (1u << SP_NSUB) - 1, 1, e)) !=
 	    RQ_OK)
 		return st;
+	r.al = pickup_aliases(c, &r.aliases);
 	if ((st = work_list(&r, &l, e)) == RQ_OK) {
 		for (i = 0; i < l.n; i++)
-			deliver_one(&r, l.ids[i]);
+			if (deliver_filter_match(o->filter, l.ids[i], NULL))
+				deliver_one(&r, l.ids[i]);
 		idlist_free(&l);
 		deliver_bounces(&r);
 	}
@@ -395,6 +458,7 @@ deliver_run(struct cfg *c, const struct deliver_opts *o,
 		free(r.password);
 	}
 	idlist_free(&r.bounces);
+	aliases_free(&r.aliases);
 	spool_close(&r.sp);
 	return st;
 }

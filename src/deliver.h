@@ -16,8 +16,33 @@
 #include "cfg.h"
 #include "err.h"
 
+/*
+ * Selective runs (sendmail -qI, -qR, -qS): a message is worked on when,
+ * for each kind given, one of its strings matches (case-insensitive):
+ * -qI a substring of the queue id, -qR the end of the domain of a pending
+ * recipient ("@" before it optional), -qS a substring of the sender.
+ */
+#define DELIVER_FILTER_MAX	16
+
+struct deliver_filter {
+	const char *ids[DELIVER_FILTER_MAX];
+	size_t nids;
+	const char *domains[DELIVER_FILTER_MAX];
+	size_t ndomains;
+	const char *senders[DELIVER_FILTER_MAX];
+	size_t nsenders;
+};
+
+struct env;
+
+/* Non-zero when f (NULL: no filter) selects the id (env: NULL = not yet
+ * loaded, only the id is looked at). */
+int deliver_filter_match(const struct deliver_filter *f, const char *id,
+    const struct env *env);
+
 struct deliver_opts {
 	const char *only_id;	/* deliver just this message (NULL: all) */
+	const struct deliver_filter *filter;	/* NULL: every message */
 	int flush;		/* ignore next-attempt times */
 	int verbose;		/* SMTP dialogue on stderr */
 	int report;		/* one outcome line per message on stderr */

@@ -8,6 +8,7 @@
  * right-aligned to 78 columns, followed by the recipients it applies to,
  * indented by 41 spaces; a blank line between messages. Then sendmail's
  * "\t\tTotal requests: N" and, last, "-- N Kbytes in N Requests.".
+ * mailq_print_json() gives the same entries as Postfix's `postqueue -j`.
  */
 #include "config.h"
 
@@ -190,5 +191,168 @@ mailq_print(const struct cfg *c, FILE *out, struct err *e)
 		fprintf(out, "\n\t\tTotal requests: %zu\n-- %llu Kbytes in %zu "
 		    "Request%s.\n", l.count, l.bytes / 1024, l.count,
 		    l.count == 1 ? "" : "s");
+	return fflush(out) == 0 ? RQ_OK : err_sys(e, RQ_TEMP, "write");
+}
+
+/* ---- JSON (postqueue -j) ------------------------------------------------ */
+
+/* Length of the valid UTF-8 sequence at s (RFC 3629), or 0. */
+static size_t
+utf8_len(const unsigned char *s)
+{
+	size_t n, i;
+	unsigned cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;	/* also stops at the NUL */
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;	/* overlong, beyond Unicode, surrogate */
+	return n;
+}
+
+void
+mailq_json_string(FILE *out, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n;
+
+	fputc('"', out);
+	while (*p != '\0') {
+		if (*p == '"' || *p == '\\') {
+			fputc('\\', out);
+			fputc(*p++, out);
+		} else if (*p < 0x20 || *p == 0x7f) {
+			fprintf(out, "\\u%04x", *p++);
+		} else if ((n = utf8_len(p)) == 0) {
+			fputs("\\ufffd", out);
+			p++;
+		} else {
+			fwrite(p, 1, n, out);
+			p += n;
+		}
+	}
+	fputc('"', out);
+}
+
+static void
+json_head(FILE *out, const char *queue, const char *id, time_t arrival,
+    off_t size, const char *sender)
+{
+	fprintf(out, "{\"queue_name\": \"%s\", \"queue_id\": \"%s\", "
+	    "\"arrival_time\": %lld, \"message_size\": %lld, "
+	    "\"forced_expire\": false, \"sender\": ", queue, id,
+	    (long long)arrival, (long long)size);
+	mailq_json_string(out, sender);
+	fputs(", \"recipients\": [", out);
+}
+
+static void
+json_rcpt(FILE *out, int first, const char *addr, const char *why)
+{
+	fputs(first ? "{\"address\": " : ", {\"address\": ", out);
+	mailq_json_string(out, addr);
+	if (why != NULL) {
+		fputs(", \"delay_reason\": ", out);
+		mailq_json_string(out, why);
+	}
+	fputc('}', out);
+}
+
+static void
+json_queue(FILE *out, const struct spool *sp, enum spool_sub sub,
+    const char *id)
+{
+	const char *queue, *why;
+	struct env env;
+	size_t i;
+	int first = 1;
+
+	if (env_load(sp->fd[sub], id, &env, NULL) != RQ_OK)
+		return;
+	if (queue_pending(&env) == 0) {
+		env_free(&env);
+		return;
+	}
+	if (sub == SP_HOLD)
+		queue = "hold";
+	else if (queue_is_locked(sp, sub, id))
+		queue = "active";
+	else
+		queue = env.attempts > 0 ? "deferred" : "incoming";
+	json_head(out, queue, env.id, env.arrival, env.msg_len, env.sender);
+	for (i = 0; i < env.nrcpt; i++) {
+		if (env.rcpts[i].state != RCPT_PENDING)
+			continue;
+		why = env.attempts > 0 ? (env.rcpts[i].reason ?
+		    env.rcpts[i].reason : env.reason) : NULL;
+		json_rcpt(out, first, env.rcpts[i].addr, why);
+		first = 0;
+	}
+	fputs("]}\n", out);
+	env_free(&env);
+}
+
+static void
+json_maildrop(FILE *out, const struct spool *sp, const char *id)
+{
+	struct spool_msg m;
+	size_t i;
+	int fd;
+
+	fd = openat(sp->fd[SP_MAILDROP], id, O_RDONLY | O_NOFOLLOW |
+	    O_NONBLOCK | O_CLOEXEC);
+	if (fd == -1)
+		return;
+	if (spool_msg_read(fd, &m, NULL) == RQ_OK) {
+		json_head(out, "maildrop", id, m.arrival, m.msg_len, m.sender);
+		for (i = 0; i < m.nrcpt; i++)
+			json_rcpt(out, i == 0, m.rcpts[i], NULL);
+		fputs("]}\n", out);
+		spool_msg_free(&m);
+	}
+	close(fd);
+}
+
+enum rq_status
+mailq_print_json(const struct cfg *c, FILE *out, struct err *e)
+{
+	static const enum spool_sub subs[] = { SP_MAILDROP, SP_QUEUE,
+	    SP_HOLD };
+	struct spool sp;
+	struct idlist ids;
+	enum rq_status st;
+	size_t s, i;
+
+	if ((st = open_spool(c, &sp, e)) != RQ_OK)
+		return st;
+	for (s = 0; s < sizeof(subs) / sizeof(subs[0]); s++) {
+		if (sp.fd[subs[s]] == -1)
+			continue;
+		if (queue_scan(&sp, subs[s], &ids, e) != RQ_OK) {
+			spool_close(&sp);
+			return RQ_TEMP;
+		}
+		for (i = 0; i < ids.n; i++)
+			if (subs[s] == SP_MAILDROP)
+				json_maildrop(out, &sp, ids.ids[i]);
+			else
+				json_queue(out, &sp, subs[s], ids.ids[i]);
+		idlist_free(&ids);
+	}
+	spool_close(&sp);
 	return fflush(out) == 0 ? RQ_OK : err_sys(e, RQ_TEMP, "write");
 }

@@ -13,4 +13,20 @@
 /* RQ_NOPERM when the caller may not read the queue. */
 enum rq_status mailq_print(const struct cfg *c, FILE *out, struct err *e);
 
+/*
+ * The same queue as JSON, one object per message and line, in the shape
+ * of Postfix's `postqueue -j`: queue_name (maildrop, incoming, active,
+ * deferred, hold), queue_id, arrival_time, message_size, forced_expire,
+ * sender, recipients [{address, delay_reason?}] (pending ones only).
+ */
+enum rq_status mailq_print_json(const struct cfg *c, FILE *out,
+    struct err *e);
+
+/*
+ * s as a JSON string with its quotes: '"' and '\\' escaped, control
+ * characters and DEL as \u00XX, valid UTF-8 passed through, every byte
+ * of an invalid sequence replaced by \ufffd.
+ */
+void mailq_json_string(FILE *out, const char *s);
+
 #endif

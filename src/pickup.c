@@ -5,6 +5,8 @@
  * dir), then the maildrop entry is removed. A crash in between leaves
  * either a maildrop entry (picked up again, recognised as already queued)
  * or a queue message without envelope (an orphan, completed later).
+ * Aliases are applied as the envelope is written: when the configured
+ * aliases file cannot be read, mail waits (it is never sent unaliased).
  */
 #include "config.h"
 
@@ -19,15 +21,84 @@
 #include <unistd.h>
 
 #include "compat.h"
+#include "addr.h"
+#include "aliases.h"
 #include "log.h"
 #include "pickup.h"
 #include "queue.h"
 
 #define STALE_WRITING	86400	/* an unfinished entry older than this */
 
+const struct aliases *
+pickup_aliases(struct cfg *c, struct aliases *al)
+{
+	struct err e;
+	size_t i;
+
+	memset(al, 0, sizeof(*al));
+	if (c->aliases == NULL)
+		return NULL;
+	if (aliases_load(al, c->aliases, cfg_domain(c), &e) != RQ_OK) {
+		log_warnx("%s: mail waits until the aliases file can be read",
+		    al->broken);
+		return al;
+	}
+	for (i = 0; i < al->np; i++)
+		log_debug("%s:%d: %s", al->path, al->p[i].line, al->p[i].msg);
+	if (al->np > 0)
+		log_warnx("%s: %zu problem(s), those entries are ignored (run "
+		    "newaliases to list them)", al->path, al->np);
+	return al;
+}
+
+/* Replace the recipients of env by their alias expansion. */
+static enum rq_status
+apply_aliases(const struct aliases *al, struct env *env, struct err *e)
+{
+	struct aliases_exp x;
+	struct env_rcpt *r;
+	const char **v;
+	size_t i;
+
+	if ((v = calloc(env->nrcpt + 1, sizeof(*v))) == NULL)
+		return err_sys(e, RQ_INTERNAL, "calloc");
+	for (i = 0; i < env->nrcpt; i++)
+		v[i] = env->rcpts[i].addr;
+	if (aliases_expand(al, v, env->nrcpt, &x, e) != RQ_OK) {
+		free(v);
+		return RQ_INTERNAL;
+	}
+	free(v);
+	for (i = 0; i < x.nnotes; i++)
+		log_warnx("%s: %s", env->id, x.notes[i]);
+	if (x.changed && (r = calloc(x.n, sizeof(*r))) == NULL) {
+		aliases_exp_free(&x);
+		return err_sys(e, RQ_INTERNAL, "calloc");
+	}
+	if (x.changed) {
+		log_info("%s: aliases: %zu recipient(s) became %zu", env->id,
+		    env->nrcpt, x.n);
+		for (i = 0; i < env->nrcpt; i++)
+			free(env->rcpts[i].addr);
+		free(env->rcpts);
+		for (i = 0; i < x.n; i++) {
+			r[i].addr = x.addr[i];	/* taken over */
+			r[i].state = RCPT_PENDING;
+			if (addr_is_utf8(r[i].addr))
+				env->flags |= MSG_F_SMTPUTF8;
+		}
+		env->rcpts = r;
+		env->nrcpt = x.n;
+		x.n = 0;
+	}
+	aliases_exp_free(&x);
+	return RQ_OK;
+}
+
 /* Write the envelope of queue/ID from its message file (fd, locked). */
 static enum rq_status
-make_env(const struct spool *sp, const char *id, int fd, struct err *e)
+make_env(const struct spool *sp, const struct aliases *al, const char *id,
+    int fd, struct err *e)
 {
 	struct spool_msg m;
 	struct env env;
@@ -37,6 +108,8 @@ make_env(const struct spool *sp, const char *id, int fd, struct err *e)
 		env_free(&env);		/* someone else completed it */
 		return RQ_OK;
 	}
+	if (al != NULL && al->broken[0] != '\0')
+		return err_set(e, RQ_TEMP, "%s", al->broken);
 	if ((st = spool_msg_read(fd, &m, e)) == RQ_DATAERR) {
 		queue_quarantine(sp, SP_QUEUE, id, e->msg);
 		return RQ_OK;
@@ -44,6 +117,9 @@ make_env(const struct spool *sp, const char *id, int fd, struct err *e)
 	if (st == RQ_OK) {
 		st = env_from_msg(&env, id, &m, e);
 		spool_msg_free(&m);
+		if (st == RQ_OK && al != NULL &&
+		    (st = apply_aliases(al, &env, e)) != RQ_OK)
+			env_free(&env);
 	}
 	if (st == RQ_OK) {
 		st = env_save(sp->fd[SP_QUEUE], sp->fd[SP_TMP], &env, e);
@@ -56,14 +132,15 @@ make_env(const struct spool *sp, const char *id, int fd, struct err *e)
 }
 
 enum rq_status
-pickup_orphan(const struct spool *sp, const char *id, struct err *e)
+pickup_orphan(const struct spool *sp, const struct aliases *al,
+    const char *id, struct err *e)
 {
 	enum rq_status st;
 	int fd;
 
 	if ((st = queue_lock(sp, SP_QUEUE, id, &fd, e)) != RQ_OK)
 		return st;
-	st = make_env(sp, id, fd, e);
+	st = make_env(sp, al, id, fd, e);
 	close(fd);
 	return st;
 }
@@ -193,8 +270,8 @@ entry_ok(const struct spool *sp, const char *mid, struct stat *st)
 }
 
 static enum rq_status
-pickup_entry(const struct spool *sp, const char *mid, char *picked,
-    struct err *e)
+pickup_entry(const struct spool *sp, const struct aliases *al,
+    const char *mid, char *picked, struct err *e)
 {
 	char id[SPOOL_ID_LEN + 1];
 	struct stat st, fst;
@@ -216,14 +293,14 @@ pickup_entry(const struct spool *sp, const char *mid, char *picked,
 	strlcpy(id, mid, sizeof(id));
 	if (fst.st_uid == geteuid() && (rs = move_in(sp, mid, id, mfd, e)) ==
 	    RQ_OK && strcmp(id, mid) == 0)
-		rs = make_env(sp, id, mfd, e);	/* same inode, our lock */
+		rs = make_env(sp, al, id, mfd, e); /* same inode, our lock */
 	else if (fst.st_uid != geteuid() && already_queued(sp, id, mfd))
-		rs = pickup_orphan(sp, id, e);
+		rs = pickup_orphan(sp, al, id, e);
 	else if (fst.st_uid != geteuid() &&
 	    (rs = copy_in(sp, mfd, id, e)) == RQ_OK)
-		rs = pickup_orphan(sp, id, e);
+		rs = pickup_orphan(sp, al, id, e);
 	else if (rs == RQ_OK)
-		rs = pickup_orphan(sp, id, e);	/* moved in as a copy */
+		rs = pickup_orphan(sp, al, id, e); /* moved in as a copy */
 	if (rs == RQ_OK) {
 		if (unlinkat(sp->fd[SP_MAILDROP], mid, 0) == 0)
 			(void)spool_fsync_dir(sp->fd[SP_MAILDROP]);
@@ -235,19 +312,21 @@ pickup_entry(const struct spool *sp, const char *mid, char *picked,
 }
 
 enum rq_status
-pickup_run(const struct spool *sp, const char *only_id, char *picked,
-    struct err *e)
+pickup_run(const struct spool *sp, const struct aliases *al,
+    const char *only_id, char *picked, struct err *e)
 {
 	struct idlist l;
 	enum rq_status st;
 	size_t i;
 
+	if (al != NULL && al->broken[0] != '\0')
+		return err_set(e, RQ_TEMP, "%s", al->broken);
 	if (only_id != NULL)
-		return pickup_entry(sp, only_id, picked, e);
+		return pickup_entry(sp, al, only_id, picked, e);
 	if ((st = queue_scan(sp, SP_MAILDROP, &l, e)) != RQ_OK)
 		return st;
 	for (i = 0; i < l.n; i++)
-		if (pickup_entry(sp, l.ids[i], NULL, e) != RQ_OK)
+		if (pickup_entry(sp, al, l.ids[i], NULL, e) != RQ_OK)
 			log_warnx("pickup %s: %s", l.ids[i], e->msg);
 	idlist_free(&l);
 	return RQ_OK;

@@ -12,18 +12,31 @@
 #ifndef RELAYQ_PICKUP_H
 #define RELAYQ_PICKUP_H
 
+#include "cfg.h"
 #include "err.h"
 #include "spool.h"
 
+struct aliases;
+
 /*
- * Pick up every complete entry (or only_id when not NULL). *picked, if
- * not NULL, receives the queue id of only_id's message. Per-entry
- * problems are logged, not returned: RQ_OK unless the spool fails.
+ * The aliases pickup applies: NULL when [local] aliases is not set, else
+ * al loaded from it (problems logged; when the file cannot be read,
+ * al->broken is set and pickup leaves mail where it is). The caller frees
+ * al with aliases_free() in every case.
  */
-enum rq_status pickup_run(const struct spool *sp, const char *only_id,
-    char *picked, struct err *e);
+const struct aliases *pickup_aliases(struct cfg *c, struct aliases *al);
+
+/*
+ * Pick up every complete entry (or only_id when not NULL), expanding
+ * the recipients through al (NULL: no aliases). *picked, if not NULL,
+ * receives the queue id of only_id's message. Per-entry problems are
+ * logged, not returned: RQ_OK unless the spool fails, or RQ_TEMP when
+ * al is broken (nothing is picked up then).
+ */
+enum rq_status pickup_run(const struct spool *sp, const struct aliases *al,
+    const char *only_id, char *picked, struct err *e);
 /* Give queue/ID (a message without envelope) its envelope. */
-enum rq_status pickup_orphan(const struct spool *sp, const char *id,
-    struct err *e);
+enum rq_status pickup_orphan(const struct spool *sp,
+    const struct aliases *al, const char *id, struct err *e);
 
 #endif

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "compat.h"
+#include "addr.h"
 #include "auth.h"
 #include "buf.h"
 #include "conn.h"
@@ -288,6 +289,13 @@ smtp_read_reply(struct smtp_session *s, enum smtp_state st, struct err *e)
 
 /* --- entering a state: its command ---------------------------------------- */
 
+/* DSN parameters go out only when offered and the message asked. */
+static int
+smtp_dsn(const struct smtp_session *s, const struct smtp_msg *m)
+{
+	return s->caps.dsn && m->dsn != NULL && dsn_req_any(m->dsn);
+}
+
 static enum rq_status
 smtp_cmd_mail(struct smtp_session *s, struct err *e)
 {
@@ -301,15 +309,51 @@ smtp_cmd_mail(struct smtp_session *s, struct err *e)
 		rc = buf_puts(&s->cmd, " BODY=8BITMIME");
 	if (rc == 0 && m->smtputf8 && s->caps.smtputf8)
 		rc = buf_puts(&s->cmd, " SMTPUTF8");
+	if (rc == 0 && smtp_dsn(s, m) && m->dsn->ret != DSN_RET_UNSET)
+		rc = buf_printf(&s->cmd, " RET=%s", dsn_ret_name(m->dsn->ret));
+	if (rc == 0 && smtp_dsn(s, m) && m->dsn->envid[0] != '\0') {
+		char x[DSN_ENVID_MAX + 1];
+
+		if (dsn_xtext(m->dsn->envid, x, sizeof(x)) < sizeof(x))
+			rc = buf_printf(&s->cmd, " ENVID=%s", x);
+	}
 	if (rc == -1)
 		return err_sys(e, RQ_TEMP, "MAIL FROM");
+	return RQ_OK;
+}
+
+/* RCPT TO with NOTIFY= and ORCPT= (RFC 3461) when DSN applies. */
+static enum rq_status
+smtp_cmd_rcpt(struct smtp_session *s, struct err *e)
+{
+	struct smtp_txn *t = s->txn;
+	const char *a = t->m->rcpts[t->order[t->rcpt_sent++]];
+	char list[64], *x;
+	size_t n;
+	int rc;
+
+	rc = buf_printf(&s->cmd, "RCPT TO:<%s>", a);
+	if (rc == 0 && smtp_dsn(s, t->m) && t->m->dsn->notify != 0) {
+		dsn_notify_str(t->m->dsn->notify, list, sizeof(list));
+		rc = buf_printf(&s->cmd, " NOTIFY=%s", list);
+	}
+	/* ORCPT's rfc822 type is ASCII; a UTF-8 address goes without. */
+	if (rc == 0 && smtp_dsn(s, t->m) && !addr_is_utf8(a)) {
+		n = dsn_xtext(a, NULL, 0) + 1;
+		if ((x = malloc(n)) == NULL)
+			return err_sys(e, RQ_TEMP, "RCPT TO");
+		dsn_xtext(a, x, n);
+		rc = buf_printf(&s->cmd, " ORCPT=rfc822;%s", x);
+		free(x);
+	}
+	if (rc == -1)
+		return err_sys(e, RQ_TEMP, "RCPT TO");
 	return RQ_OK;
 }
 
 static enum rq_status
 smtp_cmd_line(struct smtp_session *s, enum smtp_state st, struct err *e)
 {
-	struct smtp_txn *t = s->txn;
 	int rc = 0;
 
 	buf_reset(&s->cmd);
@@ -327,9 +371,7 @@ smtp_cmd_line(struct smtp_session *s, enum smtp_state st, struct err *e)
 	case SMTP_MAIL:
 		return smtp_cmd_mail(s, e);
 	case SMTP_RCPT:
-		rc = buf_printf(&s->cmd, "RCPT TO:<%s>",
-		    t->m->rcpts[t->order[t->rcpt_sent++]]);
-		break;
+		return smtp_cmd_rcpt(s, e);
 	default:
 		return err_set(e, RQ_INTERNAL, "no command for state %s",
 		    smtp_names[st]);

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 #include "cfg.h"
+#include "dsn.h"
 #include "err.h"
 
 struct smtp_session;
@@ -52,6 +53,9 @@ struct smtp_msg {
 	off_t size;
 	int body_8bit;			/* ask BODY=8BITMIME when offered */
 	int smtputf8;			/* ask SMTPUTF8 when offered */
+	const struct dsn_req *dsn;	/* NULL or the message's request:
+					   RET/ENVID/NOTIFY/ORCPT are sent
+					   only when DSN is offered */
 };
 
 struct smtp_rcpt_result {

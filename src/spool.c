@@ -135,6 +135,43 @@ spool_close(struct spool *sp)
 	sp->dir = NULL;
 }
 
+/* ---- DSN records ("D KEY value", both formats) -------------------------- */
+
+#define DSN_REC_MAX	(DSN_ENVID_MAX + 16)
+
+/* The values of the D records for d ("NOTIFY FAILURE"...); how many. */
+static size_t
+dsn_values(const struct dsn_req *d, char v[3][DSN_REC_MAX])
+{
+	char list[64];
+	size_t n = 0;
+
+	if (d->notify != 0) {
+		dsn_notify_str(d->notify, list, sizeof(list));
+		snprintf(v[n++], DSN_REC_MAX, "NOTIFY %s", list);
+	}
+	if (d->ret != DSN_RET_UNSET)
+		snprintf(v[n++], DSN_REC_MAX, "RET %s", dsn_ret_name(d->ret));
+	if (d->envid[0] != '\0')
+		snprintf(v[n++], DSN_REC_MAX, "ENVID %s", d->envid);
+	return n;
+}
+
+/* One D record's value into d; -1 when malformed or repeated. */
+static int
+dsn_value(struct dsn_req *d, const char *v)
+{
+	if (strncmp(v, "NOTIFY ", 7) == 0 && d->notify == 0)
+		return dsn_notify_parse(v + 7, &d->notify);
+	if (strncmp(v, "RET ", 4) == 0 && d->ret == DSN_RET_UNSET)
+		return dsn_ret_parse(v + 4, &d->ret);
+	if (strncmp(v, "ENVID ", 6) == 0 && d->envid[0] == '\0' &&
+	    dsn_envid_valid(v + 6))
+		return strlcpy(d->envid, v + 6, sizeof(d->envid)) <
+		    sizeof(d->envid) ? 0 : -1;
+	return -1;
+}
+
 /* ---- writer ------------------------------------------------------------ */
 
 static int
@@ -193,30 +230,12 @@ writer_rec(struct spool_writer *w, char type, const char *value)
 	writer_raw(w, "\n", 1);
 }
 
-enum rq_status
-spool_writer_open(struct spool_writer *w, int dirfd, const char *id,
-    const char *sender, time_t arrival, uid_t uid, off_t max, struct err *e)
+static void
+writer_head(struct spool_writer *w, const char *sender, time_t arrival,
+    uid_t uid)
 {
 	char num[32];
-	int tries;
 
-	w->dirfd = dirfd;
-	w->msglen = 0;
-	w->max = max;
-	w->werrno = 0;
-	w->wlen = 0;
-	for (tries = 0; tries < 64; tries++) {
-		if (id != NULL)
-			strlcpy(w->id, id, sizeof(w->id));
-		else
-			spool_id_new(w->id, arrival);
-		w->fd = openat(dirfd, w->id, O_WRONLY | O_CREAT | O_EXCL |
-		    O_NOFOLLOW | O_CLOEXEC, SPOOL_MODE_WRITING);
-		if (w->fd != -1 || errno != EEXIST || id != NULL)
-			break;
-	}
-	if (w->fd == -1)
-		return err_sys(e, RQ_TEMP, "cannot create queue file");
 	writer_raw(w, "RELAYQ1\n", 8);
 	snprintf(num, sizeof(num), "%lld", (long long)arrival);
 	writer_rec(w, 'A', num);
@@ -224,7 +243,49 @@ spool_writer_open(struct spool_writer *w, int dirfd, const char *id,
 	writer_rec(w, 'U', num);
 	writer_rec(w, 'S', sender);
 	writer_rec(w, 'M', NULL);
+}
+
+enum rq_status
+spool_writer_open(struct spool_writer *w, int dirfd, const char *id,
+    const char *sender, time_t arrival, uid_t uid, off_t max, struct err *e)
+{
+	int tries;
+
+	w->dirfd = dirfd;
+	w->msglen = 0;
+	w->max = max;
+	w->werrno = 0;
+	w->wlen = 0;
+	memset(&w->dsn, 0, sizeof(w->dsn));
+	for (tries = 0; tries < 64; tries++) {
+		if (id != NULL)
+			strlcpy(w->id, id, sizeof(w->id));
+		else
+			spool_id_new(w->id, arrival);
+		w->fd = openat(dirfd, w->id, O_RDWR | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, SPOOL_MODE_WRITING);
+		if (w->fd != -1 || errno != EEXIST || id != NULL)
+			break;
+	}
+	if (w->fd == -1)
+		return err_sys(e, RQ_TEMP, "cannot create queue file");
+	writer_head(w, sender, arrival, uid);
 	return RQ_OK;
+}
+
+void
+spool_writer_adopt(struct spool_writer *w, int dirfd, int fd, const char *id,
+    const char *sender, time_t arrival, uid_t uid, off_t max)
+{
+	w->dirfd = dirfd;
+	w->fd = fd;
+	strlcpy(w->id, id, sizeof(w->id));
+	w->msglen = 0;
+	w->max = max;
+	w->werrno = 0;
+	w->wlen = 0;
+	memset(&w->dsn, 0, sizeof(w->dsn));
+	writer_head(w, sender, arrival, uid);
 }
 
 void
@@ -234,6 +295,17 @@ spool_writer_put(struct spool_writer *w, const void *p, size_t n)
 	if (w->max > 0 && w->msglen > w->max)
 		return;		/* reported at commit */
 	writer_raw(w, p, n);
+}
+
+int
+spool_writer_flush(struct spool_writer *w)
+{
+	writer_flush(w);
+	if (w->werrno != 0) {
+		errno = w->werrno;
+		return -1;
+	}
+	return 0;
 }
 
 void
@@ -262,15 +334,18 @@ enum rq_status
 spool_writer_commit(struct spool_writer *w, const char *const *rcpts,
     size_t nrcpt, unsigned flags, mode_t mode, struct err *e)
 {
-	char num[32];
+	char num[32], dv[3][DSN_REC_MAX];
 	struct stat st;
-	size_t i;
+	size_t i, ndv;
 
 	if (w->max > 0 && w->msglen > w->max)
 		return writer_fail(w, e, RQ_DATAERR, "message larger than "
 		    "the maximum size ([queue] max_size)", 0);
 	for (i = 0; i < nrcpt; i++)
 		writer_rec(w, 'R', rcpts[i]);
+	ndv = dsn_values(&w->dsn, dv);
+	for (i = 0; i < ndv; i++)
+		writer_rec(w, 'D', dv[i]);
 	snprintf(num, sizeof(num), "%u", flags);
 	writer_rec(w, 'X', num);
 	snprintf(num, sizeof(num), "%020lld", (long long)w->msglen);
@@ -334,6 +409,8 @@ next_rec(char **p, char *end, char *type, char **value)
 
 	if (*p >= end || (nl = memchr(*p, '\n', (size_t)(end - *p))) == NULL)
 		return -1;
+	if (nl == *p)
+		return -1;	/* empty line: (*p)[1] would be past it */
 	*nl = '\0';
 	*type = **p;
 	if (nl - *p == 1)
@@ -428,9 +505,13 @@ read_trailer(int fd, off_t start, off_t len, struct spool_msg *m,
 	for (p = t; p < t + len && st == RQ_OK;) {
 		if (next_rec(&p, t + len, &type, &v) == -1 || have_x)
 			st = bad_file(e, "bad trailer record");
-		else if (type == 'R')
+		else if (type == 'R' && m->dsn.notify == 0 &&
+		    m->dsn.ret == DSN_RET_UNSET && m->dsn.envid[0] == '\0')
 			st = add_rcpt(m, v, e);
-		else if (type == 'X' && parse_ll(v, UINT32_MAX, &ll) == 0) {
+		else if (type == 'D' && m->nrcpt > 0) {
+			if (dsn_value(&m->dsn, v) == -1)
+				st = bad_file(e, "bad DSN record");
+		} else if (type == 'X' && parse_ll(v, UINT32_MAX, &ll) == 0) {
 			m->flags = (unsigned)ll;
 			have_x = 1;
 		} else
@@ -442,8 +523,8 @@ read_trailer(int fd, off_t start, off_t len, struct spool_msg *m,
 	return st;
 }
 
-enum rq_status
-spool_msg_read(int fd, struct spool_msg *m, struct err *e)
+static enum rq_status
+msg_read(int fd, struct spool_msg *m, struct err *e)
 {
 	char end[END_LEN + 1], *p, type, *v;
 	struct stat st;
@@ -471,6 +552,18 @@ spool_msg_read(int fd, struct spool_msg *m, struct err *e)
 	m->msg_len = (off_t)len;
 	return read_trailer(fd, m->msg_off + m->msg_len,
 	    st.st_size - END_LEN - m->msg_off - m->msg_len, m, e);
+}
+
+enum rq_status
+spool_msg_read(int fd, struct spool_msg *m, struct err *e)
+{
+	enum rq_status rs;
+
+	/* Callers free only what read: a failure keeps nothing (fuzz_spool
+	 * found the sender and recipients leaked on a bad end record). */
+	if ((rs = msg_read(fd, m, e)) != RQ_OK)
+		spool_msg_free(m);
+	return rs;
 }
 
 void
@@ -519,6 +612,7 @@ env_from_msg(struct env *env, const char *id, const struct spool_msg *m,
 	env->arrival = m->arrival;
 	env->uid = m->uid;
 	env->flags = m->flags;
+	env->dsn = m->dsn;
 	env->msg_off = m->msg_off;
 	env->msg_len = m->msg_len;
 	if ((env->sender = strdup(m->sender)) == NULL ||
@@ -541,8 +635,9 @@ env_from_msg(struct env *env, const char *id, const struct spool_msg *m,
 int
 env_format(const struct env *env, char **out, size_t *len)
 {
+	char dv[3][DSN_REC_MAX];
 	struct buf b;
-	size_t i;
+	size_t i, ndv;
 	int r;
 
 	buf_init(&b, ENV_MAX);
@@ -553,6 +648,9 @@ env_format(const struct env *env, char **out, size_t *len)
 	    env->attempts, (long long)env->next);
 	if (r == 0 && env->reason != NULL)
 		r = buf_printf(&b, "W %s\n", env->reason);
+	ndv = dsn_values(&env->dsn, dv);
+	for (i = 0; r == 0 && i < ndv; i++)
+		r = buf_printf(&b, "D %s\n", dv[i]);
 	for (i = 0; r == 0 && i < env->nrcpt; i++) {
 		r = buf_printf(&b, "R %c %s\n", env->rcpts[i].state,
 		    env->rcpts[i].addr);
@@ -632,6 +730,8 @@ env_rec(struct env *env, char type, const char *v)
 		    (env->next = (time_t)a, 0);
 	case 'W':
 		return env_set_reason(&env->reason, v);
+	case 'D':
+		return dsn_value(&env->dsn, v);
 	case 'R':
 		return env_add_rcpt(env, v);
 	case 'E':

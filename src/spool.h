@@ -12,6 +12,8 @@
  *
  * Message file: "RELAYQ1\n", "A <arrival>\n", "U <uid>\n", "S <sender>\n",
  * "M\n", the message (LF line ends), then the trailer "R <rcpt>\n"...,
+ * optional DSN records "D NOTIFY <list>\n", "D RET <FULL|HDRS>\n",
+ * "D ENVID <decoded id>\n" (files without them are valid: no request),
  * "X <flags>\n" and the end record "Z <20-digit message length>\n". A file
  * is complete only with its end record and length consistent (and, in the
  * maildrop, mode 0704). Ids are 16 upper-case hex digits, validated before
@@ -23,6 +25,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 #include <time.h>
+#include "dsn.h"
 #include "err.h"
 
 #define SPOOL_ID_LEN	16
@@ -61,6 +64,7 @@ struct spool_writer {
 	off_t msglen;
 	off_t max;		/* refuse messages longer than this (0: none) */
 	int werrno;		/* first write error */
+	struct dsn_req dsn;	/* zeroed by open; set before commit */
 	size_t wlen;
 	char wbuf[65536];
 };
@@ -72,6 +76,14 @@ struct spool_writer {
 enum rq_status spool_writer_open(struct spool_writer *w, int dirfd,
     const char *id, const char *sender, time_t arrival, uid_t uid,
     off_t max, struct err *e);
+/*
+ * The same for an entry someone else created (fd open for reading and
+ * writing on dirfd/id, mode 0600): sendmail -bs gets it from a set-gid
+ * helper. Write errors surface at commit.
+ */
+void spool_writer_adopt(struct spool_writer *w, int dirfd, int fd,
+    const char *id, const char *sender, time_t arrival, uid_t uid,
+    off_t max);
 /* Append message bytes (buffered). Errors surface at commit. */
 void spool_writer_put(struct spool_writer *w, const void *p, size_t n);
 /*
@@ -83,6 +95,11 @@ void spool_writer_put(struct spool_writer *w, const void *p, size_t n);
 enum rq_status spool_writer_commit(struct spool_writer *w,
     const char *const *rcpts, size_t nrcpt, unsigned flags, mode_t mode,
     struct err *e);
+/*
+ * Write out the buffer (the file offset is then the end of what was put;
+ * the descriptor is open for reading too). -1 with errno on failure.
+ */
+int spool_writer_flush(struct spool_writer *w);
 void spool_writer_abort(struct spool_writer *w);
 
 /* A parsed message file. */
@@ -93,11 +110,13 @@ struct spool_msg {
 	char **rcpts;
 	size_t nrcpt;
 	unsigned flags;
+	struct dsn_req dsn;	/* -N, -R, -V (D records) */
 	off_t msg_off;
 	off_t msg_len;
 };
 
-/* Parse and validate fd (any offset). Malformed: RQ_DATAERR with why. */
+/* Parse and validate fd (any offset). Malformed: RQ_DATAERR with why.
+ * On any failure m holds nothing to free. */
 enum rq_status spool_msg_read(int fd, struct spool_msg *m, struct err *e);
 void spool_msg_free(struct spool_msg *m);
 
@@ -118,6 +137,7 @@ struct env {
 	uid_t uid;
 	char *sender;
 	unsigned flags;
+	struct dsn_req dsn;	/* "D" records, as in the message file */
 	off_t msg_off;
 	off_t msg_len;
 	unsigned attempts;

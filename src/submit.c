@@ -7,6 +7,20 @@
  * FIELD_MAX bytes, so that To/Cc/Bcc can be parsed for -t and Bcc can be
  * dropped. CR immediately before LF is removed (CRLF and LF input give
  * the same stored message); other bytes are kept as they came.
+ *
+ * Lines longer than LINE_MAX (998) octets are never refused or cut. A long
+ * header line is folded at white space (or, with none, a space is put in).
+ * In the body, the first pass decides from the header whether the message
+ * is single-part text (no Content-Type or text/<any>, and no
+ * Content-Transfer-Encoding or 7bit/8bit): if not, long lines are folded
+ * as they are written (a line break every LINE_MAX octets); if so, the
+ * body is written as it came and, when a long line was seen, a second pass
+ * re-encodes the whole body as quoted-printable. That pass reads the entry
+ * back through its own descriptor and appends the new header and QP body
+ * after the old message, then moves it down over the old one and truncates
+ * the file (a leftward copy, so nothing unread is overwritten): memory
+ * stays at two 64 KiB buffers, the entry stays uncommitted (0600, no end
+ * record) until the normal commit, and no second file is needed.
  */
 #include "config.h"
 
@@ -26,6 +40,8 @@
 
 #define FIELD_MAX	(16 << 20)
 #define RCPT_MAX	1000000
+#define LINE_MAX_OCTETS	998	/* RFC 5322 2.1.1, without the CRLF */
+#define QP_LINE		76	/* RFC 2045 6.7 (5), the '=' included */
 
 struct lreader {
 	int fd;
@@ -165,6 +181,8 @@ rcpts_free(struct rcpts *rs)
 	memset(rs, 0, sizeof(*rs));
 }
 
+enum phase { PH_FIRST, PH_HEADER, PH_BODY, PH_DONE };
+
 struct sub {
 	const struct submit_opts *o;
 	struct err *e;
@@ -177,6 +195,15 @@ struct sub {
 	int seen_date, seen_msgid, seen_from;
 	unsigned flags;
 	enum rq_status st;	/* first error while parsing */
+	enum phase ph;		/* where submit_feed() is */
+	int cont;		/* the last piece had no line end */
+	off_t msg_start;	/* file offset of the message's first byte */
+	off_t body_off;		/* message offset of the body; -1: none */
+	int seen_mime;		/* MIME-Version: */
+	int text_single;	/* single-part text: QP when lines are long */
+	int hdr_8bit;		/* 8-bit bytes in the header section */
+	size_t linelen;		/* octets of the body line being written */
+	int long_body;		/* a body line over LINE_MAX_OCTETS */
 };
 
 static void
@@ -257,6 +284,91 @@ field_target(struct sub *s, const char *f, size_t len)
 	return NULL;
 }
 
+/* The value of field f (after the colon), white space skipped. */
+static const char *
+field_value(const char *f, size_t len, size_t *vlen)
+{
+	const char *v = memchr(f, ':', len), *end = f + len;
+
+	for (v++; v < end && (*v == ' ' || *v == '\t' || *v == '\n'); v++)
+		;
+	*vlen = (size_t)(end - v);
+	return v;
+}
+
+/* MIME fields decide what a long body line turns into. */
+static void
+mime_field(struct sub *s, const char *f, size_t len)
+{
+	const char *v;
+	size_t n, tok;
+
+	if (header_is(f, len, "MIME-Version"))
+		s->seen_mime = 1;
+	else if (header_is(f, len, "Content-Type")) {
+		v = field_value(f, len, &n);
+		if (n < 5 || strncasecmp(v, "text/", 5) != 0)
+			s->text_single = 0;
+	} else if (header_is(f, len, "Content-Transfer-Encoding")) {
+		v = field_value(f, len, &n);
+		tok = strcspn(v, " \t\n;(");
+		if (tok > n)
+			tok = n;
+		if (tok != 4 || (strncasecmp(v, "7bit", 4) != 0 &&
+		    strncasecmp(v, "8bit", 4) != 0))
+			s->text_single = 0;
+	}
+}
+
+/*
+ * Write one header line, folded so that no line is longer than
+ * LINE_MAX_OCTETS: before the last white space that keeps the line short
+ * enough (not before the colon), else at the limit with a space put in.
+ */
+static void
+put_header_line(struct sub *s, const char *p, size_t len, int first)
+{
+	const char *colon = first ? memchr(p, ':', len) : NULL;
+	size_t min = colon != NULL ? (size_t)(colon - p) + 1 : 1, i, max;
+	int space = 0;
+
+	while (len + (size_t)space > LINE_MAX_OCTETS) {
+		max = LINE_MAX_OCTETS - (size_t)space;
+		for (i = max; i > min && p[i] != ' ' && p[i] != '\t'; i--)
+			;
+		if (i <= min)
+			i = max;
+		if (space)
+			sub_put(s, " ", 1);
+		sub_put(s, p, i);
+		sub_put(s, "\n", 1);
+		space = p[i] != ' ' && p[i] != '\t';
+		p += i;
+		len -= i;
+		min = 1;
+	}
+	if (space)
+		sub_put(s, " ", 1);
+	sub_put(s, p, len);
+	sub_put(s, "\n", 1);
+}
+
+/* A whole field: its lines, each folded when too long. */
+static void
+put_header(struct sub *s, const char *f, size_t len)
+{
+	const char *nl;
+	int first = 1;
+
+	while ((nl = memchr(f, '\n', len)) != NULL) {
+		put_header_line(s, f, (size_t)(nl - f), first);
+		len -= (size_t)(nl - f) + 1;
+		f = nl + 1;
+		first = 0;
+	}
+	put_header_line(s, f, len, first);
+}
+
 static void
 flush_field(struct sub *s)
 {
@@ -272,16 +384,15 @@ flush_field(struct sub *s)
 		s->seen_msgid = 1;
 	else if (header_is(f, len, "From"))
 		s->seen_from = 1;
+	mime_field(s, f, len);
 	target = field_target(s, f, len);
 	if (target != NULL && s->o->extract && s->st == RQ_OK) {
 		colon = memchr(f, ':', len);
 		s->st = collect(target, colon + 1, len - (size_t)(colon + 1 - f),
 		    s->o->domain, "header", s->e);
 	}
-	if (!header_is(f, len, "Bcc") && !header_is(f, len, "Resent-Bcc")) {
-		sub_put(s, f, len);
-		sub_put(s, "\n", 1);
-	}
+	if (!header_is(f, len, "Bcc") && !header_is(f, len, "Resent-Bcc"))
+		put_header(s, f, len);
 	buf_reset(&s->field);
 }
 
@@ -304,9 +415,9 @@ end_headers(struct sub *s, int separator)
 		buf_putc(&b, '\n');
 	sub_put(s, buf_cstr(&b), b.len);
 	buf_free(&b);
+	s->hdr_8bit = (s->flags & MSG_F_8BIT) != 0;
+	s->body_off = separator ? s->w.msglen : -1;
 }
-
-enum phase { PH_FIRST, PH_HEADER, PH_BODY, PH_DONE };
 
 /* One header-section line (or piece of one). Returns the new phase. */
 static enum phase
@@ -344,43 +455,307 @@ header_line(struct sub *s, enum phase ph, const char *p, size_t len,
 	return PH_HEADER;
 }
 
+/*
+ * Write body text. In single-part text the bytes go as they came (a long
+ * line only marks the body for the QP pass); elsewhere a line break goes
+ * in after every LINE_MAX_OCTETS octets of a line.
+ */
+static void
+put_body(struct sub *s, const char *p, size_t len, int nl)
+{
+	size_t n;
+
+	if (s->text_single) {
+		sub_put(s, p, len);
+		s->linelen += len;
+		if (s->linelen > LINE_MAX_OCTETS)
+			s->long_body = 1;
+	} else
+		while (len > 0) {
+			if (s->linelen == LINE_MAX_OCTETS) {
+				sub_put(s, "\n", 1);
+				s->linelen = 0;
+			}
+			n = LINE_MAX_OCTETS - s->linelen;
+			if (n > len)
+				n = len;
+			sub_put(s, p, n);
+			s->linelen += n;
+			p += n;
+			len -= n;
+		}
+	if (nl) {
+		sub_put(s, "\n", 1);
+		s->linelen = 0;
+	}
+}
+
 static enum phase
 body_line(struct sub *s, const char *p, size_t len, int cont, int nl)
 {
 	if (!cont && nl && len == 1 && p[0] == '.' && !s->o->ignore_dots)
 		return PH_DONE;
-	sub_put(s, p, len);
-	if (nl)
-		sub_put(s, "\n", 1);
+	put_body(s, p, len, nl);
 	return PH_BODY;
+}
+
+/* One line or piece of input; returns 1 once the message has ended. */
+static int
+sub_feed(struct sub *s, const char *p, size_t len, int nl)
+{
+	enum phase ph = s->ph, next;
+
+	if (ph == PH_DONE)
+		return 1;
+	if (ph == PH_BODY)
+		next = body_line(s, p, len, s->cont, nl);
+	else
+		next = header_line(s, ph, p, len, s->cont, nl);
+	/* A non-header line opened the body: it is body text. */
+	if (ph != PH_BODY && next == PH_BODY && !(len == 0 && nl))
+		next = body_line(s, p, len, s->cont, nl);
+	s->ph = next;
+	s->cont = !nl;
+	return next == PH_DONE;
 }
 
 static enum rq_status
 read_input(struct sub *s)
 {
-	enum phase ph = PH_FIRST, next;
 	const char *p;
 	size_t len;
-	int nl, cont = 0, r;
+	int nl, r;
 
-	while (ph != PH_DONE && (r = lr_next(&s->r, &p, &len, &nl)) == 1) {
-		if (ph == PH_BODY)
-			next = body_line(s, p, len, cont, nl);
-		else
-			next = header_line(s, ph, p, len, cont, nl);
-		/* A non-header line opened the body: it is body text. */
-		if (ph != PH_BODY && next == PH_BODY && !(len == 0 && nl))
-			next = body_line(s, p, len, cont, nl);
-		ph = next;
-		cont = !nl;
-	}
-	if (ph != PH_DONE && r == -1) {
+	while ((r = lr_next(&s->r, &p, &len, &nl)) == 1)
+		if (sub_feed(s, p, len, nl))
+			return RQ_OK;
+	if (r == -1) {
 		errno = s->r.rerrno;
 		return err_sys(s->e, RQ_TEMP, "read standard input");
 	}
-	if (ph == PH_FIRST || ph == PH_HEADER)
-		end_headers(s, 0);
-	return s->st;
+	return RQ_OK;
+}
+
+/* ---- the quoted-printable pass (see the header comment) ---------------- */
+
+struct pio {
+	int fd;
+	off_t off, end;		/* reader: next and end offsets */
+	size_t i, n;
+	int err;		/* errno of the first failure */
+	char buf[65536];
+};
+
+static int
+pio_getc(struct pio *r)
+{
+	ssize_t got;
+	size_t want;
+
+	if (r->i == r->n) {
+		if (r->off >= r->end || r->err)
+			return -1;
+		want = sizeof(r->buf);
+		if ((off_t)want > r->end - r->off)
+			want = (size_t)(r->end - r->off);
+		if ((got = pread(r->fd, r->buf, want, r->off)) <= 0) {
+			r->err = got == 0 ? EIO : errno;
+			return -1;
+		}
+		r->off += got;
+		r->i = 0;
+		r->n = (size_t)got;
+	}
+	return (unsigned char)r->buf[r->i++];
+}
+
+static void
+pio_flush(struct pio *w)
+{
+	size_t done = 0;
+	ssize_t n;
+
+	while (done < w->n && !w->err) {
+		n = pwrite(w->fd, w->buf + done, w->n - done, w->off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			w->err = n == 0 ? EIO : errno;
+			break;
+		}
+		done += (size_t)n;
+		w->off += n;
+	}
+	w->n = 0;
+}
+
+static void
+pio_put(struct pio *w, const char *p, size_t len)
+{
+	for (; len > 0; p++, len--) {
+		if (w->n == sizeof(w->buf))
+			pio_flush(w);
+		w->buf[w->n++] = *p;
+	}
+}
+
+struct qp {
+	struct pio *w;
+	size_t col;		/* octets on the current encoded line */
+	int pend;		/* a space or tab not yet known to end a line */
+};
+
+static void
+qp_token(struct qp *q, const char *t, size_t n)
+{
+	if (q->col + n > QP_LINE - 1) {
+		pio_put(q->w, "=\n", 2);	/* soft line break */
+		q->col = 0;
+	}
+	pio_put(q->w, t, n);
+	q->col += n;
+}
+
+static void
+qp_hex(struct qp *q, int c)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char t[3] = { '=', hex[(c >> 4) & 15], hex[c & 15] };
+
+	qp_token(q, t, 3);
+}
+
+/* Encode one byte of body text (RFC 2045 6.7); c < 0 ends the body. */
+static void
+qp_byte(struct qp *q, int c)
+{
+	char t;
+
+	if (q->pend != -1) {
+		if (c == '\n' || c < 0)
+			qp_hex(q, q->pend);	/* no white space at line end */
+		else {
+			t = (char)q->pend;
+			qp_token(q, &t, 1);
+		}
+		q->pend = -1;
+	}
+	if (c < 0)
+		return;
+	if (c == '\n') {
+		pio_put(q->w, "\n", 1);
+		q->col = 0;
+	} else if (c == ' ' || c == '\t')
+		q->pend = c;
+	else if (c >= 33 && c <= 126 && c != '=') {
+		t = (char)c;
+		qp_token(q, &t, 1);
+	} else
+		qp_hex(q, c);
+}
+
+/*
+ * Copy the header section (r up to the blank line) to w without its
+ * Content-Transfer-Encoding field, and add the MIME fields QP needs.
+ */
+static void
+qp_header(struct sub *s, struct pio *r, struct pio *w)
+{
+	char pre[64];
+	size_t n;
+	int c = 0, drop = 0;
+
+	while (c != -1) {
+		for (n = 0; n < sizeof(pre) && (c = pio_getc(r)) != -1; ) {
+			pre[n++] = (char)c;
+			if (c == '\n')
+				break;
+		}
+		if (n == 1 && pre[0] == '\n')
+			break;			/* the separator */
+		if (!header_is_continuation(pre, n))
+			drop = header_is(pre, n, "Content-Transfer-Encoding");
+		if (!drop)
+			pio_put(w, pre, n);
+		while (n > 0 && pre[n - 1] != '\n' && (c = pio_getc(r)) != -1) {
+			pre[0] = (char)c;
+			if (!drop)
+				pio_put(w, pre, 1);
+			if (c == '\n')
+				break;
+		}
+	}
+	if (!s->seen_mime)
+		pio_put(w, "MIME-Version: 1.0\n", 18);
+	pio_put(w, "Content-Transfer-Encoding: quoted-printable\n\n", 45);
+}
+
+/* Move the new message [from, from + len) down to msg_start. */
+static int
+qp_move(struct sub *s, off_t from, off_t len)
+{
+	char *buf;
+	off_t done = 0;
+	ssize_t n;
+
+	if ((buf = malloc(65536)) == NULL)
+		return -1;
+	while (done < len) {
+		n = pread(s->w.fd, buf, (size_t)(len - done < 65536 ?
+		    len - done : 65536), from + done);
+		if (n <= 0 || pwrite(s->w.fd, buf, (size_t)n,
+		    s->msg_start + done) != n) {
+			if (n == 0)
+				errno = EIO;
+			free(buf);
+			return -1;
+		}
+		done += n;
+	}
+	free(buf);
+	if (ftruncate(s->w.fd, s->msg_start + len) == -1 ||
+	    lseek(s->w.fd, s->msg_start + len, SEEK_SET) == -1)
+		return -1;
+	return 0;
+}
+
+static enum rq_status
+requote(struct sub *s)
+{
+	struct pio *r, *w;
+	struct qp q;
+	off_t end = s->msg_start + s->w.msglen;
+	int c, err;
+
+	if (spool_writer_flush(&s->w) == -1)
+		return err_sys(s->e, RQ_TEMP, "queue file %s: write", s->w.id);
+	if ((r = calloc(1, sizeof(*r))) == NULL ||
+	    (w = calloc(1, sizeof(*w))) == NULL) {
+		free(r);
+		return err_sys(s->e, RQ_TEMP, "malloc");
+	}
+	r->fd = w->fd = s->w.fd;
+	r->off = s->msg_start;
+	r->end = end;
+	w->off = end;
+	qp_header(s, r, w);
+	q.w = w;
+	q.col = 0;
+	q.pend = -1;
+	while ((c = pio_getc(r)) != -1)
+		qp_byte(&q, c);
+	qp_byte(&q, -1);
+	pio_flush(w);
+	err = r->err ? r->err : w->err;
+	if (err == 0 && qp_move(s, end, w->off - end) == -1)
+		err = errno;
+	if (err == 0)
+		s->w.msglen = w->off - end;
+	free(r);
+	free(w);
+	errno = err;
+	return err == 0 ? RQ_OK : err_sys(s->e, RQ_TEMP, "queue file %s: "
+	    "quoted-printable pass", s->w.id);
 }
 
 /* Command-line recipients plus, with -t, those of the header. */
@@ -404,29 +779,62 @@ final_rcpts(struct sub *s, struct rcpts *out)
 	return RQ_OK;
 }
 
+/* Create the entry, drop the set-id group, write the Received field. */
 static enum rq_status
-submit_run(struct sub *s, int dirfd, int infd, char *id)
+sub_open(struct sub *s, int dirfd)
 {
 	const struct submit_opts *o = s->o;
-	struct rcpts all;
 	struct buf b;
 	enum rq_status st;
 
-	if ((st = spool_writer_open(&s->w, dirfd, NULL, o->sender, time(NULL),
-	    o->uid, o->max_size, s->e)) != RQ_OK)
+	if (o->create != NULL) {
+		char id[SPOOL_ID_LEN + 1];
+		int fd = o->create(o->create_arg, id);
+
+		if (fd == -1)
+			return err_sys(s->e, RQ_TEMP, "cannot create queue "
+			    "file");
+		spool_writer_adopt(&s->w, dirfd, fd, id, o->sender, time(NULL),
+		    o->uid, o->max_size);
+	} else if ((st = spool_writer_open(&s->w, dirfd, NULL, o->sender,
+	    time(NULL), o->uid, o->max_size, s->e)) != RQ_OK)
 		return st;
+	if (o->dsn != NULL)
+		s->w.dsn = *o->dsn;
 	/* The maildrop entry is open: the set-id group is not needed now. */
 	if (o->drop_privileges && priv_drop() == -1) {
 		spool_writer_abort(&s->w);
 		return err_sys(s->e, RQ_TEMP, "cannot drop privileges");
 	}
+	if (spool_writer_flush(&s->w) == -1 ||
+	    (s->msg_start = lseek(s->w.fd, 0, SEEK_CUR)) == -1) {
+		spool_writer_abort(&s->w);
+		return err_sys(s->e, RQ_TEMP, "queue file %s: write", s->w.id);
+	}
 	buf_init(&b, 4096);
 	header_add_received(&b, o->hostname, o->uid, s->w.id, time(NULL));
 	sub_put(s, buf_cstr(&b), b.len);
 	buf_free(&b);
-	s->r.fd = infd;
+	return RQ_OK;
+}
+
+/* The input has ended: finish the message and commit it. */
+static enum rq_status
+sub_close(struct sub *s, char *id)
+{
+	const struct submit_opts *o = s->o;
+	struct rcpts all;
+	enum rq_status st = s->st;
+
+	if (s->ph == PH_FIRST || s->ph == PH_HEADER)
+		end_headers(s, 0);
 	memset(&all, 0, sizeof(all));
-	if ((st = read_input(s)) == RQ_OK)
+	if (st == RQ_OK && s->long_body && s->body_off >= 0 &&
+	    (o->max_size == 0 || s->w.msglen <= o->max_size)) {
+		if ((st = requote(s)) == RQ_OK && !s->hdr_8bit)
+			s->flags &= ~(unsigned)MSG_F_8BIT;
+	}
+	if (st == RQ_OK)
 		st = final_rcpts(s, &all);
 	if (st != RQ_OK) {
 		spool_writer_abort(&s->w);
@@ -446,6 +854,31 @@ submit_run(struct sub *s, int dirfd, int infd, char *id)
 	return st;
 }
 
+static struct sub *
+sub_new(const struct submit_opts *o, struct err *e)
+{
+	struct sub *s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	s->o = o;
+	s->e = e;
+	s->w.fd = -1;
+	s->body_off = -1;
+	s->text_single = 1;
+	buf_init(&s->field, FIELD_MAX);
+	return s;
+}
+
+static void
+sub_free(struct sub *s)
+{
+	buf_free(&s->field);
+	rcpts_free(&s->hdr);
+	rcpts_free(&s->resent);
+	free(s);
+}
+
 enum rq_status
 submit_message(int dirfd, const struct submit_opts *o, int infd,
     char id[SPOOL_ID_LEN + 1], struct err *e)
@@ -453,18 +886,71 @@ submit_message(int dirfd, const struct submit_opts *o, int infd,
 	struct sub *s;
 	enum rq_status st;
 
-	if ((s = calloc(1, sizeof(*s))) == NULL)
+	if ((s = sub_new(o, e)) == NULL)
 		return err_sys(e, RQ_TEMP, "malloc");
-	s->o = o;
-	s->e = e;
-	s->w.fd = -1;
-	buf_init(&s->field, FIELD_MAX);
-	st = submit_run(s, dirfd, infd, id);
-	buf_free(&s->field);
-	rcpts_free(&s->hdr);
-	rcpts_free(&s->resent);
-	free(s);
+	if ((st = sub_open(s, dirfd)) == RQ_OK) {
+		s->r.fd = infd;
+		if ((st = read_input(s)) == RQ_OK)
+			st = sub_close(s, id);
+		else
+			spool_writer_abort(&s->w);
+	}
+	sub_free(s);
 	return st;
+}
+
+struct submit {
+	struct sub *s;
+};
+
+enum rq_status
+submit_begin(int dirfd, const struct submit_opts *o, struct submit **out,
+    struct err *e)
+{
+	struct submit *m;
+	enum rq_status st;
+
+	*out = NULL;
+	if ((m = calloc(1, sizeof(*m))) == NULL ||
+	    (m->s = sub_new(o, e)) == NULL) {
+		free(m);
+		return err_sys(e, RQ_TEMP, "malloc");
+	}
+	if ((st = sub_open(m->s, dirfd)) != RQ_OK) {
+		sub_free(m->s);
+		free(m);
+		return st;
+	}
+	*out = m;
+	return RQ_OK;
+}
+
+int
+submit_feed(struct submit *m, const char *p, size_t len, int nl)
+{
+	return sub_feed(m->s, p, len, nl);
+}
+
+enum rq_status
+submit_end(struct submit *m, char id[SPOOL_ID_LEN + 1], struct err *e)
+{
+	enum rq_status st;
+
+	m->s->e = e;
+	st = sub_close(m->s, id);
+	sub_free(m->s);
+	free(m);
+	return st;
+}
+
+void
+submit_cancel(struct submit *m)
+{
+	if (m == NULL)
+		return;
+	spool_writer_abort(&m->s->w);
+	sub_free(m->s);
+	free(m);
 }
 
 enum rq_status

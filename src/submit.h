@@ -8,7 +8,8 @@
  * Received field) and commits durably. RQ_OK means the message is safely
  * queued under *id. Before that point every failure leaves nothing a
  * runner would pick up: RQ_TEMP for resources, RQ_DATAERR for bad input,
- * RQ_USAGE when there is no recipient.
+ * RQ_USAGE when there is no recipient. Lines over 998 octets are kept:
+ * folded, or the body re-encoded as quoted-printable (see submit.c).
  */
 #ifndef RELAYQ_SUBMIT_H
 #define RELAYQ_SUBMIT_H
@@ -31,10 +32,35 @@ struct submit_opts {
 	const char *domain;		/* qualifies bare names */
 	off_t max_size;			/* 0: no limit */
 	int drop_privileges;		/* priv_drop() once the file exists */
+	const struct dsn_req *dsn;	/* -N -R -V, or NULL */
+	/*
+	 * NULL, or how to get a new maildrop entry when this process may
+	 * no longer create one (sendmail -bs, set-gid): an fd open for
+	 * reading and writing and its id, or -1 with errno.
+	 */
+	int (*create)(void *arg, char id[SPOOL_ID_LEN + 1]);
+	void *create_arg;
 };
 
 enum rq_status submit_message(int dirfd, const struct submit_opts *o,
     int infd, char id[SPOOL_ID_LEN + 1], struct err *e);
+
+/*
+ * The same, fed by the caller (sendmail -bs): submit_begin() creates the
+ * entry (and drops privileges as o says; o must outlive the submission),
+ * submit_feed() takes one line or a piece of one (p[0..len) without its
+ * line end; nl set when the line ended there) and returns 1 once a lone
+ * "." ended the message (never with o->ignore_dots), submit_end() commits
+ * (RQ_OK: queued under *id) or removes the entry, and frees m either way;
+ * submit_cancel() removes the entry and frees m (NULL is fine).
+ */
+struct submit;
+enum rq_status submit_begin(int dirfd, const struct submit_opts *o,
+    struct submit **m, struct err *e);
+int submit_feed(struct submit *m, const char *p, size_t len, int nl);
+enum rq_status submit_end(struct submit *m, char id[SPOOL_ID_LEN + 1],
+    struct err *e);
+void submit_cancel(struct submit *m);
 
 /*
  * Split, qualify and check command-line recipient arguments (each may be

@@ -13,7 +13,11 @@
 #              line endings CRLF as on the wire)
 #   NNNN.json  {"n", "connection", "mail_from", "rcpt_tos", "mail_options",
 #               "rcpt_options", "auth_login", "auth_mechanism", "tls",
-#               "tls_version", "helo", "size", "peer"}
+#               "tls_version", "helo", "size", "peer", "dsn_mail",
+#               "dsn_rcpt"}
+#              dsn_mail: {"RET": ..., "ENVID": ...} and dsn_rcpt:
+#              {address: {"NOTIFY": ..., "ORCPT": ...}}, values exactly as
+#              sent (only with --dsn; aiosmtpd upper-cases *_options).
 # The .eml is complete before the .json appears (both are renamed into
 # place), so counting *.json counts complete messages.
 # OUTDIR/connections holds the number of TCP connections accepted so far.
@@ -31,6 +35,9 @@
 #   is neither offered nor accepted (538) since the session stays clear.
 # --auth USER:PASS: AUTH PLAIN/LOGIN with these credentials is required
 #   before MAIL (530 otherwise).  Without --auth, AUTH is not offered.
+# --dsn: EHLO offers DSN (RFC 3461) and MAIL takes RET=/ENVID=, RCPT
+#   NOTIFY=/ORCPT= (checked for syntax: 501 when malformed). Without it
+#   those parameters get aiosmtpd's 555, as from a server without DSN.
 # --greeting-delay SECS: a slow server (wait before the 220 greeting).
 # --line-limit N, --data-size-limit N: aiosmtpd's limits (defaults: RFC 5321
 #   lines of 1000 octets + a stuffed dot; 32 MiB messages).
@@ -124,6 +131,8 @@ class Handler:
             out.append(r)
         if self.st.args.pipelining:
             out.insert(len(out) - 1, "250-PIPELINING")
+        if self.st.args.dsn:
+            out.insert(len(out) - 1, "250-DSN")
         return out
 
     async def handle_DATA(self, server, session, envelope):
@@ -147,6 +156,8 @@ class Handler:
             "helo": session.host_name,
             "size": len(content),
             "peer": list(session.peer) if session.peer else None,
+            "dsn_mail": getattr(envelope, "rq_dsn_mail", {}),
+            "dsn_rcpt": getattr(envelope, "rq_dsn_rcpt", {}),
         }
         atomic_write(base + ".eml", content)
         atomic_write(base + ".json",
@@ -182,6 +193,82 @@ class LoggingSMTP(SMTP):
             return line
 
         reader.readuntil = readuntil
+
+    # --dsn: take the RFC 3461 parameters off the line, check them, let
+    # aiosmtpd handle the rest, and keep them for the .json.
+    DSN_MAIL = ("RET", "ENVID")
+    DSN_RCPT = ("NOTIFY", "ORCPT")
+
+    @staticmethod
+    def _xtext_ok(v):
+        i = 0
+        while i < len(v):
+            c = v[i]
+            if c == "+":
+                if len(v) < i + 3 or any(h not in "0123456789ABCDEF"
+                                         for h in v[i + 1:i + 3]):
+                    return False
+                i += 3
+                continue
+            if not ("!" <= c <= "~") or c == "=":
+                return False
+            i += 1
+        return True
+
+    def _dsn_check(self, key, value):
+        if key == "RET":
+            return value.upper() in ("FULL", "HDRS")
+        if key == "ENVID":
+            return 0 < len(value) <= 100 and self._xtext_ok(value)
+        if key == "NOTIFY":
+            words = value.upper().split(",")
+            ok = all(w in ("NEVER", "SUCCESS", "FAILURE", "DELAY")
+                     for w in words)
+            return ok and ("NEVER" not in words or len(words) == 1)
+        if key == "ORCPT":
+            t, _, addr = value.partition(";")
+            return t.lower() == "rfc822" and addr != "" \
+                and self._xtext_ok(addr)
+        return False
+
+    def _dsn_split(self, arg, keys):
+        # "FROM:<a> SIZE=1 RET=HDRS" -> ("FROM:<a> SIZE=1", {"RET": "HDRS"})
+        words = (arg or "").split(" ")
+        keep, found = [], {}
+        for i, w in enumerate(words):
+            k, eq, v = w.partition("=")
+            if i > 0 and eq and k.upper() in keys:
+                if k.upper() in found or not self._dsn_check(k.upper(), v):
+                    return None, None
+                found[k.upper()] = v
+            else:
+                keep.append(w)
+        return " ".join(keep), found
+
+    async def smtp_MAIL(self, arg):
+        if not self.st.args.dsn:
+            return await super().smtp_MAIL(arg)
+        rest, found = self._dsn_split(arg, self.DSN_MAIL)
+        if rest is None:
+            await self.push("501 5.5.4 malformed DSN parameter")
+            return
+        await super().smtp_MAIL(rest)
+        if self.envelope.mail_from is not None:
+            self.envelope.rq_dsn_mail = found
+
+    async def smtp_RCPT(self, arg):
+        if not self.st.args.dsn:
+            return await super().smtp_RCPT(arg)
+        rest, found = self._dsn_split(arg, self.DSN_RCPT)
+        if rest is None:
+            await self.push("501 5.5.4 malformed DSN parameter")
+            return
+        before = len(self.envelope.rcpt_tos)
+        await super().smtp_RCPT(rest)
+        if len(self.envelope.rcpt_tos) > before:
+            if not hasattr(self.envelope, "rq_dsn_rcpt"):
+                self.envelope.rq_dsn_rcpt = {}
+            self.envelope.rq_dsn_rcpt[self.envelope.rcpt_tos[-1]] = found
 
     async def challenge_auth(self, *args, **kw):
         # The client's answers to AUTH challenges are logged as "C+:".
@@ -252,6 +339,8 @@ def main():
     p.add_argument("--no-pipelining", dest="pipelining",
                    action="store_false")
     p.add_argument("--smtputf8", action="store_true")
+    p.add_argument("--dsn", action="store_true",
+                   help="offer DSN and accept RET/ENVID/NOTIFY/ORCPT")
     p.add_argument("--outdir", required=True)
     p.add_argument("--port-file")
     p.add_argument("--pid-file")

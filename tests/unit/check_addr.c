@@ -80,6 +80,11 @@ static const struct {
 	{ "\"unbalanced@x", 0 },
 	{ "tab\there@x", 0 },
 	{ "del\x7f@x", 0 },
+	/* fuzz_addr: an escaped control byte in a quoted local part */
+	{ "\"a\\\nb\"@x", 0 },
+	{ "\"a\\\r\nRCPT TO:<evil@x>\"@b", 0 },
+	{ "\"a\\\x7f\"@x", 0 },
+	{ "\"a\\\"b\"@x", 1 },
 };
 
 START_TEST(envelope_checks)

@@ -56,7 +56,8 @@ static const struct {
 	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n", ":2: line longer than 198" },
 	{ "[queue]\nlifetime = 0\n", "lifetime: must be more than 0" },
 	{ "[smarthost]\nrate = 10/day\n", ":2: rate: not supported by this" },
-	{ "[local]\naliases = /etc/aliases\n", ":2: aliases: not supported" },
+	{ "[local]\naliases = etc/aliases\n", "[local] aliases: must be an "
+	    "absolute path" },
 	{ "no section line\n", ":1: syntax error" },
 	{ "[queue]\ndir = relative/path\n", ": [queue] dir: must be an "
 	    "absolute path" },

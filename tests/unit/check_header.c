@@ -39,7 +39,27 @@ static const struct gcase {
 	    1 },
 	{ "mixed_eol", 0, 1, "", "Zoë Ünicode", php_rcpts, 1 },
 	{ "eightbit", 0, 1, "u@example.test", NULL, php_rcpts, 1 },
+	/* lines over 998 octets: QP for single-part text, else folded */
+	{ "long_qp", 0, 1, "u@example.test", NULL, php_rcpts, 1 },
+	{ "long_qp_plain", 0, 1, "u@example.test", NULL, php_rcpts, 1 },
+	{ "long_multipart", 0, 1, "u@example.test", NULL, php_rcpts, 1 },
+	{ "long_base64", 0, 1, "u@example.test", NULL, php_rcpts, 1 },
+	{ "long_header", 1, 1, "u@example.test", NULL, php_rcpts, 1 },
 };
+
+/* No line of the queued message may be longer than 998 octets. */
+static void
+check_line_lengths(const char *name, const struct buf *b)
+{
+	const char *p = b->data, *end = b->data + b->len, *nl;
+
+	for (; p < end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		ck_assert_msg(nl - p <= 998, "%s: a %ld-octet line", name,
+		    (long)(nl - p));
+	}
+}
 
 /* Replace every occurrence of from with to in b. */
 static void
@@ -150,6 +170,7 @@ START_TEST(golden_submit)
 	buf_init(&want, 1 << 20);
 	queued(dirfd, id, &got);
 	normalise(&got, id);
+	check_line_lengths(c->name, &got);
 	snprintf(path, sizeof(path), "%s/submit/%s.out", GOLDEN_DIR, c->name);
 	if (getenv("GOLDEN_UPDATE") != NULL) {
 		FILE *fp = fopen(path, "w");

@@ -1,0 +1,122 @@
+/*
+ * check_mailq.c - the JSON listing's string writer (postqueue -j shape):
+ * every string comes out as valid JSON whatever bytes the queue holds,
+ * and the queue selection of selective runs (sendmail -qI/-qR/-qS).
+ */
+#include "config.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "deliver.h"
+#include "mailq.h"
+#include "spool.h"
+
+static const struct {
+	const char *in, *out;
+} esc[] = {
+	{ "plain@example.test", "\"plain@example.test\"" },
+	{ "", "\"\"" },
+	{ "a\"b\\c", "\"a\\\"b\\\\c\"" },
+	{ "cr\rlf\ntab\tbs\b", "\"cr\\u000dlf\\u000atab\\u0009bs\\u0008\"" },
+	{ "\x01\x1f\x7f", "\"\\u0001\\u001f\\u007f\"" },
+	{ "/ stays", "\"/ stays\"" },
+	/* valid UTF-8 (2, 3, 4 bytes) passes through */
+	{ "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x93\xa7",
+	    "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x93\xa7\"" },
+	/* invalid: lone continuation, truncated, overlong, surrogate,
+	   beyond U+10FFFF, 0xff: each bad byte becomes U+FFFD */
+	{ "a\x80z", "\"a\\ufffdz\"" },
+	{ "\xc3", "\"\\ufffd\"" },
+	{ "\xe2\x82", "\"\\ufffd\\ufffd\"" },
+	{ "\xc0\xaf", "\"\\ufffd\\ufffd\"" },
+	{ "\xe0\x80\xaf", "\"\\ufffd\\ufffd\\ufffd\"" },
+	{ "\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"" },
+	{ "\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\"" },
+	{ "\xff", "\"\\ufffd\"" },
+	{ "\xc3\"", "\"\\ufffd\\\"\"" },
+};
+
+START_TEST(json_string_escaping)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	ck_assert_ptr_nonnull(f);
+	mailq_json_string(f, esc[_i].in);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_str_eq(buf, esc[_i].out);
+	free(buf);
+}
+END_TEST
+
+static struct env_rcpt rc[] = {
+	{ "a@Mail.Example.COM", RCPT_PENDING, NULL },
+	{ "b@other.test", RCPT_DONE, NULL },
+};
+
+static const struct {
+	const char *ids[2], *domains[2], *senders[2];
+	int match;
+} sel[] = {
+	{ { NULL }, { NULL }, { NULL }, 1 },
+	{ { "c3d4" }, { NULL }, { NULL }, 1 },		/* case-insensitive */
+	{ { "FFFF" }, { NULL }, { NULL }, 0 },
+	{ { "FFFF", "A1B2" }, { NULL }, { NULL }, 1 },	/* ORed */
+	{ { NULL }, { "example.com" }, { NULL }, 1 },
+	{ { NULL }, { "@mail.example.com" }, { NULL }, 1 },
+	{ { NULL }, { "EXAMPLE" }, { NULL }, 0 },	/* end of domain */
+	{ { NULL }, { "other.test" }, { NULL }, 0 },	/* delivered already */
+	{ { NULL }, { NULL }, { "WWW-data" }, 1 },
+	{ { NULL }, { NULL }, { "root" }, 0 },
+	{ { "A1" }, { "example.com" }, { "root" }, 0 },	/* kinds ANDed */
+	{ { "A1" }, { "example.com" }, { "www" }, 1 },
+};
+
+static void
+fill(const char *const *src, const char **dst, size_t *n)
+{
+	for (*n = 0; *n < 2 && src[*n] != NULL; (*n)++)
+		dst[*n] = src[*n];
+}
+
+START_TEST(queue_selection)
+{
+	struct deliver_filter f;
+	struct env env;
+
+	memset(&f, 0, sizeof(f));
+	fill(sel[_i].ids, f.ids, &f.nids);
+	fill(sel[_i].domains, f.domains, &f.ndomains);
+	fill(sel[_i].senders, f.senders, &f.nsenders);
+	memset(&env, 0, sizeof(env));
+	strcpy(env.id, "65A1B2C3D4E5F607");
+	env.sender = (char *)"www-data@example.test";
+	env.rcpts = rc;
+	env.nrcpt = 2;
+	ck_assert_int_eq(deliver_filter_match(&f, env.id, &env), sel[_i].match);
+	ck_assert_int_eq(deliver_filter_match(NULL, env.id, &env), 1);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("mailq");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_loop_test(tc, json_string_escaping, 0,
+	    sizeof(esc) / sizeof(esc[0]));
+	tcase_add_loop_test(tc, queue_selection, 0, sizeof(sel) / sizeof(sel[0]));
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
