@@ -12,6 +12,8 @@
 #include "addr.h"
 #include "buf.h"
 
+#include "ck_run.h"
+
 static int
 join(void *arg, const char *a)
 {
@@ -126,8 +128,6 @@ main(void)
 {
 	Suite *s = suite_create("addr");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, golden_lists);
 	tcase_add_loop_test(tc, envelope_checks, 0,
@@ -135,9 +135,5 @@ main(void)
 	tcase_add_test(tc, too_long);
 	tcase_add_test(tc, qualify);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return ck_run(s);
 }

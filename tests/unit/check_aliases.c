@@ -22,6 +22,8 @@
 #include "aliases.h"
 #include "buf.h"
 
+#include "ck_run.h"
+
 #define DOMAIN "example.test"
 
 static const char *const golden[] = {
@@ -315,8 +317,6 @@ main(void)
 {
 	Suite *s = suite_create("aliases");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_loop_test(tc, golden_files, 0,
 	    sizeof(golden) / sizeof(golden[0]));
@@ -324,9 +324,5 @@ main(void)
 	tcase_add_test(tc, expansion_size);
 	tcase_add_test(tc, load_refuses);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return ck_run(s);
 }

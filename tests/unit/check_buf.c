@@ -8,6 +8,8 @@
 
 #include "buf.h"
 
+#include "ck_run.h"
+
 START_TEST(append_within_max)
 {
 	struct buf b;
@@ -65,16 +67,10 @@ main(void)
 {
 	Suite *s = suite_create("buf");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, append_within_max);
 	tcase_add_test(tc, printf_and_consume);
 	tcase_add_test(tc, grows_large);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return ck_run(s);
 }

@@ -13,6 +13,8 @@
 
 #include "cfg.h"
 
+#include "ck_run.h"
+
 static char path[256];
 
 static void
@@ -193,8 +195,6 @@ main(void)
 {
 	Suite *s = suite_create("cfg");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_loop_test(tc, rejects, 0, sizeof(bad) / sizeof(bad[0]));
 	tcase_add_test(tc, accepts);
@@ -203,9 +203,5 @@ main(void)
 	tcase_add_loop_test(tc, parse_durations, 0,
 	    sizeof(durations) / sizeof(durations[0]));
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return ck_run(s);
 }

@@ -9,6 +9,8 @@
 
 #include "dsn.h"
 
+#include "ck_run.h"
+
 static const struct {
 	const char *in;
 	int ok;
@@ -162,8 +164,6 @@ main(void)
 {
 	Suite *s = suite_create("dsn");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_loop_test(tc, notify_values, 0,
 	    sizeof(notify) / sizeof(notify[0]));
@@ -174,9 +174,5 @@ main(void)
 	tcase_add_test(tc, envid_length);
 	tcase_add_test(tc, failure_wanted);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return ck_run(s);
 }

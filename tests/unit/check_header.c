@@ -19,6 +19,8 @@
 #include "spool.h"
 #include "submit.h"
 
+#include "ck_run.h"
+
 static const char *const php_rcpts[] = { "cc-arg@example.test" };
 
 static const struct gcase {
@@ -288,8 +290,6 @@ main(void)
 {
 	Suite *s = suite_create("header");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_loop_test(tc, golden_submit, 0,
 	    sizeof(cases) / sizeof(cases[0]));
@@ -297,9 +297,5 @@ main(void)
 	tcase_add_test(tc, from_encoding);
 	tcase_add_test(tc, refusals_leave_nothing);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return ck_run(s);
 }

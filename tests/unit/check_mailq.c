@@ -14,6 +14,8 @@
 #include "mailq.h"
 #include "spool.h"
 
+#include "ck_run.h"
+
 static const struct {
 	const char *in, *out;
 } esc[] = {
@@ -107,16 +109,10 @@ main(void)
 {
 	Suite *s = suite_create("mailq");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_loop_test(tc, json_string_escaping, 0,
 	    sizeof(esc) / sizeof(esc[0]));
 	tcase_add_loop_test(tc, queue_selection, 0, sizeof(sel) / sizeof(sel[0]));
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return ck_run(s);
 }

@@ -17,6 +17,8 @@
 #include "reply.h"
 #include "tls.h"
 
+#include "ck_run.h"
+
 #define MAXL 6
 
 struct reply_case {
@@ -455,11 +457,5 @@ reply_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(reply_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return ck_run(reply_suite());
 }

@@ -21,6 +21,8 @@
 #include "spool.h"
 #include "submit.h"
 
+#include "ck_run.h"
+
 #define GREET	"220 test.example ESMTP relayq\r\n"
 #define EHLO_REPLY "250-test.example\r\n250-PIPELINING\r\n250-SIZE 0\r\n" \
 	"250-8BITMIME\r\n250-SMTPUTF8\r\n250 ENHANCEDSTATUSCODES\r\n"
@@ -304,15 +306,9 @@ main(void)
 {
 	Suite *s = suite_create("smtpd");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_loop_test(tc, session, 0, sizeof(cases) / sizeof(cases[0]));
 	tcase_add_test(tc, state_names);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return ck_run(s);
 }

@@ -13,6 +13,8 @@
 
 #include "smtp.h"
 
+#include "ck_run.h"
+
 #define S(x)	x, sizeof(x) - 1
 
 struct enc_case {
@@ -223,11 +225,5 @@ smtpdata_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(smtpdata_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return ck_run(smtpdata_suite());
 }

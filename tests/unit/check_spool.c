@@ -17,6 +17,8 @@
 #include "buf.h"
 #include "spool.h"
 
+#include "ck_run.h"
+
 static char dir[64];
 static int dirfd = -1;
 
@@ -318,8 +320,6 @@ main(void)
 {
 	Suite *s = suite_create("spool");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, round_trip);
@@ -334,9 +334,5 @@ main(void)
 	tcase_add_test(tc, env_empty_record);
 	tcase_add_test(tc, reason_sanitised);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return ck_run(s);
 }
