@@ -26,6 +26,12 @@
 
 #define RCPT_INDENT	"%41s"
 
+struct listing;
+static void list_maildrop(struct listing *, const struct spool *,
+    enum spool_sub, const char *);
+static void json_maildrop(FILE *, const struct spool *, enum spool_sub,
+    const char *);
+
 struct listing {
 	FILE *out;
 	size_t count;
@@ -89,8 +95,11 @@ list_queue(struct listing *l, const struct spool *sp, enum spool_sub sub,
 {
 	struct env env;
 	char status = ' ';
+	enum rq_status st;
 
-	if (env_load(sp->fd[sub], id, &env, NULL) != RQ_OK)
+	if ((st = env_load(sp->fd[sub], id, &env, NULL)) == RQ_NOINPUT)
+		list_maildrop(l, sp, sub, id);	/* being picked up */
+	if (st != RQ_OK)
 		return;
 	if (sub == SP_HOLD)
 		status = '!';
@@ -101,15 +110,19 @@ list_queue(struct listing *l, const struct spool *sp, enum spool_sub sub,
 	env_free(&env);
 }
 
-/* A complete maildrop entry not picked up yet. */
+/*
+ * A message known only by its message file: a complete maildrop entry not
+ * picked up yet, or a queue entry whose envelope pickup is still writing.
+ */
 static void
-list_maildrop(struct listing *l, const struct spool *sp, const char *id)
+list_maildrop(struct listing *l, const struct spool *sp, enum spool_sub sub,
+    const char *id)
 {
 	struct spool_msg m;
 	size_t i;
 	int fd;
 
-	fd = openat(sp->fd[SP_MAILDROP], id, O_RDONLY | O_NOFOLLOW |
+	fd = openat(sp->fd[sub], id, O_RDONLY | O_NOFOLLOW |
 	    O_NONBLOCK | O_CLOEXEC);
 	if (fd == -1)
 		return;
@@ -179,7 +192,7 @@ mailq_print(const struct cfg *c, FILE *out, struct err *e)
 		}
 		for (i = 0; i < ids.n; i++)
 			if (subs[s] == SP_MAILDROP)
-				list_maildrop(&l, &sp, ids.ids[i]);
+				list_maildrop(&l, &sp, SP_MAILDROP, ids.ids[i]);
 			else
 				list_queue(&l, &sp, subs[s], ids.ids[i]);
 		idlist_free(&ids);
@@ -280,8 +293,11 @@ json_queue(FILE *out, const struct spool *sp, enum spool_sub sub,
 	struct env env;
 	size_t i;
 	int first = 1;
+	enum rq_status st;
 
-	if (env_load(sp->fd[sub], id, &env, NULL) != RQ_OK)
+	if ((st = env_load(sp->fd[sub], id, &env, NULL)) == RQ_NOINPUT)
+		json_maildrop(out, sp, sub, id);	/* being picked up */
+	if (st != RQ_OK)
 		return;
 	if (queue_pending(&env) == 0) {
 		env_free(&env);
@@ -306,19 +322,22 @@ json_queue(FILE *out, const struct spool *sp, enum spool_sub sub,
 	env_free(&env);
 }
 
+/* As list_maildrop(), for the JSON listing. */
 static void
-json_maildrop(FILE *out, const struct spool *sp, const char *id)
+json_maildrop(FILE *out, const struct spool *sp, enum spool_sub sub,
+    const char *id)
 {
 	struct spool_msg m;
 	size_t i;
 	int fd;
 
-	fd = openat(sp->fd[SP_MAILDROP], id, O_RDONLY | O_NOFOLLOW |
+	fd = openat(sp->fd[sub], id, O_RDONLY | O_NOFOLLOW |
 	    O_NONBLOCK | O_CLOEXEC);
 	if (fd == -1)
 		return;
 	if (spool_msg_read(fd, &m, NULL) == RQ_OK) {
-		json_head(out, "maildrop", id, m.arrival, m.msg_len, m.sender);
+		json_head(out, sub == SP_MAILDROP ? "maildrop" : "incoming", id,
+		    m.arrival, m.msg_len, m.sender);
 		for (i = 0; i < m.nrcpt; i++)
 			json_rcpt(out, i == 0, m.rcpts[i], NULL);
 		fputs("]}\n", out);
@@ -348,7 +367,8 @@ mailq_print_json(const struct cfg *c, FILE *out, struct err *e)
 		}
 		for (i = 0; i < ids.n; i++)
 			if (subs[s] == SP_MAILDROP)
-				json_maildrop(out, &sp, ids.ids[i]);
+				json_maildrop(out, &sp, SP_MAILDROP,
+				    ids.ids[i]);
 			else
 				json_queue(out, &sp, subs[s], ids.ids[i]);
 		idlist_free(&ids);

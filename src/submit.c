@@ -239,6 +239,12 @@ collect_one(void *arg, const char *a)
 		err_set(c->e, RQ_INTERNAL, "out of memory");
 		return -1;
 	}
+	/* Qualified, it may have grown past ADDR_MAX (fuzz_header): the
+	 * runner would refuse the queued file. */
+	if (addr_check(q, "recipient", c->e) != RQ_OK) {
+		free(q);
+		return -1;
+	}
 	r = rcpts_add(c->rs, q);
 	free(q);
 	if (r == -1)
@@ -953,6 +959,29 @@ submit_cancel(struct submit *m)
 	free(m);
 }
 
+static int
+has_control(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
+/* s with control characters shown as '?' (for error messages). */
+static const char *
+printable(const char *s)
+{
+	static char out[64];
+	size_t i;
+
+	for (i = 0; s[i] != '\0' && i < sizeof(out) - 1; i++)
+		out[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' :
+		    s[i];
+	out[i] = '\0';
+	return out;
+}
+
 enum rq_status
 submit_parse_rcpts(char *const *args, size_t nargs, const char *domain,
     char ***out, size_t *nout, struct err *e)
@@ -962,9 +991,16 @@ submit_parse_rcpts(char *const *args, size_t nargs, const char *domain,
 	size_t i;
 
 	memset(&rs, 0, sizeof(rs));
-	for (i = 0; i < nargs && st == RQ_OK; i++)
-		st = collect(&rs, args[i], strlen(args[i]), domain,
-		    "recipient argument", e);
+	for (i = 0; i < nargs && st == RQ_OK; i++) {
+		/* In a header CR and LF are folding; in an argument they can
+		 * only be an attempt to inject a recipient or a command. */
+		if (has_control(args[i]))
+			st = err_set(e, RQ_DATAERR, "recipient argument: control "
+			    "character in \"%.60s\"", printable(args[i]));
+		else
+			st = collect(&rs, args[i], strlen(args[i]), domain,
+			    "recipient argument", e);
+	}
 	free(rs.slot);
 	*out = rs.v;
 	*nout = rs.n;

@@ -64,7 +64,10 @@ caller_setup() {
 	if [ "$(id -u)" = 0 ]; then
 		chown -R "$CU:" "$UD/spool" "$UCONF"
 	fi
-	CONF=$UCONF # for the diagnostics
+	# shellcheck disable=SC2034 # read by dump_diagnostics in lib.sh
+	CONF=$UCONF
+	# Callers start in a directory they own (the build tree may be private).
+	cd "$UD" || die "cd $UD"
 	note "callers run as $CU with env -i (PATH=$CALLER_PATH)"
 }
 
