@@ -231,7 +231,9 @@ show_env(const struct env *env, const char *where)
 	for (i = 0; i < env->nrcpt; i++)
 		printf("recipient: <%s> %s%s%s\n", env->rcpts[i].addr,
 		    env->rcpts[i].state == RCPT_DONE ? "delivered" :
-		    env->rcpts[i].state == RCPT_FAILED ? "failed" : "pending",
+		    env->rcpts[i].state == RCPT_FAILED ? "failed" :
+		    env->rcpts[i].state == RCPT_REPORTED ? "failed, sender "
+		    "notified" : "pending",
 		    env->rcpts[i].reason ? ": " : "",
 		    env->rcpts[i].reason ? env->rcpts[i].reason : "");
 }

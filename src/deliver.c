@@ -237,13 +237,58 @@ expire(struct runner *r, struct env *env, time_t now)
 }
 
 static int
-any_failed(const struct env *env)
+any_state(const struct env *env, char state)
 {
 	size_t i;
 
 	for (i = 0; i < env->nrcpt; i++)
-		if (env->rcpts[i].state == RCPT_FAILED)
+		if (env->rcpts[i].state == state)
 			return 1;
+	return 0;
+}
+
+static int
+any_failed(const struct env *env)
+{
+	return any_state(env, RCPT_FAILED);
+}
+
+static int
+any_reported(const struct env *env)
+{
+	return any_state(env, RCPT_REPORTED);
+}
+
+/*
+ * Tell the sender about recipients that failed for good, at once (not
+ * when the others are done), and remember that it was done. -1 when the
+ * DSN could not be queued: the recipients stay "failed" for a retry.
+ */
+static int
+notify_failed(struct runner *r, struct env *env, int fd)
+{
+	char bid[SPOOL_ID_LEN + 1];
+	struct err e;
+	size_t i;
+
+	if (!any_failed(env))
+		return 0;
+	if (bounce_queue(r->c, &r->sp, env, fd, bid, &e) != RQ_OK) {
+		log_warnx("%s: cannot queue the bounce, will retry: %s",
+		    env->id, e.msg);
+		return -1;
+	}
+	if (bid[0] != '\0') {
+		log_info("%s: sender non-delivery notification: %s", env->id,
+		    bid);
+		r->stats->bounced++;
+		(void)idlist_add_id(&r->bounces, bid);
+	}
+	for (i = 0; i < env->nrcpt; i++)
+		if (env->rcpts[i].state == RCPT_FAILED)
+			env->rcpts[i].state = RCPT_REPORTED;
+	report(r, env, "failed", bid[0] != '\0' ? "returned to sender" :
+	    "no notification (null sender, a bounce, or NOTIFY)");
 	return 0;
 }
 
@@ -251,36 +296,23 @@ any_failed(const struct env *env)
 static void
 settle(struct runner *r, struct env *env, int fd, time_t now)
 {
-	char bid[SPOOL_ID_LEN + 1];
 	struct err e;
+	int kept = notify_failed(r, env, fd) == -1;
 
-	if (queue_pending(env) > 0) {
-		env->attempts++;
-		env->next = queue_next_attempt(r->c, env->attempts, now);
+	if (kept || queue_pending(env) > 0) {
+		if (queue_pending(env) > 0) {
+			env->attempts++;
+			env->next = queue_next_attempt(r->c, env->attempts,
+			    now);
+			r->stats->deferred++;
+			report(r, env, "deferred", env->reason);
+		}
 		if (env_save(r->sp.fd[SP_QUEUE], r->sp.fd[SP_TMP], env, &e) !=
 		    RQ_OK)
 			log_warnx("%s: cannot save state: %s", env->id, e.msg);
-		r->stats->deferred++;
-		report(r, env, "deferred", env->reason);
 		return;
 	}
-	if (any_failed(env)) {
-		if (bounce_queue(r->c, &r->sp, env, fd, bid, &e) != RQ_OK) {
-			log_warnx("%s: cannot queue the bounce, will retry: %s",
-			    env->id, e.msg);
-			(void)env_save(r->sp.fd[SP_QUEUE], r->sp.fd[SP_TMP], env,
-			    &e);
-			return;
-		}
-		if (bid[0] != '\0') {
-			log_info("%s: sender non-delivery notification: %s",
-			    env->id, bid);
-			r->stats->bounced++;
-			(void)idlist_add_id(&r->bounces, bid);
-		}
-		report(r, env, "failed", bid[0] != '\0' ? "returned to sender" :
-		    "no notification (null sender, a bounce, or NOTIFY)");
-	} else
+	if (!any_reported(env))
 		report(r, env, "delivered", NULL);
 	if (queue_remove(&r->sp, SP_QUEUE, env->id, &e) != RQ_OK)
 		log_warnx("%s: %s", env->id, e.msg);

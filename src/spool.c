@@ -674,7 +674,7 @@ env_add_rcpt(struct env *env, const char *v)
 	struct env_rcpt *r;
 
 	if ((v[0] != RCPT_PENDING && v[0] != RCPT_DONE &&
-	    v[0] != RCPT_FAILED) || v[1] != ' ' ||
+	    v[0] != RCPT_FAILED && v[0] != RCPT_REPORTED) || v[1] != ' ' ||
 	    addr_check(v + 2, "recipient", NULL) != RQ_OK || v[2] == '\0')
 		return -1;
 	r = reallocarray(env->rcpts, env->nrcpt + 1, sizeof(*r));

@@ -123,7 +123,8 @@ void spool_msg_free(struct spool_msg *m);
 /* Envelope: the queue state of one message. */
 #define RCPT_PENDING	'P'
 #define RCPT_DONE	'D'
-#define RCPT_FAILED	'F'
+#define RCPT_FAILED	'F'	/* failed for good, the sender not told yet */
+#define RCPT_REPORTED	'B'	/* failed for good, a DSN is queued */
 
 struct env_rcpt {
 	char *addr;
