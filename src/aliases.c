@@ -389,12 +389,18 @@ entry_keep(struct aliases *al, struct entry *en)
 		alias_free(&en->a);
 		return 0;
 	}
-	if ((v = reallocarray(al->v, al->n + 1, sizeof(*v))) == NULL) {
-		alias_free(&en->a);
-		return -1;
+	/* The table doubles when n is a power of two (full): growing it by
+	 * one entry copied it once per alias (minutes under ASan for
+	 * ALIASES_MAX entries). */
+	if ((al->n & (al->n - 1)) == 0) {
+		if ((v = reallocarray(al->v, al->n > 0 ? al->n * 2 : 1,
+		    sizeof(*v))) == NULL) {
+			alias_free(&en->a);
+			return -1;
+		}
+		al->v = v;
 	}
-	al->v = v;
-	v[al->n++] = en->a;
+	al->v[al->n++] = en->a;
 	return 0;
 }
 

@@ -534,14 +534,17 @@ submit_from(const struct sm_opts *o, struct cfg *c, int was_setid, int infd,
 	struct submission s;
 	struct submit_opts so;
 	struct spool sp;
+	struct dropper dr = { -1, -1 };
 	enum rq_status st;
 
 	if ((st = prepare(o, c, &s, e)) != RQ_OK) {
 		submission_free(&s);
 		return st;
 	}
-	if ((st = spool_open(&sp, c->queue_dir, 1u << SP_MAILDROP, !was_setid,
-	    e)) != RQ_OK) {
+	/* Directories are made only without the set-id group (-C dropped
+	 * it): never with the group, always for a private spool. */
+	if ((st = spool_open(&sp, c->queue_dir, 1u << SP_MAILDROP,
+	    !(was_setid && priv_is_setid()), e)) != RQ_OK) {
 		submission_free(&s);
 		return st;
 	}
@@ -559,7 +562,25 @@ submit_from(const struct sm_opts *o, struct cfg *c, int was_setid, int infd,
 	so.max_size = c->max_size;
 	so.drop_privileges = priv_is_setid();
 	so.dsn = &o->dsn;
+	/*
+	 * Set-gid: the group is dropped before the input is read, and then
+	 * neither the name check of the commit nor the removal of a failed
+	 * (or killed) submission's entry is possible without it: the entry
+	 * comes from the helper that keeps the group and does both.
+	 */
+	if (was_setid && priv_is_setid()) {
+		if ((st = dropper_start(&dr, sp.fd[SP_MAILDROP], e)) !=
+		    RQ_OK) {
+			spool_close(&sp);
+			submission_free(&s);
+			return st;
+		}
+		so.create = dropper_create;
+		so.named = dropper_named;
+		so.create_arg = &dr;
+	}
 	st = submit_message(sp.fd[SP_MAILDROP], &so, infd, id, e);
+	dropper_stop(&dr);
 	spool_close(&sp);
 	if (st == RQ_OK)
 		log_info("%s: uid=%lu from=<%s> (queued)", id,
@@ -638,6 +659,9 @@ do_submit(const struct sm_opts *o, struct cfg *c, int custom, int was_setid)
 	char id[SPOOL_ID_LEN + 1];
 	struct err e;
 
+	/* A caller that stopped reading stdout/stderr must not turn a
+	 * committed message into a death by SIGPIPE. */
+	(void)signal(SIGPIPE, SIG_IGN);
 	if (submit_from(o, c, was_setid, STDIN_FILENO, id, &e) != RQ_OK)
 		return cmd_fail("sendmail", &e);
 	after_commit(o, c, id, !was_setid || getuid() == 0 || custom);
@@ -711,8 +735,8 @@ do_smtp(const struct sm_opts *o, struct cfg *c, int custom, int was_setid)
 	po.extract = 1;			/* no recipients on the command line */
 	po.nrcpt = 0;
 	if (prepare(&po, c, &s, &e) != RQ_OK ||
-	    spool_open(&sp, c->queue_dir, 1u << SP_MAILDROP, !was_setid,
-	    &e) != RQ_OK) {
+	    spool_open(&sp, c->queue_dir, 1u << SP_MAILDROP,
+	    !(was_setid && priv_is_setid()), &e) != RQ_OK) {
 		submission_free(&s);
 		return bs_fail(&e);
 	}
@@ -736,6 +760,7 @@ do_smtp(const struct sm_opts *o, struct cfg *c, int custom, int was_setid)
 	tmpl.dsn = &o->dsn;
 	if (dr.pid > 0) {
 		tmpl.create = dropper_create;
+		tmpl.named = dropper_named;
 		tmpl.create_arg = &dr;
 	}
 	memset(&p, 0, sizeof(p));

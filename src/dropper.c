@@ -3,18 +3,24 @@
  * header). The child closes every descriptor but its socket and the
  * maildrop directory, puts /dev/null on 0-2 (it must not hold the
  * client's pipes), and answers each request byte with a reply carrying
- * errno (0 on success) and the id, plus the new fd as SCM_RIGHTS. It
- * exits when the session closes its end. Error policy: the parent sees
- * -1 with errno; the helper never writes to stderr.
+ * errno (0 on success) and the id, plus the new fd as SCM_RIGHTS; 'Q' and
+ * an id asks whether that entry still has its name (the commit check the
+ * session cannot make without the group: spool_writer_commit). When
+ * the session closes its end (done, failed or killed), it removes the
+ * entries it made that are still unfinished (mode 0600), which the
+ * session, without the group, cannot, and exits. Error policy: the
+ * parent sees -1 with errno; the helper never writes to stderr.
  */
 #include "config.h"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -69,12 +75,116 @@ send_reply(int sock, const struct dropper_reply *r, int fd)
 	(void)sendmsg(sock, &msg, MSG_NOSIGNAL);
 }
 
+/* An entry this helper made: removed at the end unless committed. */
+struct made {
+	char id[SPOOL_ID_LEN + 1];
+	dev_t dev;
+	ino_t ino;
+};
+
+/*
+ * The session is over (or was killed): remove the entries it left
+ * unfinished (still mode 0600, the same file). The session itself cannot:
+ * it runs without the group, and the maildrop is writable by it only.
+ */
+static void
+remove_unfinished(int dirfd, const struct made *m, int n)
+{
+	struct stat st;
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (fstatat(dirfd, m[i].id, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode) && st.st_dev == m[i].dev &&
+		    st.st_ino == m[i].ino &&
+		    (st.st_mode & 07777) == SPOOL_MODE_WRITING)
+			(void)unlinkat(dirfd, m[i].id, 0);
+}
+
+/* Read exactly n bytes (a stream socket may split them). */
+static int
+read_full(int fd, void *p, size_t n)
+{
+	char *c = p;
+	ssize_t r;
+
+	while (n > 0) {
+		if ((r = read(fd, c, n)) == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		c += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+/* 'C': a new entry, remembered; a session gets a bounded number. */
+static void
+req_create(int sock, int dirfd, struct made **made, int *nmade)
+{
+	struct dropper_reply r;
+	struct made *m;
+	struct stat st;
+	int fd;
+
+	memset(&r, 0, sizeof(r));
+	if (*nmade >= DROPPER_MAX_ENTRIES) {
+		r.err = EDQUOT;
+		send_reply(sock, &r, -1);
+		return;
+	}
+	if ((*nmade & (*nmade - 1)) == 0) {	/* full: double it */
+		if ((m = reallocarray(*made, *nmade > 0 ?
+		    (size_t)*nmade * 2 : 1, sizeof(*m))) == NULL) {
+			r.err = ENOMEM;
+			send_reply(sock, &r, -1);
+			return;
+		}
+		*made = m;
+	}
+	fd = make_entry(dirfd, r.id);
+	if (fd != -1 && fstat(fd, &st) == -1) {
+		(void)unlinkat(dirfd, r.id, 0);
+		close(fd);
+		fd = -1;
+	}
+	r.err = fd == -1 ? errno : 0;
+	if (fd != -1) {
+		memcpy((*made)[*nmade].id, r.id, sizeof(r.id));
+		(*made)[*nmade].dev = st.st_dev;
+		(*made)[(*nmade)++].ino = st.st_ino;
+	}
+	send_reply(sock, &r, fd);
+	if (fd != -1)
+		close(fd);
+}
+
+/* 'Q' ID: 'Y' when maildrop/ID is still the file made under that id. */
+static void
+req_named(int sock, int dirfd, const struct made *made, int nmade)
+{
+	char id[SPOOL_ID_LEN + 1], yes = 'N';
+	struct stat st;
+	int i;
+
+	if (read_full(sock, id, SPOOL_ID_LEN) == -1)
+		return;
+	id[SPOOL_ID_LEN] = '\0';
+	for (i = 0; i < nmade; i++)
+		if (strcmp(made[i].id, id) == 0 &&
+		    fstatat(dirfd, id, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    st.st_dev == made[i].dev && st.st_ino == made[i].ino)
+			yes = 'Y';
+	(void)send(sock, &yes, 1, MSG_NOSIGNAL);
+}
+
 static void
 helper(int sock, int dirfd)
 {
-	struct dropper_reply r;
+	struct made *made = NULL;
 	char c;
-	int fd, devnull, i, n;
+	int devnull, i, nmade = 0;
 
 	if ((devnull = open("/dev/null", O_RDWR)) != -1)
 		for (i = 0; i < 3; i++)
@@ -82,16 +192,16 @@ helper(int sock, int dirfd)
 	for (i = 3; i < 1024; i++)
 		if (i != sock && i != dirfd)
 			(void)close(i);
-	/* One session gets a bounded number of entries: a hostile caller
-	 * cannot use the group to fill the maildrop. */
-	for (n = 0; n < DROPPER_MAX_ENTRIES && read(sock, &c, 1) == 1; n++) {
-		memset(&r, 0, sizeof(r));
-		fd = make_entry(dirfd, r.id);
-		r.err = fd == -1 ? errno : 0;
-		send_reply(sock, &r, fd);
-		if (fd != -1)
-			close(fd);
+	/* Until the session ends (done, failed or killed). */
+	while (read_full(sock, &c, 1) == 0) {
+		if (c == 'C')
+			req_create(sock, dirfd, &made, &nmade);
+		else if (c == 'Q')
+			req_named(sock, dirfd, made, nmade);
+		else
+			break;
 	}
+	remove_unfinished(dirfd, made, nmade);
 	_exit(0);
 }
 
@@ -153,6 +263,22 @@ dropper_create(void *arg, char id[SPOOL_ID_LEN + 1])
 	}
 	strlcpy(id, r.id, SPOOL_ID_LEN + 1);
 	return fd;
+}
+
+int
+dropper_named(void *arg, const char *id)
+{
+	struct dropper *d = arg;
+	char req[1 + SPOOL_ID_LEN], yes;
+
+	if (strlen(id) != SPOOL_ID_LEN)
+		return 0;
+	req[0] = 'Q';
+	memcpy(req + 1, id, SPOOL_ID_LEN);
+	if (send(d->sock, req, sizeof(req), MSG_NOSIGNAL) !=
+	    (ssize_t)sizeof(req) || read_full(d->sock, &yes, 1) == -1)
+		return 0;
+	return yes == 'Y';
 }
 
 void

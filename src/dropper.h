@@ -7,8 +7,11 @@
  * group-writable maildrop. dropper_start() forks, before the drop, a
  * child that keeps the group and does one thing: on request it creates
  * a new entry (O_EXCL, O_NOFOLLOW, mode 0600, a fresh id) and passes the
- * descriptor back over a socketpair. It reads nothing but one request
- * byte, so the session's input never reaches privileged code.
+ * descriptor back over a socketpair; it also answers whether an entry it
+ * made still has its name, and when the session ends (or dies) removes the
+ * entries left unfinished. It reads nothing but request bytes and ids, so
+ * the session's input never reaches privileged code. A plain set-gid
+ * submission uses it too, for one entry.
  */
 #ifndef RELAYQ_DROPPER_H
 #define RELAYQ_DROPPER_H
@@ -29,7 +32,15 @@ enum rq_status dropper_start(struct dropper *d, int dirfd, struct err *e);
  * errno. Matches submit_opts.create.
  */
 int dropper_create(void *arg, char id[SPOOL_ID_LEN + 1]);
-/* Close the channel and reap the helper. */
+/*
+ * 1 when maildrop/ID is still the entry the helper made under that id,
+ * else 0. Matches submit_opts.named.
+ */
+int dropper_named(void *arg, const char *id);
+/*
+ * Close the channel and reap the helper, which first removes the entries
+ * it made that were never committed (still mode 0600).
+ */
 void dropper_stop(struct dropper *d);
 
 #endif

@@ -1,10 +1,12 @@
 /*
  * main.c - one program, several names: sendmail, mailq and newaliases
  * behave like their sendmail counterparts, anything else is `relayq`.
- * Before anything else: fds 0-2 are made safe and the umask tight.
+ * Before anything else: fds 0-2 are made safe, the umask tight and
+ * SIGXFSZ ignored.
  */
 #include "config.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -21,6 +23,9 @@ main(int argc, char **argv)
 	if (priv_sanitize_fds() == -1)
 		return EX_OSERR;
 	umask(077);
+	/* A file size limit must be an error (EFBIG: exit 75, the partial
+	 * file removed), not a death that leaves the file behind. */
+	(void)signal(SIGXFSZ, SIG_IGN);
 	if (argc < 1 || argv[0] == NULL) {
 		fprintf(stderr, "relayq: no program name\n");
 		return EX_USAGE;

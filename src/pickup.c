@@ -243,6 +243,41 @@ move_in(const struct spool *sp, const char *mid, char *id, int mfd,
 	return err_sys(e, RQ_TEMP, "move %s into the queue", mid);
 }
 
+/*
+ * Remove an entry left unfinished (0600) for a day by a writer that may
+ * still be alive (stopped). Its mode is checked only after it has been
+ * renamed away: the writer checks its name after setting 0704, so either
+ * it sees the name gone and fails, or the mode seen here is 0704 and the
+ * entry goes back for pickup. A check before the unlink alone would race
+ * with a writer committing in between (an accepted message lost).
+ */
+static void
+reap_stale(const struct spool *sp, const char *mid, const struct stat *seen)
+{
+	char tmp[SPOOL_ID_LEN + 32];
+	struct stat st;
+
+	snprintf(tmp, sizeof(tmp), "%s.reap.%ld", mid, (long)getpid());
+	if (renameat(sp->fd[SP_MAILDROP], mid, sp->fd[SP_TMP], tmp) == -1)
+		return;		/* gone, or not ours to move */
+	if (fstatat(sp->fd[SP_TMP], tmp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISREG(st.st_mode) && st.st_ino == seen->st_ino &&
+	    st.st_dev == seen->st_dev &&
+	    (st.st_mode & 07777) == SPOOL_MODE_WRITING) {
+		if (unlinkat(sp->fd[SP_TMP], tmp, 0) == 0)
+			log_warnx("maildrop/%s: removed an entry left "
+			    "unfinished for a day", mid);
+		return;
+	}
+	/* Committed meanwhile (or replaced): back where pickup looks. */
+	if (renameat2(sp->fd[SP_TMP], tmp, sp->fd[SP_MAILDROP], mid,
+	    RENAME_NOREPLACE) == -1)
+		log_warn("maildrop/%s: cannot put back %s/tmp/%s", mid,
+		    sp->dir, tmp);
+	else
+		log_warnx("maildrop/%s: finished while being reaped, kept", mid);
+}
+
 /* Checks on the maildrop entry before it is opened. */
 static int
 entry_ok(const struct spool *sp, const char *mid, struct stat *st)
@@ -253,11 +288,8 @@ entry_ok(const struct spool *sp, const char *mid, struct stat *st)
 		return 0;	/* gone */
 	mode = st->st_mode & 07777;
 	if (S_ISREG(st->st_mode) && mode == SPOOL_MODE_WRITING) {
-		if (time(NULL) - st->st_mtime > STALE_WRITING) {
-			if (unlinkat(sp->fd[SP_MAILDROP], mid, 0) == 0)
-				log_warnx("maildrop/%s: removed an entry left "
-				    "unfinished for a day", mid);
-		}
+		if (time(NULL) - st->st_mtime > STALE_WRITING)
+			reap_stale(sp, mid, st);
 		return 0;	/* still being written */
 	}
 	if (!S_ISREG(st->st_mode) || mode != SPOOL_MODE_COMPLETE ||
@@ -267,6 +299,26 @@ entry_ok(const struct spool *sp, const char *mid, struct stat *st)
 		return 0;
 	}
 	return 1;
+}
+
+/*
+ * A user's entry (not root's, not ours) must claim its owner's uid: the U
+ * record picks the sender policy. 0 when it claims another (a malformed
+ * file is left to the normal path, which quarantines it).
+ */
+static int
+owner_matches(int mfd, uid_t owner)
+{
+	struct spool_msg m;
+	struct err e;
+	int ok;
+
+	if (owner == 0 || owner == geteuid() ||
+	    spool_msg_read(mfd, &m, &e) != RQ_OK)
+		return 1;
+	ok = m.uid == owner;
+	spool_msg_free(&m);
+	return ok;
 }
 
 static enum rq_status
@@ -288,6 +340,12 @@ pickup_entry(const struct spool *sp, const struct aliases *al,
 	    fst.st_dev != st.st_dev || flock(mfd, LOCK_EX | LOCK_NB) == -1 ||
 	    fstat(mfd, &fst) == -1 || fst.st_nlink != 1) {
 		close(mfd);	/* replaced, busy or already picked up */
+		return RQ_OK;
+	}
+	if (!owner_matches(mfd, fst.st_uid)) {
+		queue_quarantine(sp, SP_MAILDROP, mid, "the U record is not "
+		    "the uid of the entry's owner");
+		close(mfd);
 		return RQ_OK;
 	}
 	strlcpy(id, mid, sizeof(id));

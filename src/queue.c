@@ -73,7 +73,8 @@ queue_scan(const struct spool *sp, enum spool_sub sub, struct idlist *out,
 			return err_sys(e, RQ_INTERNAL, "queue scan");
 		}
 	closedir(d);
-	qsort(out->ids, out->n, sizeof(*out->ids), id_cmp);
+	if (out->n > 0)	/* qsort(NULL, 0) is undefined (UBSan) */
+		qsort(out->ids, out->n, sizeof(*out->ids), id_cmp);
 	return RQ_OK;
 }
 

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -251,12 +252,17 @@ spool_writer_open(struct spool_writer *w, int dirfd, const char *id,
 {
 	int tries;
 
+	if (*sender != '\0' && addr_check(sender, "sender", NULL) != RQ_OK)
+		return err_set(e, RQ_DATAERR, "invalid sender address (too "
+		    "long or malformed)");
 	w->dirfd = dirfd;
 	w->msglen = 0;
 	w->max = max;
 	w->werrno = 0;
 	w->wlen = 0;
 	memset(&w->dsn, 0, sizeof(w->dsn));
+	w->named = NULL;
+	w->named_arg = NULL;
 	for (tries = 0; tries < 64; tries++) {
 		if (id != NULL)
 			strlcpy(w->id, id, sizeof(w->id));
@@ -269,6 +275,16 @@ spool_writer_open(struct spool_writer *w, int dirfd, const char *id,
 	}
 	if (w->fd == -1)
 		return err_sys(e, RQ_TEMP, "cannot create queue file");
+	/* Held until the entry is committed and closed: pickup skips a
+	 * locked entry, so it never takes one whose writer has not yet
+	 * checked that its name is still there (spool_writer_commit). */
+	if (flock(w->fd, LOCK_EX | LOCK_NB) == -1) {
+		int saved = errno;
+
+		spool_writer_abort(w);
+		errno = saved;
+		return err_sys(e, RQ_TEMP, "cannot lock queue file");
+	}
 	writer_head(w, sender, arrival, uid);
 	return RQ_OK;
 }
@@ -279,12 +295,17 @@ spool_writer_adopt(struct spool_writer *w, int dirfd, int fd, const char *id,
 {
 	w->dirfd = dirfd;
 	w->fd = fd;
+	/* As in spool_writer_open(); the entry is fresh and still 0600, so
+	 * without the lock only that pickup check is lost. */
+	(void)flock(fd, LOCK_EX | LOCK_NB);
 	strlcpy(w->id, id, sizeof(w->id));
 	w->msglen = 0;
 	w->max = max;
 	w->werrno = 0;
 	w->wlen = 0;
 	memset(&w->dsn, 0, sizeof(w->dsn));
+	w->named = NULL;
+	w->named_arg = NULL;
 	writer_head(w, sender, arrival, uid);
 }
 
@@ -335,12 +356,19 @@ spool_writer_commit(struct spool_writer *w, const char *const *rcpts,
     size_t nrcpt, unsigned flags, mode_t mode, struct err *e)
 {
 	char num[32], dv[3][DSN_REC_MAX];
-	struct stat st;
+	struct stat st, named;
 	size_t i, ndv;
 
 	if (w->max > 0 && w->msglen > w->max)
 		return writer_fail(w, e, RQ_DATAERR, "message larger than "
 		    "the maximum size ([queue] max_size)", 0);
+	/* Never commit what spool_msg_read() refuses (it would be moved
+	 * to corrupt/ after the caller was told the mail is queued). */
+	for (i = 0; i < nrcpt; i++)
+		if (rcpts[i][0] == '\0' ||
+		    addr_check(rcpts[i], "recipient", NULL) != RQ_OK)
+			return writer_fail(w, e, RQ_DATAERR, "invalid "
+			    "recipient address (too long or malformed)", 0);
 	for (i = 0; i < nrcpt; i++)
 		writer_rec(w, 'R', rcpts[i]);
 	ndv = dsn_values(&w->dsn, dv);
@@ -359,9 +387,23 @@ spool_writer_commit(struct spool_writer *w, const char *const *rcpts,
 		return writer_fail(w, e, RQ_TEMP, "fsync", errno);
 	if (spool_fsync_dir(w->dirfd) == -1)
 		return writer_fail(w, e, RQ_TEMP, "fsync directory", errno);
-	/* Reaped while we were stopped? Then nothing was committed. */
-	if (fstat(w->fd, &st) == -1 || st.st_nlink == 0)
-		return writer_fail(w, e, RQ_TEMP, "removed before commit", 0);
+	/* Reaped while we were stopped? Then nothing was committed. The
+	 * runner's reaper first renames an entry away, then looks at its
+	 * mode (pickup.c): our name is checked after the mode was set, so
+	 * either this check fails or the reaper sees 0704 and puts the
+	 * entry back. (nlink alone would miss the rename.) On failure the
+	 * mode goes back to 0600 before the lock is released: an entry the
+	 * reaper put back is then never picked up (we exit non-zero). */
+	if (fstat(w->fd, &st) == -1 || st.st_nlink == 0 ||
+	    (w->named != NULL ? w->named(w->named_arg, w->id) != 1 :
+	    (fstatat(w->dirfd, w->id, &named, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    named.st_dev != st.st_dev || named.st_ino != st.st_ino))) {
+		(void)fchmod(w->fd, SPOOL_MODE_WRITING);
+		close(w->fd);	/* not ours to unlink any more */
+		w->fd = -1;
+		return err_set(e, RQ_TEMP, "queue file %s: removed before "
+		    "commit", w->id);
+	}
 	if (close(w->fd) == -1) {
 		w->fd = -1;
 		(void)unlinkat(w->dirfd, w->id, 0);
@@ -781,10 +823,14 @@ env_load(int dirfd, const char *id, struct env *env, struct err *e)
 	int fd;
 
 	snprintf(name, sizeof(name), "%s.env", id);
-	if ((fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) ==
-	    -1) {
+	/* O_NONBLOCK: a FIFO must not hang the runner (or mailq). */
+	if ((fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) == -1) {
 		if (errno == ENOENT)
 			return err_set(e, RQ_NOINPUT, "%s: no envelope", id);
+		if (errno == ELOOP)
+			return err_set(e, RQ_DATAERR, "%s: a symbolic link",
+			    name);
 		return err_sys(e, RQ_TEMP, "open %s", name);
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||

@@ -65,6 +65,13 @@ struct spool_writer {
 	off_t max;		/* refuse messages longer than this (0: none) */
 	int werrno;		/* first write error */
 	struct dsn_req dsn;	/* zeroed by open; set before commit */
+	/*
+	 * NULL (open/adopt), or how commit checks that dirfd/id is still
+	 * this file when the writer cannot look itself (set-gid, without
+	 * the group): 1 yes, 0 no or unknown.
+	 */
+	int (*named)(void *arg, const char *id);
+	void *named_arg;
 	size_t wlen;
 	char wbuf[65536];
 };
@@ -88,7 +95,7 @@ void spool_writer_adopt(struct spool_writer *w, int dirfd, int fd,
 void spool_writer_put(struct spool_writer *w, const void *p, size_t n);
 /*
  * Write the trailer, set mode, fsync the file, fsync the directory, and
- * check the file is still linked. RQ_OK means the message is on stable
+ * check the file is still linked under its name (w->named, if set). RQ_OK means the message is on stable
  * storage. On failure the file is removed: RQ_TEMP, or RQ_DATAERR when
  * the message exceeded max.
  */

@@ -381,9 +381,17 @@ flush_field(struct sub *s)
 	const char *f = buf_cstr(&s->field), *colon;
 	size_t len = s->field.len;
 	struct rcpts *target;
+	size_t i;
 
 	if (len == 0)
 		return;
+	/* A bare CR would become a line break on the way out (a header line
+	 * made from the middle of this field: tests/e2e/hostile_args.sh), a
+	 * NUL would end an address early: both are read as white space, as
+	 * the address parser reads a CR. */
+	for (i = 0; i < len; i++)
+		if (s->field.data[i] == '\r' || s->field.data[i] == '\0')
+			s->field.data[i] = ' ';
 	if (header_is(f, len, "Date"))
 		s->seen_date = 1;
 	else if (header_is(f, len, "Message-ID"))
@@ -802,6 +810,8 @@ sub_open(struct sub *s, int dirfd)
 			    "file");
 		spool_writer_adopt(&s->w, dirfd, fd, id, o->sender, time(NULL),
 		    o->uid, o->max_size);
+		s->w.named = o->named;
+		s->w.named_arg = o->create_arg;
 	} else if ((st = spool_writer_open(&s->w, dirfd, NULL, o->sender,
 	    time(NULL), o->uid, o->max_size, s->e)) != RQ_OK)
 		return st;

@@ -39,6 +39,8 @@ struct submit_opts {
 	 * reading and writing and its id, or -1 with errno.
 	 */
 	int (*create)(void *arg, char id[SPOOL_ID_LEN + 1]);
+	/* With create: is id still the entry it made? (1 yes, 0 no) */
+	int (*named)(void *arg, const char *id);
 	void *create_arg;
 };
 

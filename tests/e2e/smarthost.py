@@ -39,6 +39,8 @@
 #   NOTIFY=/ORCPT= (checked for syntax: 501 when malformed). Without it
 #   those parameters get aiosmtpd's 555, as from a server without DSN.
 # --greeting-delay SECS: a slow server (wait before the 220 greeting).
+# --data-reply-delay SECS: wait between storing a message and the 250 to
+#   its final dot (the window "dot sent, 250 not yet seen").
 # --line-limit N, --data-size-limit N: aiosmtpd's limits (defaults: RFC 5321
 #   lines of 1000 octets + a stuffed dot; 32 MiB messages).
 # --lifetime SECS (900): the server exits by itself after this long, so a
@@ -167,6 +169,10 @@ class Handler:
                      "message %04d accepted: %d bytes from <%s> to %s"
                      % (n, len(content), envelope.mail_from,
                         ", ".join("<%s>" % r for r in envelope.rcpt_tos)))
+        if st.args.data_reply_delay > 0:
+            # the message is stored: a client killed now has sent its
+            # final dot but not seen the 250 (crash_runner.sh)
+            await asyncio.sleep(st.args.data_reply_delay)
         return "250 2.0.0 OK queued as %04d" % n
 
     async def handle_exception(self, error):
@@ -355,6 +361,12 @@ def main():
                    help="SIZE advertised and enforced (552 above it)")
     p.add_argument("--greeting-delay", type=float, default=0,
                    help="wait this many seconds before the 220 greeting")
+    p.add_argument("--backlog", type=int, default=100,
+                   help="listen() backlog (a burst of connections beyond "
+                        "it can stall clients until their timeout)")
+    p.add_argument("--data-reply-delay", type=float, default=0,
+                   help="wait this many seconds between storing a message "
+                        "and the 250 reply to its final dot")
     p.add_argument("--lifetime", type=float, default=900,
                    help="exit by itself after this many seconds")
     args = p.parse_args()
@@ -413,7 +425,7 @@ def main():
     warnings.simplefilter("ignore")   # auth_required without TLS etc.
     logging.getLogger("mail.log").setLevel(logging.ERROR)
     server = loop.run_until_complete(loop.create_server(
-        factory, host=args.host, port=0,
+        factory, host=args.host, port=0, backlog=args.backlog,
         ssl=ctx if args.mode == "smtps" else None))
     port = server.sockets[0].getsockname()[1]
     if args.port_file:

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "buf.h"
 #include "spool.h"
 
@@ -285,6 +286,32 @@ START_TEST(ids)
 }
 END_TEST
 
+/* fuzz_header: a recipient that grew past ADDR_MAX when qualified was
+ * committed, then refused by the reader. The writer now refuses it. */
+START_TEST(writer_refuses_unreadable)
+{
+	char big[ADDR_MAX + 20];
+	const char *rc[] = { "a@example.test", big };
+	struct spool_writer *w = calloc(1, sizeof(*w));
+	struct stat st;
+	struct err e;
+
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	memcpy(big + sizeof(big) - 14, "@example.test", 13);
+	ck_assert_int_eq(spool_writer_open(w, dirfd, "0000000000000009",
+	    "s@example.test", 1700000000, 33, 0, &e), RQ_OK);
+	spool_writer_put(w, body, sizeof(body) - 1);
+	ck_assert_int_eq(spool_writer_commit(w, rc, 2, 0,
+	    SPOOL_MODE_COMPLETE, &e), RQ_DATAERR);
+	ck_assert_int_eq(fstatat(dirfd, "0000000000000009", &st, 0), -1);
+	ck_assert_int_eq(spool_writer_open(w, dirfd, "000000000000000A",
+	    big, 1700000000, 33, 0, &e), RQ_DATAERR);
+	ck_assert_int_eq(fstatat(dirfd, "000000000000000A", &st, 0), -1);
+	free(w);
+}
+END_TEST
+
 /* fuzz_spool: an empty record line was read one byte past the text. */
 START_TEST(env_empty_record)
 {
@@ -331,6 +358,7 @@ main(void)
 	tcase_add_loop_test(tc, dsn_trailer_forms, 0,
 	    sizeof(dsn_trailers) / sizeof(dsn_trailers[0]));
 	tcase_add_test(tc, ids);
+	tcase_add_test(tc, writer_refuses_unreadable);
 	tcase_add_test(tc, env_empty_record);
 	tcase_add_test(tc, reason_sanitised);
 	suite_add_tcase(s, tc);

@@ -1,0 +1,222 @@
+#!/bin/sh
+# relayq e2e (issue 4): hostile sizes.  Each case is delivered exactly as
+# expected or refused cleanly with nothing queued; never a partial message.
+#  - a 200 KB display name in To: with -t (with and without white space):
+#    one recipient, every header line folded to <= 998 octets;
+#  - 100 000 recipients with -t (1 000 Bcc: fields of 100 addresses, so
+#    the message itself stays small): all 100 000 in the envelope, once;
+#  - 64 000 header lines: all arrive, in order, body intact;
+#  - a 50 MB message (50 000 000 octets, under the default max_size of
+#    50 MiB): delivered byte for byte, and the peak RSS of the submitting
+#    sendmail and of the runner (sendmail -q) stays a few MB, not
+#    proportional to the size (/usr/bin/time -v, Debian package `time`);
+#  - over max_size: exit 65, nothing queued;
+#  - empty input (no header, no body): queued with the fields relayq adds
+#    (Received, Date, Message-ID, From) and no body, delivered as that;
+#    with -t: refused (64, no recipients);
+#  - no final newline (in the body; in a header-only message): the last
+#    line arrives complete, CRLF-terminated.
+# shellcheck source=./lib.sh
+. "${RELAYQ_E2E_DIR:-$(dirname "$0")}/lib.sh"
+# shellcheck source=./hostile_lib.sh
+. "$RELAYQ_E2E_DIR/hostile_lib.sh"
+e2e_init
+# aiosmtpd's default SIZE limit is 32 MiB: room for the 50 MB message.
+hostile_setup sizes --data-size-limit 60000000
+E2E_CMD_TIMEOUT=120
+
+# --- generate the inputs (python: no shell loops) ---------------------------
+hostile_py '
+import sys, os
+t = sys.argv[1]
+def w(name, data):
+    with open(os.path.join(t, name), "wb") as f: f.write(data)
+w("name-nows.msg", b"To: \"" + b"N" * 204800 + b"\" <bob@example.org>\nSubject: long name no space\n\nbody\n")
+w("name-ws.msg", b"To: \"" + b" ".join([b"word%05d" % i for i in range(204800 // 10)]) + b"\" <bob@example.org>\nSubject: long name spaces\n\nbody\n")
+rc = ["r%06d@example.org" % i for i in range(100000)]
+w("rcpts.list", ("\n".join(rc) + "\n").encode())
+hdr = b"".join(b"Bcc: " + ", ".join(rc[i:i + 100]).encode() + b"\n" for i in range(0, 100000, 100))
+w("rcpts.msg", b"To: undisclosed-recipients:;\nSubject: hundred thousand\n" + hdr + b"\nto 100000\n")
+h = b"".join(b"X-Line-%05d: value %d\n" % (i, i) for i in range(64000))
+w("headers.msg", b"Subject: many header lines\n" + h + b"\nbody after 64000 header lines\n")
+# 50 000 000 octets of body: 76-octet lines (+LF), a counter in each.
+line = bytearray()
+n = 0
+parts = []
+size = 0
+while size < 50000000:
+    l = b"%010d " % n + b"abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-=+" + b"\n"
+    parts.append(l)
+    size += len(l)
+    n += 1
+body = b"".join(parts)[:50000000 - 1] + b"\n"
+w("big.body", body)
+w("big.msg", b"Subject: fifty megabytes\n\n" + body)
+' "$T" || die "cannot generate the inputs"
+
+RSS_SCALE=1
+grep -qa libasan "$RELAYQ_SBIN/relayq" 2>/dev/null && RSS_SCALE=4
+# peak_kb FILE: "Maximum resident set size" from /usr/bin/time -v output.
+peak_kb() { sed -n 's/.*Maximum resident set size (kbytes): *//p' "$1" | tail -n 1; }
+HAVE_GNU_TIME=0
+if [ -x /usr/bin/time ] && /usr/bin/time -v true 2>/dev/null; then
+	HAVE_GNU_TIME=1
+else
+	note "no GNU /usr/bin/time (Debian package time): RSS not measured"
+fi
+# tsm NAME ARGS...: sendmail under /usr/bin/time -v (stderr of both in $ERR).
+tsm() {
+	_tn=$1
+	shift
+	if [ "$HAVE_GNU_TIME" = 1 ]; then
+		run /usr/bin/time -v -o "$T/$_tn.time" "$RELAYQ_SBIN/sendmail" "$@"
+	else
+		sm "$@"
+	fi
+}
+
+# --- a baseline for the RSS: a small message --------------------------------
+printf 'Subject: small\n\nsmall\n' >"$T/small.msg"
+tsm small.submit -C "$CONF" -odq bob@example.org <"$T/small.msg"
+expect_rc "small message queued" 0
+tsm small.run -C "$CONF" -q
+expect_rc "small message: sendmail -q" 0
+wait_for 1 || die "the small message did not arrive"
+
+# --- 50 MB -----------------------------------------------------------------
+tsm big.submit -C "$CONF" -odq -i bob@example.org <"$T/big.msg"
+expect_rc "50 MB message queued (sendmail -odq)" 0
+note "50 MB submission: $MS ms"
+tsm big.run -C "$CONF" -q
+expect_rc "50 MB message: sendmail -q" 0
+note "50 MB delivery: $MS ms"
+wait_for 2 60 || true
+if [ "$HAVE_GNU_TIME" = 1 ]; then
+	for w in submit run; do
+		base=$(peak_kb "$T/small.$w.time")
+		big=$(peak_kb "$T/big.$w.time")
+		note "peak RSS, sendmail $w: small message ${base} KB, 50 MB message ${big} KB"
+		# A few MB: at most 8 MB more than for a tiny message, 24 MB in
+		# all (4 times that in a sanitizer build, as in faults_lib.sh).
+		if [ -n "$big" ] && [ -n "$base" ] &&
+			[ "$big" -le $((base + 8192 * RSS_SCALE)) ] &&
+			[ "$big" -le $((24576 * RSS_SCALE)) ]; then
+			ok "50 MB message: peak RSS of the $w bounded (${big} KB, small: ${base} KB)"
+		else
+			check_fail "50 MB message: peak RSS of the $w bounded" \
+				"<= $((base + 8192 * RSS_SCALE)) KB and <= $((24576 * RSS_SCALE)) KB" "${big:-?} KB"
+		fi
+	done
+fi
+m=$(msg_by_subject "fifty megabytes") && {
+	check_eq "50 MB: recipients" "bob@example.org" "$(rcpts "$m")"
+	check_body "50 MB: body byte for byte (CRLF)" "$T/big.body" "$m.eml"
+	check_clean_message "50 MB" "$m"
+}
+rm -f "$T/big.msg" "$T/expected.body" "$T/got.body"
+
+# --- over max_size: refused, nothing queued ----------------------------------
+write_config "$T/small.conf" password="$HPW" spool="$T/spool" extra="" 
+sed -i 's/^retry = .*/&\nmax_size = 1M/' "$T/small.conf"
+spool_snapshot >"$T/spool.before"
+hostile_py 'import sys; open(sys.argv[1], "wb").write(b"Subject: too big\n\n" + (b"x" * 75 + b"\n") * 20000)' "$T/toobig.msg"
+sm -C "$T/small.conf" -odq bob@example.org <"$T/toobig.msg"
+expect_rc "1.5 MB message over max_size = 1M: refused" 65
+check_match "over max_size: says why" "max_size|maximum size" "$(cat "$ERR")"
+spool_snapshot >"$T/spool.after"
+check_eq "over max_size: nothing queued, spool unchanged" "$(cat "$T/spool.before")" "$(cat "$T/spool.after")"
+
+# --- display names, header lines, recipients -----------------------------------
+sm -C "$CONF" -odq -t <"$T/name-nows.msg"
+expect_rc "200 KB display name without white space (-t)" 0
+sm -C "$CONF" -odq -t <"$T/name-ws.msg"
+expect_rc "200 KB display name with white space (-t)" 0
+sm -C "$CONF" -odq bob@example.org <"$T/headers.msg"
+expect_rc "64 000 header lines" 0
+sm -C "$CONF" -odq -t <"$T/rcpts.msg"
+expect_rc "100 000 recipients (-t, Bcc:)" 0
+note "100 000 recipients: submission $MS ms"
+
+# --- empty input, no final newline ---------------------------------------------
+sm -C "$CONF" -odq bob@example.org </dev/null
+expect_rc "empty input: queued" 0
+sm -C "$CONF" -odq -t </dev/null
+check_match "empty input with -t: refused (no recipients)" '^(64|65)$' "$RC"
+check_match "empty input with -t: says why" . "$(cat "$ERR")"
+printf 'Subject: no final newline\n\nfirst line\nlast line without newline' >"$T/nonl.msg"
+sm -C "$CONF" -odq bob@example.org <"$T/nonl.msg"
+expect_rc "no final newline in the body" 0
+printf 'Subject: header only no newline' >"$T/nonl2.msg"
+sm -C "$CONF" -odq bob@example.org <"$T/nonl2.msg"
+expect_rc "header-only message without a final newline" 0
+
+tsm rcpts.run -C "$CONF" -q
+expect_rc "sendmail -q (names, headers, 100 000 recipients, empty...)" 0
+note "delivery pass: $MS ms"
+wait_for 9 60 || true
+[ "$HAVE_GNU_TIME" = 1 ] && note "runner peak RSS with 100 000 recipients: $(peak_kb "$T/rcpts.run.time") KB"
+
+for s in "long name no space" "long name spaces"; do
+	m=$(msg_by_subject "$s") || continue
+	check_eq "$s: one recipient" "bob@example.org" "$(rcpts "$m")"
+	check_clean_message "$s" "$m"
+	check_eq "$s: To: holds the whole name (folding aside)" "ok" "$(hostile_py '
+import sys, re
+d = open(sys.argv[1], "rb").read().split(b"\r\n\r\n")[0]
+to = re.search(rb"\r\nTo:(.*?)\r\n(?![ \t])", d, re.S).group(1)
+to = re.sub(rb"\r\n[ \t]", b"", to).replace(b" ", b"")
+want = open(sys.argv[2], "rb").read().split(b"\n")[0][3:].replace(b" ", b"")
+print("ok" if to == want else "differs: %d vs %d octets" % (len(to), len(want)))' "$m.eml" "$T/$( [ "$s" = "long name no space" ] && echo name-nows || echo name-ws).msg")"
+done
+
+m=$(msg_by_subject "many header lines") && {
+	check_eq "64 000 header lines: all arrived in order, body intact" "ok" "$(hostile_py '
+import sys
+d = open(sys.argv[1], "rb").read()
+h, _, b = d.partition(b"\r\n\r\n")
+xs = [l for l in h.split(b"\r\n") if l.startswith(b"X-Line-")]
+want = [b"X-Line-%05d: value %d" % (i, i) for i in range(64000)]
+print("ok" if xs == want and b == b"body after 64000 header lines\r\n" else "got %d X-Line fields, body %r" % (len(xs), b[:60]))' "$m.eml")"
+	check_clean_message "64 000 header lines" "$m"
+}
+
+m=$(msg_by_subject "hundred thousand") && {
+	check_eq "100 000 recipients: each exactly once" "ok" "$(hostile_py '
+import sys, json
+got = json.load(open(sys.argv[1]))["rcpt_tos"]
+want = open(sys.argv[2]).read().split()
+print("ok" if sorted(got) == sorted(want) and len(got) == len(set(got)) else "got %d (%d distinct), want %d" % (len(got), len(set(got)), len(want)))' "$m.json" "$T/rcpts.list")"
+	check_no_grep "100 000 recipients: no Bcc: field arrived" '^Bcc:' "$m.eml"
+	check_clean_message "100 000 recipients" "$m"
+}
+
+# Empty input: exactly the added fields and no body.
+m=$(for j in "$SH_RX"/[0-9]*.json; do
+	grep -qi '^Subject:' "${j%.json}.eml" || echo "${j%.json}"
+done)
+if [ "$(printf '%s\n' "$m" | grep -c .)" = 1 ]; then
+	check_eq "empty input: the added fields only, no body" \
+		"Received Date Message-ID From" "$(hostile_py '
+import sys
+d = open(sys.argv[1], "rb").read()
+names = [l.split(b":")[0].decode() for l in d.split(b"\r\n") if l and l[:1] not in b" \t"]
+print(" ".join(names) if d.endswith(b"\r\n") and b"\r\n\r\n" not in d else "bad: %r" % d[-80:])' "$m.eml")"
+	check_eq "empty input: recipient" "bob@example.org" "$(rcpts "$m")"
+else
+	check_fail "exactly one message without Subject (the empty input)" 1 "$m"
+fi
+
+m=$(msg_by_subject "no final newline") &&
+	check_eq "no final newline: the last line arrives complete" \
+		"$(printf 'first line\r\nlast line without newline\r\n' | od -c)" \
+		"$(mt body "$m.eml" /dev/stdout | od -c)"
+m=$(msg_by_subject "header only no newline") && {
+	check_clean_message "header only, no final newline" "$m"
+	check_eq "header only, no final newline: Subject intact" \
+		"header only no newline" "$(header "$m.eml" Subject)"
+}
+
+check_eq "messages at the smarthost" 9 "$(received_count)"
+check_queue_empty "queue empty at the end" "$CONF"
+check_no_secrets "$T"/*.time
+e2e_finish

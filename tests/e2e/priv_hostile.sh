@@ -1,0 +1,298 @@
+#!/bin/sh
+# relayq e2e (root only): the set-gid submitter under hostile process state,
+# run by an unprivileged user on a real set-gid installation (priv_lib.sh).
+# Each case ends in exactly one of:
+#   exit 0 and one new, complete maildrop entry (0704, user:relayq-drop),
+#   later delivered once with its body intact;
+#   a clean non-zero exit (not a signal) and no new maildrop entry;
+# never a half-file (an odd or 0600 entry), never an entry in corrupt/.
+# Cases: fds 0, 1, 2 closed in every combination; umask 000 and 777;
+# RLIMIT_FSIZE 1 KB (a 100 KB message: exit 75, nothing left; a small one:
+# queued); RLIMIT_NOFILE 4..8; RLIMIT_AS 16..64 MB (not under ASan);
+# LD_PRELOAD, LD_LIBRARY_PATH, TMPDIR, TZ, LANG, LC_ALL, LOCPATH,
+# GCONV_PATH, NLSPATH, HOSTALIASES, PATH set to traps (the trap library's
+# constructor must not run; under strace: no open of the secret or of a
+# trap path, no exec); stdout and stderr a pipe nobody reads (SIGPIPE) with
+# -v: the committed message is no failure; kill -9 of a submitter in the
+# middle of its input: the half-written entry is removed all the same; a
+# `sendmail -bs` session cut off inside DATA leaves no half-written entry;
+# a stopped submitter whose entry is moved away (reaped) exits 75.
+# shellcheck source=./lib.sh
+. "${RELAYQ_E2E_DIR:-$(dirname "$0")}/lib.sh"
+# shellcheck source=./priv_lib.sh
+. "$RELAYQ_E2E_DIR/priv_lib.sh"
+priv_init
+command -v bash >/dev/null 2>&1 || skip "bash not found (ulimit -f/-n/-v)"
+U=$T/u
+mkdir "$U" && chown "$PRIV_USER:$PRIV_USER" "$U" || die "mkdir $U"
+: >"$T/expected"	# NAME per case that queued a message with a body file
+: >"$T/expected.empty"	# NAME per case that queued an empty message
+
+# hcase NAME BODY|- ALLOWED_RCS CMD...: run CMD (as PRIV_USER, the message
+# BODY on stdin, or /dev/null with -) and judge the outcome. ALLOWED_RCS is
+# an ERE of acceptable exit codes.
+hcase() {
+	_n=$1 _body=$2 _allowed=$3
+	shift 3
+	if [ "$_body" = - ]; then
+		_in=/dev/null
+	else
+		_in=$T/msg.$_n
+		{
+			printf 'Subject: hostile %s\n\n' "$_n"
+			cat "$_body"
+		} >"$_in"
+	fi
+	ls "$SPOOL/maildrop" >"$T/md.before"
+	u_run "$@" <"$_in"
+	_new=$(ls "$SPOOL/maildrop" | comm -13 "$T/md.before" - | tr '\n' ' ')
+	check_match "$_n: exit code ($RC) allowed" "^($_allowed)\$" "$RC"
+	if [ "$RC" = 0 ]; then
+		check_match "$_n: exit 0 with exactly one new entry" '^[0-9A-F]{16} $' "$_new"
+		if [ "$_body" = - ]; then
+			echo "$_n" >>"$T/expected.empty"
+		else
+			echo "$_n $_body" >>"$T/expected"
+		fi
+	else
+		check_eq "$_n: exit $RC and no new entry" "" "$_new"
+		[ "$RC" -lt 128 ] || check_fail "$_n: not killed by a signal" "< 128" "$RC"
+	fi
+	check_maildrop_clean "$_n"
+}
+
+printf 'line one\nline two\n' >"$T/body.small"
+"$RELAYQ_PYTHON" -c 'import sys
+sys.stdout.write("".join("hostile body line %06d ......................................\n" % i
+                         for i in range(1700)))' >"$T/body.big"	# ~100 KB
+
+# --- fds 0, 1, 2 closed -------------------------------------------------------
+for fds in 0 1 2 01 02 12 012; do
+	redir=
+	case $fds in *0*) redir="$redir <&-" ;; esac
+	case $fds in *1*) redir="$redir >&-" ;; esac
+	case $fds in *2*) redir="$redir 2>&-" ;; esac
+	# glibc gives a set-id program a closed fd 0 as /dev/full opened
+	# write-only: reading it fails, so 75 is as right as an empty message.
+	case $fds in *0*) body=- ok_rc='0|75' ;; *) body=$T/body.small ok_rc=0 ;; esac
+	hcase "fds-closed-$fds" "$body" "$ok_rc" \
+		sh -c "exec \"\$0\" \"\$@\" $redir" "$SM" -i "fd$fds@example.org"
+done
+# A usage error with 1 and 2 closed: a clean 64, nothing written anywhere.
+hcase "fds-closed-12-bad-option" "$T/body.small" 64 \
+	sh -c 'exec "$0" "$@" >&- 2>&-' "$SM" -y -i bad@example.org
+
+# --- umask ----------------------------------------------------------------------
+for m in 000 777; do
+	hcase "umask-$m" "$T/body.small" 0 \
+		sh -c "umask $m; exec \"\$0\" \"\$@\"" "$SM" -i "umask$m@example.org"
+done
+
+# --- resource limits ---------------------------------------------------------
+hcase "fsize-1k-big" "$T/body.big" 75 \
+	bash -c 'ulimit -f 1; exec "$0" "$@"' "$SM" -i fsizebig@example.org
+hcase "fsize-1k-small" "$T/body.small" 0 \
+	bash -c 'ulimit -f 1; exec "$0" "$@"' "$SM" -i fsizesmall@example.org
+for n in 4 5 6 7 8; do
+	hcase "nofile-$n" "$T/body.small" '0|7[0-9]' \
+		bash -c "ulimit -n $n; exec \"\$0\" \"\$@\"" "$SM" -i "nofile$n@example.org"
+done
+if [ "$PRIV_ASAN" = 1 ]; then
+	note "ASan build: RLIMIT_AS cases skipped (the sanitizer reserves terabytes)"
+else
+	# 127: the dynamic loader itself cannot map the libraries.
+	for mb in 16 24 32 64; do
+		hcase "as-${mb}m" "$T/body.big" '0|7[0-9]|127' \
+			bash -c "ulimit -v $((mb * 1024)); exec \"\$0\" \"\$@\"" "$SM" \
+			-i "as$mb@example.org"
+	done
+fi
+
+# --- environment traps -----------------------------------------------------------
+mkdir -p "$U/bin" "$U/locale" "$U/gconv" "$U/marks" && chmod 0777 "$U/marks" ||
+	die "mkdir traps"
+for p in sh cat date hostname uname ls; do
+	printf '#!/bin/sh\n: >"%s/marks/path-%s.$$"\n' "$U" "$p" >"$U/bin/$p"
+	chmod 0755 "$U/bin/$p"
+done
+printf '127.0.0.1 evil\n' >"$U/hosts"
+chown -R "$PRIV_USER" "$U/bin" "$U/locale" "$U/gconv" "$U/hosts"
+trap_env="LD_LIBRARY_PATH=$U TMPDIR=$U/nonexistent TZ=$SECRET LANG=../../../../$U/locale \
+LC_ALL=../../../../$U/locale LOCPATH=$U/locale GCONV_PATH=$U/gconv NLSPATH=$U/locale/%N \
+HOSTALIASES=$U/hosts PATH=$U/bin RELAYQ_DEBUG=1"
+have_trap=0
+if command -v cc >/dev/null 2>&1; then
+	printf '%s\n' '#include <fcntl.h>' '#include <stdio.h>' '#include <unistd.h>' \
+		'__attribute__((constructor)) static void trap(void) {' \
+		'	char p[512];' \
+		"	snprintf(p, sizeof(p), \"%s/marks/preload.%ld\", \"$U\", (long)getpid());" \
+		'	close(open(p, O_WRONLY | O_CREAT, 0666));' '}' >"$T/trap.c"
+	if cc -shared -fPIC -o "$U/trap.so" "$T/trap.c" 2>"$T/trap.err"; then
+		chmod 0755 "$U/trap.so"
+		have_trap=1
+	else
+		warn "cannot build the LD_PRELOAD trap: $(cat "$T/trap.err")"
+	fi
+else
+	warn "no C compiler: the LD_PRELOAD trap is not tested"
+fi
+if [ "$have_trap" = 1 ]; then
+	# Positive control: the trap works on a program that is not set-id.
+	as_user env LD_PRELOAD="$U/trap.so" /bin/true
+	check_match "control: the LD_PRELOAD trap fires for /bin/true" 'preload\.' \
+		"$(ls "$U/marks")"
+	rm -f "$U/marks"/*
+	trap_env="LD_PRELOAD=$U/trap.so $trap_env"
+fi
+# shellcheck disable=SC2086
+hcase "env-traps" "$T/body.small" 0 env $trap_env "$SM" -i envtraps@example.org
+check_eq "env traps: no trap fired (no marker)" "" "$(ls "$U/marks")"
+if have_strace; then
+	set --
+	for kv in $trap_env; do set -- "$@" -E "$kv"; done
+	u_strace "$T/trace.env" "$@" "$SM" -i envtraps2@example.org <"$T/msg.env-traps"
+	expect_rc "env traps under strace" 0
+	check_eq "env traps (strace): no open of the secret (TZ=secret)" "" \
+		"$(grep -F "\"$SECRET\"" "$T/trace.env")"
+	check_eq "env traps (strace): no open under the trap dir" "" \
+		"$(grep -E 'open(at)?\(' "$T/trace.env" | grep -F "\"$U")"
+	check_eq "env traps (strace): one execve, no program run" 1 \
+		"$(grep -c 'execve(' "$T/trace.env")"
+	check_eq "env traps (strace): no trap fired" "" "$(ls "$U/marks")"
+	echo "env-traps2 $T/body.small" >>"$T/expected"
+else
+	warn "strace missing or not allowed: env traps not traced"
+fi
+check_maildrop_clean "env traps"
+
+# --- SIGPIPE: stdout and stderr are a pipe nobody reads ----------------------
+cat >"$T/brokenpipe.py" <<'EOF'
+import os, signal, sys
+r, w = os.pipe()
+os.close(r)
+os.dup2(w, 1)
+os.dup2(w, 2)
+os.close(w)
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)	# as a shell would leave it
+os.execv(sys.argv[1], sys.argv[1:])
+EOF
+hcase "sigpipe-v" "$T/body.small" 0 "$RELAYQ_PYTHON" "$T/brokenpipe.py" \
+	"$SM" -v -i sigpipe@example.org
+hcase "sigpipe" "$T/body.small" 0 "$RELAYQ_PYTHON" "$T/brokenpipe.py" \
+	"$SM" -i sigpipe2@example.org
+
+# --- sendmail -bs: one message queued, the next cut off inside DATA -----------
+# The session runs without the group; its entries come from a helper that
+# keeps it, and that helper removes what the session left unfinished.
+{
+	printf 'EHLO client.test\r\nMAIL FROM:<a@example.org>\r\n'
+	printf 'RCPT TO:<bs-good@example.org>\r\nDATA\r\n'
+	printf 'Subject: hostile bs-good\r\n\r\nline one\r\nline two\r\n.\r\n'
+	printf 'MAIL FROM:<a@example.org>\r\nRCPT TO:<bs-cut@example.org>\r\nDATA\r\n'
+	printf 'Subject: hostile bs-cut\r\n\r\nhalf a bo'
+} >"$T/bs.in"
+ls "$SPOOL/maildrop" >"$T/md.before"
+u_run "$SM" -bs <"$T/bs.in"
+expect_rc "-bs session cut inside the second DATA" 0
+check_eq "-bs: one message queued (one 250 after DATA)" 1 \
+	"$(grep -c '^250 .*queued' "$OUT")"
+check_eq "-bs: exactly one new entry, complete" "704" \
+	"$(ls "$SPOOL/maildrop" | comm -13 "$T/md.before" - |
+		(cd "$SPOOL/maildrop" && xargs -r stat -c %a) | tr '\n' ' ' | sed 's/ $//')"
+check_maildrop_clean "-bs cut session"
+echo "bs-good $T/body.small" >>"$T/expected"
+
+# --- kill -9 of a submitter that is reading its input ------------------------
+# Its entry (0600) cannot be removed by the submitter itself once the group
+# is gone; the helper that kept the group (src/dropper.c) removes it.
+cat >"$T/kill9.py" <<'EOF'
+import os, subprocess, sys, time
+md, user, sm = sys.argv[1:4]
+before = set(os.listdir(md))
+p = subprocess.Popen(["setpriv", "--reuid=" + user, "--regid=" + user,
+                      "--init-groups", "--", sm, "-i", "killed@example.org"],
+                     stdin=subprocess.PIPE, stderr=subprocess.DEVNULL)
+p.stdin.write(b"Subject: hostile killed\n\nhalf a body\n")
+p.stdin.flush()
+new = []
+for _ in range(100):
+    new = sorted(set(os.listdir(md)) - before)
+    if new:
+        break
+    time.sleep(0.05)
+time.sleep(0.2)
+modes = ["%o" % (os.lstat(os.path.join(md, n)).st_mode & 0o7777) for n in new]
+print("while reading: %s" % " ".join(modes))
+p.kill()
+p.wait()
+p.stdin.close()
+for _ in range(60):
+    if not set(os.listdir(md)) - before:
+        break
+    time.sleep(0.05)
+print("after kill -9: %s" % " ".join(sorted(set(os.listdir(md)) - before)))
+EOF
+run "$RELAYQ_PYTHON" "$T/kill9.py" "$SPOOL/maildrop" "$PRIV_USER" "$SM"
+check_grep "killed: a 0600 entry while the submitter reads" '^while reading: 600$' "$OUT"
+check_grep "killed: the drop helper removed the half-written entry" '^after kill -9: $' "$OUT"
+
+# --- a stopped submitter whose entry is reaped --------------------------------
+# The reaper renames an entry away before it looks at its mode (pickup.c);
+# the set-gid submitter, without the group, cannot look up its own name, so
+# the drop helper answers for it: moved away while stopped -> exit 75 and
+# nothing queued; the control (stopped, not moved) -> exit 0, queued.
+cat >"$T/stopped.py" <<'EOF'
+import os, signal, subprocess, sys, time
+md, tmp, user, sm, reap = sys.argv[1:6]
+before = set(os.listdir(md))
+p = subprocess.Popen(["setpriv", "--reuid=" + user, "--regid=" + user,
+                      "--init-groups", "--", sm, "-i", "stopped@example.org"],
+                     stdin=subprocess.PIPE, stderr=subprocess.DEVNULL)
+p.stdin.write(b"Subject: hostile stopped-" + reap.encode() + b"\n\nfirst\n")
+p.stdin.flush()
+new = []
+for _ in range(100):
+    new = sorted(set(os.listdir(md)) - before)
+    if new:
+        break
+    time.sleep(0.05)
+p.send_signal(signal.SIGSTOP)
+if reap == "yes" and new:
+    os.rename(os.path.join(md, new[0]), os.path.join(tmp, new[0] + ".reaped"))
+p.send_signal(signal.SIGCONT)
+p.stdin.write(b"second\n")
+p.stdin.close()
+rc = p.wait(timeout=30)
+left = sorted(set(os.listdir(md)) - before)
+modes = ["%o" % (os.lstat(os.path.join(md, n)).st_mode & 0o7777) for n in left]
+print("entry: %d rc: %d left: %s" % (len(new), rc, " ".join(modes)))
+for n in new:
+    try:
+        os.unlink(os.path.join(tmp, n + ".reaped"))
+    except FileNotFoundError:
+        pass
+EOF
+run "$RELAYQ_PYTHON" "$T/stopped.py" "$SPOOL/maildrop" "$SPOOL/tmp" "$PRIV_USER" "$SM" yes
+check_grep "stopped and reaped: exit 75, nothing queued" '^entry: 1 rc: 75 left: $' "$OUT"
+run "$RELAYQ_PYTHON" "$T/stopped.py" "$SPOOL/maildrop" "$SPOOL/tmp" "$PRIV_USER" "$SM" no
+check_grep "stopped, not reaped: exit 0, queued" '^entry: 1 rc: 0 left: 704$' "$OUT"
+printf 'first\nsecond\n' >"$T/body.stopped"
+echo "stopped-no $T/body.stopped" >>"$T/expected"
+
+# --- deliver everything: each queued message once, intact ----------------------
+run "$RQ" run
+expect_rc "root: relayq run" 0
+nexp=$(($(wc -l <"$T/expected") + $(wc -l <"$T/expected.empty")))
+wait_for "$nexp"
+nap
+check_eq "every queued message delivered, nothing else" "$nexp" "$(received_count)"
+check_eq "nothing in corrupt/" 0 "$(spool_files corrupt)"
+check_eq "maildrop empty" 0 "$(spool_files maildrop)"
+while read -r name body; do
+	case $name in env-traps2) subj="hostile env-traps" ;; *) subj="hostile $name" ;; esac
+	for m in $(mt find "$SH_RX" "$subj"); do
+		check_body "$name: body intact" "$body" "$m.eml"
+	done
+done <"$T/expected"
+check_no_secret "all command output" "$T"/cmd.*.out "$T"/cmd.*.err "$T/commands.log"
+e2e_finish
