@@ -45,7 +45,7 @@ problem(struct aliases *al, int line, const char *fmt, ...)
 	va_end(ap);
 	if (r == -1)
 		return -1;
-	if ((p = reallocarray(al->p, al->np + 1, sizeof(*p))) == NULL) {
+	if ((p = array_grow(al->p, al->np, sizeof(*p))) == NULL) {
 		free(msg);
 		return -1;
 	}
@@ -203,7 +203,7 @@ target_add(struct entry *en, const char *text, int supported)
 	}
 	if ((copy = strdup(text)) == NULL)
 		return -1;
-	if ((t = reallocarray(en->a.t, en->a.nt + 1, sizeof(*t))) == NULL) {
+	if ((t = array_grow(en->a.t, en->a.nt, sizeof(*t))) == NULL) {
 		free(copy);
 		return -1;
 	}
@@ -389,17 +389,11 @@ entry_keep(struct aliases *al, struct entry *en)
 		alias_free(&en->a);
 		return 0;
 	}
-	/* The table doubles when n is a power of two (full): growing it by
-	 * one entry copied it once per alias (minutes under ASan for
-	 * ALIASES_MAX entries). */
-	if ((al->n & (al->n - 1)) == 0) {
-		if ((v = reallocarray(al->v, al->n > 0 ? al->n * 2 : 1,
-		    sizeof(*v))) == NULL) {
-			alias_free(&en->a);
-			return -1;
-		}
-		al->v = v;
+	if ((v = array_grow(al->v, al->n, sizeof(*v))) == NULL) {
+		alias_free(&en->a);
+		return -1;
 	}
+	al->v = v;
 	al->v[al->n++] = en->a;
 	return 0;
 }
@@ -656,7 +650,7 @@ note(struct walk *w, const char *fmt, ...)
 	va_start(ap, fmt);
 	r = vasprintf(&msg, fmt, ap);
 	va_end(ap);
-	if (r == -1 || (v = reallocarray(x->notes, x->nnotes + 1,
+	if (r == -1 || (v = array_grow(x->notes, x->nnotes,
 	    sizeof(*v))) == NULL) {
 		if (r != -1)
 			free(msg);

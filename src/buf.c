@@ -147,3 +147,15 @@ buf_free(struct buf *b)
 	b->data = NULL;
 	b->len = b->cap = 0;
 }
+
+void *
+array_grow(void *v, size_t n, size_t size)
+{
+	if (n != 0 && (n & (n - 1)) != 0)
+		return v;	/* room left: capacity is the next power of two */
+	if (n > SIZE_MAX / 2) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return reallocarray(v, n == 0 ? 1 : n * 2, size);
+}

@@ -34,4 +34,13 @@ char *buf_steal(struct buf *b);
 void buf_wipe(struct buf *b);
 void buf_free(struct buf *b);
 
+/*
+ * For an array of n elements of size bytes that only ever grows one
+ * element at a time from NULL: make room for element n. The array doubles
+ * when n is 0 or a power of two (it is full then), so adding n elements
+ * costs O(n) copying, not O(n^2). Returns the (possibly moved) array, or
+ * NULL with errno (the array unchanged).
+ */
+void *array_grow(void *v, size_t n, size_t size);
+
 #endif

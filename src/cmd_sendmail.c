@@ -28,6 +28,7 @@
 
 #include "compat.h"
 #include "addr.h"
+#include "buf.h"
 #include "cmd.h"
 #include "deliver.h"
 #include "dropper.h"
@@ -681,7 +682,7 @@ bs_queued(void *arg, const char *id)
 	char (*v)[SPOOL_ID_LEN + 1];
 
 	/* Without memory the message stays queued for `sendmail -q`. */
-	if ((v = reallocarray(ids->v, ids->n + 1, sizeof(*v))) == NULL)
+	if ((v = array_grow(ids->v, ids->n, sizeof(*v))) == NULL)
 		return;
 	ids->v = v;
 	strlcpy(ids->v[ids->n++], id, SPOOL_ID_LEN + 1);

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "compat.h"
+#include "buf.h"
 #include "dropper.h"
 
 #define DROPPER_MAX_ENTRIES 10000
@@ -134,15 +135,12 @@ req_create(int sock, int dirfd, struct made **made, int *nmade)
 		send_reply(sock, &r, -1);
 		return;
 	}
-	if ((*nmade & (*nmade - 1)) == 0) {	/* full: double it */
-		if ((m = reallocarray(*made, *nmade > 0 ?
-		    (size_t)*nmade * 2 : 1, sizeof(*m))) == NULL) {
-			r.err = ENOMEM;
-			send_reply(sock, &r, -1);
-			return;
-		}
-		*made = m;
+	if ((m = array_grow(*made, (size_t)*nmade, sizeof(*m))) == NULL) {
+		r.err = ENOMEM;
+		send_reply(sock, &r, -1);
+		return;
 	}
+	*made = m;
 	fd = make_entry(dirfd, r.id);
 	if (fd != -1 && fstat(fd, &st) == -1) {
 		(void)unlinkat(dirfd, r.id, 0);

@@ -24,6 +24,7 @@
 
 #include "compat.h"
 #include "addr.h"
+#include "buf.h"
 #include "log.h"
 #include "smtpd.h"
 
@@ -366,7 +367,7 @@ cmd_rcpt(struct smtpd *d, const char *arg)
 		free(path);
 		return;
 	}
-	if ((v = reallocarray(d->rcpts, d->nrcpt + 1, sizeof(*v))) == NULL) {
+	if ((v = array_grow(d->rcpts, d->nrcpt, sizeof(*v))) == NULL) {
 		reply(d, "451 4.3.0 Out of memory");
 		free(path);
 		return;

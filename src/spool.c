@@ -518,7 +518,7 @@ add_rcpt(struct spool_msg *m, const char *v, struct err *e)
 
 	if (addr_check(v, "recipient", e) != RQ_OK || *v == '\0')
 		return bad_file(e, "bad recipient");
-	if ((r = reallocarray(m->rcpts, m->nrcpt + 1, sizeof(*r))) == NULL)
+	if ((r = array_grow(m->rcpts, m->nrcpt, sizeof(*r))) == NULL)
 		return err_sys(e, RQ_INTERNAL, "reallocarray");
 	m->rcpts = r;
 	if ((r[m->nrcpt] = strdup(v)) == NULL)
@@ -719,7 +719,7 @@ env_add_rcpt(struct env *env, const char *v)
 	    v[0] != RCPT_FAILED && v[0] != RCPT_REPORTED) || v[1] != ' ' ||
 	    addr_check(v + 2, "recipient", NULL) != RQ_OK || v[2] == '\0')
 		return -1;
-	r = reallocarray(env->rcpts, env->nrcpt + 1, sizeof(*r));
+	r = array_grow(env->rcpts, env->nrcpt, sizeof(*r));
 	if (r == NULL)
 		return -1;
 	env->rcpts = r;

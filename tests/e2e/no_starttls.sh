@@ -8,7 +8,7 @@
 e2e_init
 make_certs
 start_smarthost clear --mode starttls --no-starttls --cert "$T/server.pem" \
-	--key "$T/server.key" --auth alice:s3cret
+	--key "$T/server.key" --auth "alice:$E2E_PASS"
 CONF=$T/relayq.conf
 write_config "$CONF"
 
@@ -29,7 +29,7 @@ check_not_sent "no AUTH sent" AUTH "$SH_LOG"
 check_not_sent "no MAIL sent" MAIL "$SH_LOG"
 check_not_sent "no RCPT sent" RCPT "$SH_LOG"
 check_not_sent "no DATA sent" DATA "$SH_LOG"
-check_no_grep "the password never went out" 'czNjcmV0|s3cret|YWxpY2U' "$SH_LOG"
+check_no_grep "the password never went out" "$E2E_PASS_RE|YWxpY2U" "$SH_LOG"
 
 mailq_of "$CONF"
 expect_rc "mailq" 0

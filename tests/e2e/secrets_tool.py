@@ -3,6 +3,8 @@
 
   syslog SOCKET OUT    a syslog socket (datagrams) whose messages are
                        appended to OUT, one per line; runs until killed
+  ere SECRET           print an ERE matching the secret in any of the
+                       forms below (for grep -E)
   scan SECRET FILE...  print "HIT FILE FORM" for every file that holds
                        SECRET in one of the forms it could leak in: as is,
                        or base64-encoded at any byte alignment (AUTH PLAIN,
@@ -41,8 +43,14 @@ def scan(secret, paths):
             continue
         decoded = HEX.sub(lambda m: bytes([int(m.group(1), 16)]), data)
         for name, pat in fs.items():
-            if len(pat) >= 8 and (pat in data or pat in decoded):
+            if len(pat) >= 6 and (pat in data or pat in decoded):
                 print("HIT %s %s" % (p, name))
+
+
+def ere(secret):
+    pats = [p.decode() for p in forms(secret).values() if len(p) >= 4]
+    print("|".join(re.sub(r"([][.*+?^$(){}|\\])", r"\\\1", p)
+                   for p in pats))
 
 
 def syslog(path, out):
@@ -62,6 +70,8 @@ def syslog(path, out):
 def main():
     if len(sys.argv) >= 4 and sys.argv[1] == "syslog":
         syslog(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) == 3 and sys.argv[1] == "ere":
+        ere(sys.argv[2])
     elif len(sys.argv) >= 3 and sys.argv[1] == "scan":
         scan(sys.argv[2], sys.argv[3:])
     else:

@@ -8,7 +8,7 @@
 e2e_init
 make_certs
 start_smarthost smtps --mode smtps --cert "$T/server.pem" --key "$T/server.key" \
-	--auth alice:s3cret
+	--auth "alice:$E2E_PASS"
 CONF=$T/relayq.conf
 write_config "$CONF" tls=smtps
 
@@ -37,7 +37,7 @@ check_not_sent "no STARTTLS on an smtps connection" STARTTLS "$SH_LOG"
 check_queue_empty "queue empty after relayq run" "$CONF"
 
 # password_file instead of password, and -odi.
-printf 's3cret\n' >"$T/password"
+printf '%s\n' "$E2E_PASS" >"$T/password"
 chmod 600 "$T/password"
 CONF2=$T/relayq-pwfile.conf
 write_config "$CONF2" tls=smtps password_file="$T/password"

@@ -108,7 +108,7 @@ elif command -v unshare >/dev/null 2>&1 &&
 fi
 [ "$HOSTS_NS" = 1 ] || warn "no mount namespace for a private /etc/hosts: wildcard cases skipped"
 
-PW_RE='s3cret|czNjcmV0|AGFsaWNlAHMzY3JldA'
+PW_RE=$E2E_PASS_RE
 
 # tls_case MODE EXPECT HOST CERT SCRIPT [server options...]
 #   MODE starttls|smtps (relayq's tls =); EXPECT DELIVERED or a reason ERE;

@@ -62,6 +62,35 @@ START_TEST(grows_large)
 }
 END_TEST
 
+/* array_grow: contents kept; reallocations only at powers of two. */
+START_TEST(array_grows_by_doubling)
+{
+	static const size_t sizes[] = { 1, 2, 3, 4, 5, 63, 64, 65, 1000, 100000 };
+	size_t i, k, n, moves;
+	int *v, *w;
+
+	for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		v = NULL;
+		moves = 0;
+		for (n = 0; n < sizes[k]; n++) {
+			w = array_grow(v, n, sizeof(*v));
+			ck_assert_ptr_nonnull(w);
+			if (n != 0 && (n & (n - 1)) != 0)
+				ck_assert_ptr_eq(w, v);	/* room was left */
+			else
+				moves++;
+			v = w;
+			v[n] = (int)n;
+		}
+		for (i = 0; i < sizes[k]; i++)
+			ck_assert_int_eq(v[i], (int)i);
+		/* about log2(n) + 1 reallocations, never one per element */
+		ck_assert_uint_le(moves, 18);
+		free(v);
+	}
+}
+END_TEST
+
 int
 main(void)
 {
@@ -71,6 +100,7 @@ main(void)
 	tcase_add_test(tc, append_within_max);
 	tcase_add_test(tc, printf_and_consume);
 	tcase_add_test(tc, grows_large);
+	tcase_add_test(tc, array_grows_by_doubling);
 	suite_add_tcase(s, tc);
 	return ck_run(s);
 }
