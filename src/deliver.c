@@ -29,6 +29,7 @@
 
 #define MAX_REOPEN	3
 #define BOUNCE_ROUNDS	4
+#define RCPT_BATCH	1000	/* recipients per SMTP transaction */
 
 struct runner {
 	struct cfg *c;
@@ -135,48 +136,13 @@ report(struct runner *r, const struct env *env, const char *what,
 		    why ? ": " : "", why ? why : "");
 }
 
-/* Send env's pending recipients; fold the outcome into env. */
+/* Fold one transaction's results for rcpts map[0..n) into env. */
 static void
-attempt(struct runner *r, struct env *env, int fd)
+fold(struct runner *r, struct env *env, const size_t *map,
+    const struct smtp_rcpt_result *res, size_t n, enum rq_status st)
 {
-	struct smtp_rcpt_result *res;
-	struct smtp_msg m;
-	const char **rc;
-	size_t *map, i, n = 0;
-	struct err e;
-	enum rq_status st;
+	size_t i;
 
-	rc = calloc(env->nrcpt, sizeof(*rc));
-	map = calloc(env->nrcpt, sizeof(*map));
-	res = calloc(env->nrcpt, sizeof(*res));
-	if (rc == NULL || map == NULL || res == NULL) {
-		env_set_reason(&env->reason, "out of memory");
-		goto out;
-	}
-	for (i = 0; i < env->nrcpt; i++)
-		if (env->rcpts[i].state == RCPT_PENDING) {
-			map[n] = i;
-			rc[n++] = env->rcpts[i].addr;
-		}
-	if (session_get(r, &e) != RQ_OK) {
-		env_set_reason(&env->reason, e.msg);
-		goto out;
-	}
-	memset(&m, 0, sizeof(m));
-	m.sender = env->sender;
-	m.rcpts = rc;
-	m.nrcpt = n;
-	m.fd = fd;
-	m.offset = env->msg_off;
-	m.size = env->msg_len;
-	m.body_8bit = (env->flags & MSG_F_8BIT) != 0;
-	m.smtputf8 = (env->flags & MSG_F_SMTPUTF8) != 0;
-	m.dsn = &env->dsn;
-	if ((st = smtp_send(r->s, &m, res, &e)) != RQ_OK) {
-		smtp_close(r->s);
-		r->s = NULL;
-		env_set_reason(&env->reason, e.msg);
-	}
 	for (i = 0; i < n; i++) {
 		struct env_rcpt *er = &env->rcpts[map[i]];
 
@@ -191,6 +157,68 @@ attempt(struct runner *r, struct env *env, int fd)
 		    er->addr, r->s ? smtp_peer(r->s) : r->c->smarthost.host,
 		    er->state == RCPT_DONE ? "sent" : er->state == RCPT_FAILED ?
 		    "bounced" : "deferred", res[i].text);
+	}
+}
+
+/*
+ * Send env's pending recipients, at most RCPT_BATCH per transaction (RFC
+ * 5321 lets a server refuse more than 100; memory stays bounded by the
+ * batch); fold the outcome into env. Between batches the state is saved,
+ * so that a crash re-sends only the batch in flight.
+ */
+static void
+attempt(struct runner *r, struct env *env, int fd)
+{
+	struct smtp_rcpt_result *res;
+	struct smtp_msg m;
+	const char **rc;
+	size_t *map, i, n = 0, start, k;
+	struct err e;
+	enum rq_status st;
+
+	for (i = 0; i < env->nrcpt; i++)
+		n += env->rcpts[i].state == RCPT_PENDING;
+	rc = calloc(n > 0 ? n : 1, sizeof(*rc));
+	map = calloc(n > 0 ? n : 1, sizeof(*map));
+	res = calloc(n < RCPT_BATCH ? (n > 0 ? n : 1) : RCPT_BATCH,
+	    sizeof(*res));
+	if (rc == NULL || map == NULL || res == NULL) {
+		env_set_reason(&env->reason, "out of memory");
+		goto out;
+	}
+	for (i = 0, n = 0; i < env->nrcpt; i++)
+		if (env->rcpts[i].state == RCPT_PENDING) {
+			map[n] = i;
+			rc[n++] = env->rcpts[i].addr;
+		}
+	if (session_get(r, &e) != RQ_OK) {
+		env_set_reason(&env->reason, e.msg);
+		goto out;
+	}
+	memset(&m, 0, sizeof(m));
+	m.sender = env->sender;
+	m.fd = fd;
+	m.offset = env->msg_off;
+	m.size = env->msg_len;
+	m.body_8bit = (env->flags & MSG_F_8BIT) != 0;
+	m.smtputf8 = (env->flags & MSG_F_SMTPUTF8) != 0;
+	m.dsn = &env->dsn;
+	for (start = 0; start < n; start += k) {
+		k = n - start < RCPT_BATCH ? n - start : RCPT_BATCH;
+		m.rcpts = rc + start;
+		m.nrcpt = k;
+		memset(res, 0, k * sizeof(*res));
+		if ((st = smtp_send(r->s, &m, res, &e)) != RQ_OK) {
+			smtp_close(r->s);
+			r->s = NULL;
+			env_set_reason(&env->reason, e.msg);
+		}
+		fold(r, env, map + start, res, k, st);
+		if (st != RQ_OK)
+			break;	/* the rest stay pending */
+		if (start + k < n && env_save(r->sp.fd[SP_QUEUE],
+		    r->sp.fd[SP_TMP], env, &e) != RQ_OK)
+			log_warnx("%s: cannot save state: %s", env->id, e.msg);
 	}
 out:
 	free(rc);
