@@ -161,10 +161,40 @@ fold(struct runner *r, struct env *env, const size_t *map,
 }
 
 /*
+ * A server that takes fewer recipients per transaction than we send
+ * answers the excess "452 too many recipients" (RFC 5321 4.5.3.1.10).
+ * When it took some of this transaction's, those it refused so go once
+ * more at the end of the list (rc and map have room for n more; *n grows)
+ * and the number it took is returned: the batch size from then on. 0
+ * otherwise.
+ */
+static size_t
+retry_too_many(const char **rc, size_t *map,
+    const struct smtp_rcpt_result *res, size_t start, size_t k, size_t *n,
+    size_t cap)
+{
+	size_t i, took = 0, again = 0;
+
+	for (i = 0; i < k; i++) {
+		took += res[i].status == RQ_OK;
+		again += res[i].status == RQ_TEMP && res[i].code == 452;
+	}
+	if (took == 0 || again == 0)
+		return 0;
+	for (i = 0; i < k && *n < cap; i++)
+		if (res[i].status == RQ_TEMP && res[i].code == 452) {
+			rc[*n] = rc[start + i];
+			map[(*n)++] = map[start + i];
+		}
+	return took;
+}
+
+/*
  * Send env's pending recipients, at most RCPT_BATCH per transaction (RFC
  * 5321 lets a server refuse more than 100; memory stays bounded by the
- * batch); fold the outcome into env. Between batches the state is saved,
- * so that a crash re-sends only the batch in flight.
+ * batch), fewer once the server said how many it takes (a 452 after some
+ * were accepted); fold the outcome into env. Between batches the state is
+ * saved, so that a crash re-sends only the batch in flight.
  */
 static void
 attempt(struct runner *r, struct env *env, int fd)
@@ -172,20 +202,22 @@ attempt(struct runner *r, struct env *env, int fd)
 	struct smtp_rcpt_result *res;
 	struct smtp_msg m;
 	const char **rc;
-	size_t *map, i, n = 0, start, k;
+	size_t *map, i, n = 0, start, k, cap, lim, batch = RCPT_BATCH;
 	struct err e;
 	enum rq_status st;
 
 	for (i = 0; i < env->nrcpt; i++)
 		n += env->rcpts[i].state == RCPT_PENDING;
-	rc = calloc(n > 0 ? n : 1, sizeof(*rc));
-	map = calloc(n > 0 ? n : 1, sizeof(*map));
+	/* Room for each recipient twice: once more after a 452 (below). */
+	rc = calloc(n > 0 ? 2 * n : 1, sizeof(*rc));
+	map = calloc(n > 0 ? 2 * n : 1, sizeof(*map));
 	res = calloc(n < RCPT_BATCH ? (n > 0 ? n : 1) : RCPT_BATCH,
 	    sizeof(*res));
 	if (rc == NULL || map == NULL || res == NULL) {
 		env_set_reason(&env->reason, "out of memory");
 		goto out;
 	}
+	cap = 2 * n;
 	for (i = 0, n = 0; i < env->nrcpt; i++)
 		if (env->rcpts[i].state == RCPT_PENDING) {
 			map[n] = i;
@@ -204,7 +236,7 @@ attempt(struct runner *r, struct env *env, int fd)
 	m.smtputf8 = (env->flags & MSG_F_SMTPUTF8) != 0;
 	m.dsn = &env->dsn;
 	for (start = 0; start < n; start += k) {
-		k = n - start < RCPT_BATCH ? n - start : RCPT_BATCH;
+		k = n - start < batch ? n - start : batch;
 		m.rcpts = rc + start;
 		m.nrcpt = k;
 		memset(res, 0, k * sizeof(*res));
@@ -216,6 +248,9 @@ attempt(struct runner *r, struct env *env, int fd)
 		fold(r, env, map + start, res, k, st);
 		if (st != RQ_OK)
 			break;	/* the rest stay pending */
+		if ((lim = retry_too_many(rc, map, res, start, k, &n, cap)) > 0 &&
+		    lim < batch)
+			batch = lim;
 		if (start + k < n && env_save(r->sp.fd[SP_QUEUE],
 		    r->sp.fd[SP_TMP], env, &e) != RQ_OK)
 			log_warnx("%s: cannot save state: %s", env->id, e.msg);

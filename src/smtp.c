@@ -571,6 +571,7 @@ smtp_rcpt_set(struct smtp_txn *t, size_t i, enum rq_status st,
     const char *text)
 {
 	t->res[i].status = st;
+	t->res[i].code = 0;
 	strlcpy(t->res[i].text, text, sizeof(t->res[i].text));
 	t->rstate[i] = RCPT_FINAL;
 }
@@ -611,6 +612,7 @@ smtp_handle_rcpt(struct smtp_session *s)
 	snprintf(arg, sizeof(arg), ":<%s>", t->m->rcpts[i]);
 	smtp_reason(s, SMTP_RCPT, arg, why, sizeof(why));
 	smtp_rcpt_set(t, i, smtp_class(s->reply.code), why);
+	t->res[i].code = s->reply.code;
 }
 
 /* React to the reply for transaction state st. */

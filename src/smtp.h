@@ -60,6 +60,7 @@ struct smtp_msg {
 
 struct smtp_rcpt_result {
 	enum rq_status status;		/* RQ_OK delivered, RQ_TEMP, RQ_PERM */
+	int code;			/* the reply to RCPT when it refused */
 	char text[512];			/* the server's reply, or our reason */
 };
 

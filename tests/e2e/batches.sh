@@ -10,6 +10,8 @@
 #    duplicates are recipients of the second transaction (the window "final
 #    dot sent -> delivered saved" of the at-least-once promise);
 #  - no transaction carried more than 1 000 recipients; the queue is empty.
+# B: a smarthost that takes only 100 per transaction (452 to the rest): all
+#    delivered in one run, 100 per transaction once the limit is known.
 # shellcheck source=./lib.sh
 . "${RELAYQ_E2E_DIR:-$(dirname "$0")}/lib.sh"
 e2e_init
@@ -74,4 +76,33 @@ EOF
 )"
 note "copies received: $(received_count)"
 check_queue_empty "queue empty" "$CONF"
+
+# B. A smarthost that takes 100 recipients per transaction and answers 452
+#    to the rest (as Gmail and Microsoft 365 do): relayq learns the limit
+#    from the first transaction and delivers all 2 500 in the same run, in
+#    25 transactions, each recipient once.
+start_smarthost limit --mode plain --max-rcpts 100
+write_config "$T/limit.conf" tls=none tls_verify= ca_file= user= spool="$T/spool2"
+mkdir "$T/spool2"
+sm -C "$T/limit.conf" -odq -t <"$T/msg"
+expect_rc "B: 2 500 recipients queued" 0
+run "$RELAYQ_SBIN/sendmail" -C "$T/limit.conf" -q
+expect_rc "B: one run" 0
+wait_for 25 30 || true
+check_eq "B: 25 transactions of 100" 25 "$(received_count)"
+mt find "$SH_RX" batches >"$T/limit.list"
+check_eq "B: every recipient once, never more than 100 at once" ok "$("$RELAYQ_PYTHON" - "$T" <<'EOF'
+import json, sys
+t = sys.argv[1]
+want = open(t + "/rcpts.list").read().split()
+got, most = [], 0
+for base in open(t + "/limit.list").read().split():
+    r = json.load(open(base + ".json"))["rcpt_tos"]
+    got += r
+    most = max(most, len(r))
+ok = sorted(got) == sorted(want) and len(got) == len(set(got)) and most <= 100
+print("ok" if ok else "got %d (%d distinct, at most %d at once)" % (len(got), len(set(got)), most))
+EOF
+)"
+check_queue_empty "B: queue empty after one run" "$T/limit.conf"
 e2e_finish

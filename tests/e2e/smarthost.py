@@ -39,6 +39,8 @@
 #   NOTIFY=/ORCPT= (checked for syntax: 501 when malformed). Without it
 #   those parameters get aiosmtpd's 555, as from a server without DSN.
 # --greeting-delay SECS: a slow server (wait before the 220 greeting).
+# --max-rcpts N: "452 4.5.3 Too many recipients" to RCPTs beyond N per
+#   transaction (as Gmail and Microsoft 365 do beyond their limits).
 # --data-reply-delay SECS: wait between storing a message and the 250 to
 #   its final dot (the window "dot sent, 250 not yet seen").
 # --line-limit N, --data-size-limit N: aiosmtpd's limits (defaults: RFC 5321
@@ -263,6 +265,11 @@ class LoggingSMTP(SMTP):
             self.envelope.rq_dsn_mail = found
 
     async def smtp_RCPT(self, arg):
+        limit = self.st.args.max_rcpts
+        if limit and self.envelope.mail_from is not None and \
+                len(self.envelope.rcpt_tos) >= limit:
+            await self.push("452 4.5.3 Too many recipients")
+            return
         if not self.st.args.dsn:
             return await super().smtp_RCPT(arg)
         rest, found = self._dsn_split(arg, self.DSN_RCPT)
@@ -367,6 +374,9 @@ def main():
     p.add_argument("--data-reply-delay", type=float, default=0,
                    help="wait this many seconds between storing a message "
                         "and the 250 reply to its final dot")
+    p.add_argument("--max-rcpts", type=int, default=0,
+                   help="answer 452 to RCPTs beyond this many per "
+                        "transaction (0: no limit)")
     p.add_argument("--lifetime", type=float, default=900,
                    help="exit by itself after this many seconds")
     args = p.parse_args()
