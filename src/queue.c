@@ -13,11 +13,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "compat.h"
 #include "log.h"
 #include "queue.h"
+
+#define LOCK_TRIES	3		/* extra tries of a busy message lock */
+#define LOCK_WAIT_NS	2000000L	/* 2 ms apart */
 
 static int
 id_cmp(const void *a, const void *b)
@@ -82,6 +86,8 @@ enum rq_status
 queue_lock(const struct spool *sp, enum spool_sub sub, const char *id,
     int *fd, struct err *e)
 {
+	int tries, saved;
+
 	if (!spool_id_valid(id))
 		return err_set(e, RQ_NOINPUT, "invalid queue id");
 	*fd = openat(sp->fd[sub], id, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
@@ -92,11 +98,22 @@ queue_lock(const struct spool *sp, enum spool_sub sub, const char *id,
 			    id);
 		return err_sys(e, RQ_TEMP, "open %s", id);
 	}
-	if (flock(*fd, LOCK_EX | LOCK_NB) == -1) {
+	/* mailq's probe (queue_is_locked) holds a shared lock for a moment:
+	 * a few short waits keep it from making a runner skip the message
+	 * until its next pass. A runner holds its lock far longer. */
+	for (tries = 0; flock(*fd, LOCK_EX | LOCK_NB) == -1; tries++) {
+		if (errno == EWOULDBLOCK && tries < LOCK_TRIES) {
+			struct timespec ts = { 0, LOCK_WAIT_NS };
+
+			(void)nanosleep(&ts, NULL);
+			continue;
+		}
+		saved = errno;
 		close(*fd);
 		*fd = -1;
-		if (errno == EWOULDBLOCK)
+		if (saved == EWOULDBLOCK)
 			return err_set(e, RQ_TEMP, "%s: being delivered", id);
+		errno = saved;
 		return err_sys(e, RQ_TEMP, "lock %s", id);
 	}
 	return RQ_OK;

@@ -11,11 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "addr.h"
 #include "buf.h"
+#include "queue.h"
 #include "spool.h"
 
 #include "ck_run.h"
@@ -312,6 +314,37 @@ START_TEST(writer_refuses_unreadable)
 }
 END_TEST
 
+/* queue_lock: a held lock is "being delivered" (after a few short
+ * waits); a free one is taken, and queue_is_locked sees it. */
+START_TEST(lock_busy_then_free)
+{
+	struct spool sp;
+	struct err e;
+	int fd, other, i;
+
+	for (i = 0; i < SP_NSUB; i++)
+		sp.fd[i] = -1;
+	sp.dir = dir;
+	sp.fd[SP_QUEUE] = dirfd;
+	other = openat(dirfd, "0000000000000042", O_RDWR | O_CREAT, 0600);
+	ck_assert_int_ne(other, -1);
+	ck_assert_int_eq(flock(other, LOCK_SH), 0);	/* a mailq probe */
+	ck_assert_int_eq(queue_lock(&sp, SP_QUEUE, "0000000000000042", &fd,
+	    &e), RQ_TEMP);
+	ck_assert_ptr_nonnull(strstr(e.msg, "being delivered"));
+	ck_assert_int_eq(fd, -1);
+	ck_assert_int_eq(flock(other, LOCK_UN), 0);
+	ck_assert_int_eq(queue_lock(&sp, SP_QUEUE, "0000000000000042", &fd,
+	    &e), RQ_OK);
+	ck_assert_int_eq(queue_is_locked(&sp, SP_QUEUE, "0000000000000042"), 1);
+	close(fd);
+	ck_assert_int_eq(queue_is_locked(&sp, SP_QUEUE, "0000000000000042"), 0);
+	ck_assert_int_eq(queue_lock(&sp, SP_QUEUE, "../etc/passwd", &fd, &e),
+	    RQ_NOINPUT);
+	close(other);
+}
+END_TEST
+
 /* fuzz_spool: an empty record line was read one byte past the text. */
 START_TEST(env_empty_record)
 {
@@ -360,6 +393,7 @@ main(void)
 	tcase_add_test(tc, ids);
 	tcase_add_test(tc, writer_refuses_unreadable);
 	tcase_add_test(tc, env_empty_record);
+	tcase_add_test(tc, lock_busy_then_free);
 	tcase_add_test(tc, reason_sanitised);
 	suite_add_tcase(s, tc);
 	return ck_run(s);
