@@ -139,19 +139,110 @@ conn_try(struct conn *c, const struct addrinfo *ai)
 	return 0;
 }
 
+#ifdef HAVE_GETADDRINFO_A
+/* One lookup handed to getaddrinfo_a(): everything its thread reads. */
+struct lookup {
+	struct gaicb cb;
+	struct addrinfo hints;
+	char *host, *port;
+};
+
+static void
+lookup_free(struct lookup *q)
+{
+	free(q->host);
+	free(q->port);
+	free(q);
+}
+
+/* getaddrinfo() in glibc's lookup thread, waited for until end (ms). */
+static int
+lookup_async(const char *host, const char *port,
+    const struct addrinfo *hints, int64_t end, struct addrinfo **res,
+    int *timed_out)
+{
+	struct lookup *q;
+	struct gaicb *list[1];
+	struct timespec ts;
+	int64_t left;
+	int r;
+
+	if ((q = calloc(1, sizeof(*q))) == NULL ||
+	    (q->host = strdup(host)) == NULL ||
+	    (q->port = strdup(port)) == NULL) {
+		if (q != NULL)
+			lookup_free(q);
+		return EAI_MEMORY;
+	}
+	q->hints = *hints;
+	q->cb.ar_name = q->host;
+	q->cb.ar_service = q->port;
+	q->cb.ar_request = &q->hints;
+	list[0] = &q->cb;
+	if ((r = getaddrinfo_a(GAI_NOWAIT, list, 1, NULL)) != 0) {
+		lookup_free(q);
+		return r;
+	}
+	while ((r = gai_error(&q->cb)) == EAI_INPROGRESS &&
+	    (left = end - conn_now()) > 0) {
+		ts.tv_sec = (time_t)(left / 1000);
+		ts.tv_nsec = (long)(left % 1000) * 1000000;
+		(void)gai_suspend((const struct gaicb *const *)list, 1, &ts);
+	}
+	if (r == EAI_INPROGRESS) {
+		*timed_out = 1;
+		if (gai_cancel(&q->cb) == EAI_CANCELED)
+			lookup_free(q);
+		return EAI_AGAIN;	/* else q stays with the thread */
+	}
+	*res = q->cb.ar_result;
+	lookup_free(q);
+	return r;
+}
+#endif
+
+/*
+ * getaddrinfo() within timeout seconds: the resolver's own limits (the
+ * timeout x attempts x servers of resolv.conf) can add up to minutes, a
+ * hang of the whole queue run. With glibc's getaddrinfo_a the lookup runs
+ * in its thread and is abandoned at the deadline (*timed_out set): what
+ * that thread still uses is left allocated, never freed under it.
+ * Without getaddrinfo_a, the resolver's limits apply.
+ */
+static int
+conn_resolve(const char *host, const char *port, int timeout,
+    struct addrinfo **res, int *timed_out)
+{
+	struct addrinfo hints;
+
+	*timed_out = 0;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+#ifdef HAVE_GETADDRINFO_A
+	return lookup_async(host, port, &hints,
+	    conn_now() + (int64_t)timeout * 1000, res, timed_out);
+#else
+	(void)timeout;
+	return getaddrinfo(host, port, &hints, res);
+#endif
+}
+
 static enum rq_status
 conn_connect(struct conn *c, const char *host, const char *port,
     int timeout, struct err *e)
 {
-	struct addrinfo hints, *res, *ai;
-	int r, soerr = 0;
+	struct addrinfo *res, *ai;
+	int r, soerr = 0, timed_out;
 
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	if ((r = getaddrinfo(host, port, &hints, &res)) != 0)
+	if ((r = conn_resolve(host, port, timeout, &res, &timed_out)) != 0) {
+		if (timed_out)
+			return err_set(e, RQ_TEMP, "connect to %s:%s: name "
+			    "lookup timed out after %d s", host, port,
+			    timeout);
 		return err_set(e, RQ_TEMP, "connect to %s:%s: %s", host, port,
 		    r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
+	}
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		conn_set_peer(c, host, port, ai);
 		conn_set_timeout(c, timeout);
