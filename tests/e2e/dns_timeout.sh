@@ -12,7 +12,8 @@
 e2e_init
 [ "$(id -u)" = 0 ] || skip "needs root (network and mount namespaces)"
 command -v unshare >/dev/null 2>&1 || skip "unshare not found"
-unshare -mn true 2>/dev/null || skip "cannot make network and mount namespaces here"
+unshare -mn sh -c "mount --bind /etc/hosts /etc/hosts" 2>/dev/null ||
+	skip "cannot make network and mount namespaces (and mount) here"
 
 CONF=$T/relayq.conf
 write_config "$CONF" host=smarthost.dns-timeout.test port=587 \

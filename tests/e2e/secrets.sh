@@ -21,6 +21,9 @@ e2e_init
 [ "$(id -u)" = 0 ] || skip "needs root (a mount namespace for /dev/log)"
 command -v strace >/dev/null 2>&1 || skip "strace not found"
 command -v unshare >/dev/null 2>&1 || skip "unshare not found"
+mkdir "$T/probe"
+unshare -m --propagation private sh -c "mount -t tmpfs tmpfs '$T/probe'" \
+	2>/dev/null || skip "cannot mount in a private mount namespace here"
 traced_relayq
 st() { "$RELAYQ_PYTHON" "$RELAYQ_E2E_DIR/secrets_tool.py" "$@"; }
 PASS=Zq7-secret-Pw-8xKv3-never-logged
