@@ -19,7 +19,7 @@
 . "${RELAYQ_E2E_DIR:-$(dirname "$0")}/lib.sh"
 e2e_init
 [ "$(id -u)" = 0 ] || skip "needs root (a mount namespace for /dev/log)"
-command -v strace >/dev/null 2>&1 || skip "strace not found"
+have_strace || skip "strace missing or cannot trace here"
 command -v unshare >/dev/null 2>&1 || skip "unshare not found"
 mkdir "$T/probe"
 unshare -m --propagation private sh -c "mount -t tmpfs tmpfs '$T/probe'" \
