@@ -37,7 +37,10 @@ start_smarthost clear --mode plain --auth "alice:$PASS" --allow-auth-in-clear
 CLEAR_PORT=$SH_PORT CLEAR_RX=$SH_RX
 
 # The syslog listener; every command's /dev/log.
-st syslog "$T/log.sock" "$T/syslog.txt" 2>"$T/syslog.err" &
+# (python itself in the background, not the st function's subshell: the
+# EXIT trap ends it by this PID.)
+"$RELAYQ_PYTHON" "$RELAYQ_E2E_DIR/secrets_tool.py" syslog "$T/log.sock" \
+	"$T/syslog.txt" 2>"$T/syslog.err" &
 SH_PIDS="$SH_PIDS $!"
 _i=0
 while [ ! -S "$T/log.sock" ] && [ $_i -lt 100 ]; do nap; _i=$((_i + 1)); done

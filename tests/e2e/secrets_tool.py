@@ -3,6 +3,7 @@
 
   syslog SOCKET OUT    a syslog socket (datagrams) whose messages are
                        appended to OUT, one per line; runs until killed
+                       (or for 30 minutes at most)
   ere SECRET           print an ERE matching the secret in any of the
                        forms below (for grep -E)
   scan SECRET FILE...  print "HIT FILE FORM" for every file that holds
@@ -16,6 +17,7 @@ import os
 import re
 import socket
 import sys
+import time
 
 
 def forms(secret):
@@ -61,9 +63,14 @@ def syslog(path, out):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     s.bind(path)
     os.chmod(path, 0o666)
+    s.settimeout(1)
+    end = time.monotonic() + 1800
     with open(out, "ab", buffering=0) as f:
-        while True:
-            msg = s.recv(65536)
+        while time.monotonic() < end:
+            try:
+                msg = s.recv(65536)
+            except socket.timeout:
+                continue
             f.write(msg.replace(b"\n", b" ") + b"\n")
 
 
