@@ -535,7 +535,7 @@ submit_from(const struct sm_opts *o, struct cfg *c, int was_setid, int infd,
 	struct submission s;
 	struct submit_opts so;
 	struct spool sp;
-	struct dropper dr = { -1, -1 };
+	struct dropper dr = DROPPER_INIT;
 	enum rq_status st;
 
 	if ((st = prepare(o, c, &s, e)) != RQ_OK) {
@@ -728,7 +728,7 @@ do_smtp(const struct sm_opts *o, struct cfg *c, int custom, int was_setid)
 	struct submit_opts tmpl;
 	struct smtpd_params p;
 	struct bs_ids ids = { NULL, 0 };
-	struct dropper dr = { -1, -1 };
+	struct dropper dr = DROPPER_INIT;
 	struct spool sp;
 	struct err e;
 

@@ -332,11 +332,16 @@ spool_writer_flush(struct spool_writer *w)
 void
 spool_writer_abort(struct spool_writer *w)
 {
+	int saved = errno;
+
 	if (w->fd == -1)
 		return;
+	/* Without the set-id group this unlink fails (EACCES): it must not
+	 * turn a full disk into "Permission denied" for the caller. */
 	(void)unlinkat(w->dirfd, w->id, 0);
 	close(w->fd);
 	w->fd = -1;
+	errno = saved;
 }
 
 static enum rq_status
@@ -394,13 +399,21 @@ spool_writer_commit(struct spool_writer *w, const char *const *rcpts,
 	 * entry back. (nlink alone would miss the rename.) On failure the
 	 * mode goes back to 0600 before the lock is released: an entry the
 	 * reaper put back is then never picked up (we exit non-zero). */
-	if (fstat(w->fd, &st) == -1 || st.st_nlink == 0 ||
-	    (w->named != NULL ? w->named(w->named_arg, w->id) != 1 :
-	    (fstatat(w->dirfd, w->id, &named, AT_SYMLINK_NOFOLLOW) == -1 ||
-	    named.st_dev != st.st_dev || named.st_ino != st.st_ino))) {
+	errno = ENOENT;
+	if (w->named != NULL ? w->named(w->named_arg, w->id, w->fd) != 1 :
+	    (fstat(w->fd, &st) == -1 || st.st_nlink == 0 ||
+	    fstatat(w->dirfd, w->id, &named, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    named.st_dev != st.st_dev || named.st_ino != st.st_ino)) {
+		int saved = errno;
+
 		(void)fchmod(w->fd, SPOOL_MODE_WRITING);
 		close(w->fd);	/* not ours to unlink any more */
 		w->fd = -1;
+		if (saved != ENOENT) {
+			errno = saved;
+			return err_sys(e, RQ_TEMP, "queue file %s: commit",
+			    w->id);
+		}
 		return err_set(e, RQ_TEMP, "queue file %s: removed before "
 		    "commit", w->id);
 	}

@@ -66,11 +66,12 @@ struct spool_writer {
 	int werrno;		/* first write error */
 	struct dsn_req dsn;	/* zeroed by open; set before commit */
 	/*
-	 * NULL (open/adopt), or how commit checks that dirfd/id is still
-	 * this file when the writer cannot look itself (set-gid, without
-	 * the group): 1 yes, 0 no or unknown.
+	 * NULL (open/adopt), or how commit makes dirfd/id name this file
+	 * (fd) when the writer cannot itself (set-gid, without the group):
+	 * links an anonymous entry, or checks the name of a named one.
+	 * 1 yes, 0 no with errno (ENOENT: the name is gone).
 	 */
-	int (*named)(void *arg, const char *id);
+	int (*named)(void *arg, const char *id, int fd);
 	void *named_arg;
 	size_t wlen;
 	char wbuf[65536];
@@ -95,8 +96,8 @@ void spool_writer_adopt(struct spool_writer *w, int dirfd, int fd,
 void spool_writer_put(struct spool_writer *w, const void *p, size_t n);
 /*
  * Write the trailer, set mode, fsync the file, fsync the directory, and
- * check the file is still linked under its name (w->named, if set). RQ_OK means the message is on stable
- * storage. On failure the file is removed: RQ_TEMP, or RQ_DATAERR when
+ * check the file is still linked under its name (or have w->named link
+ * it). RQ_OK means the message is on stable storage. On failure the file is removed: RQ_TEMP, or RQ_DATAERR when
  * the message exceeded max.
  */
 enum rq_status spool_writer_commit(struct spool_writer *w,
@@ -107,6 +108,7 @@ enum rq_status spool_writer_commit(struct spool_writer *w,
  * the descriptor is open for reading too). -1 with errno on failure.
  */
 int spool_writer_flush(struct spool_writer *w);
+/* Remove what was written (errno is kept, for the caller's message). */
 void spool_writer_abort(struct spool_writer *w);
 
 /* A parsed message file. */

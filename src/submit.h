@@ -39,8 +39,9 @@ struct submit_opts {
 	 * reading and writing and its id, or -1 with errno.
 	 */
 	int (*create)(void *arg, char id[SPOOL_ID_LEN + 1]);
-	/* With create: is id still the entry it made? (1 yes, 0 no) */
-	int (*named)(void *arg, const char *id);
+	/* With create: commit fd as id (link it, or check its name is
+	 * still fd): 1 yes, 0 no with errno (spool_writer.named). */
+	int (*named)(void *arg, const char *id, int fd);
 	void *create_arg;
 };
 
