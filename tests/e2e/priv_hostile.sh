@@ -185,7 +185,8 @@ hcase "sigpipe" "$T/body.small" 0 "$RELAYQ_PYTHON" "$T/brokenpipe.py" \
 
 # --- sendmail -bs: one message queued, the next cut off inside DATA -----------
 # The session runs without the group; its entries come from a helper that
-# keeps it, and that helper removes what the session left unfinished.
+# keeps it and links each only once it is complete: the one cut off never
+# gets a name.
 {
 	printf 'EHLO client.test\r\nMAIL FROM:<a@example.org>\r\n'
 	printf 'RCPT TO:<bs-good@example.org>\r\nDATA\r\n'
