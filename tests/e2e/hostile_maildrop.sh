@@ -248,18 +248,16 @@ while [ ! -e "$T/locked" ] && [ $i -lt 100 ]; do nap; i=$((i + 1)); done
 [ -e "$T/locked" ] || die "the lock holder did not start"
 cat >"$T/slow.py" <<'EOF'
 import os, subprocess, sys, time
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.environ["RELAYQ_E2E_DIR"])
+from proc_tool import new_entries
 md, sm, conf, errf = sys.argv[1:5]
 before = set(os.listdir(md))
 p = subprocess.Popen([sm, "-C", conf, "-odq", "-i", "slow@example.org"],
                      stdin=subprocess.PIPE)
 p.stdin.write(b"Subject: hostile slow\n\nfirst half\n")
 p.stdin.flush()
-new = []
-for _ in range(200):
-    new = sorted(set(os.listdir(md)) - before)
-    if new:
-        break
-    time.sleep(0.05)
+new = new_entries(md, before)
 path = os.path.join(md, new[0])
 old = time.time() - 7200
 os.utime(path, (old, old))

@@ -217,19 +217,11 @@ echo "bs-good $T/body.small" >>"$T/expected"
 KILLN=${PRIV_KILL_ROUNDS:-12}
 cat >"$T/kill9.py" <<'EOF'
 import os, signal, subprocess, sys, time
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.environ["RELAYQ_E2E_DIR"])
+from proc_tool import alive, as_user, children, wait_dead
 md, user, sm, mode, rounds = sys.argv[1:6]
-as_user = ["setpriv", "--reuid=" + user, "--regid=" + user, "--init-groups", "--"]
-
-def children(pid):
-    kids = []
-    for d in os.listdir("/proc"):
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
-                    kids.append(int(d))
-        except (OSError, ValueError, IndexError):
-            pass
-    return kids
+u = as_user(user)
 
 def entry_open(pid):
     try:
@@ -238,17 +230,10 @@ def entry_open(pid):
     except OSError:
         return False
 
-def alive(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
 before = set(os.listdir(md))
 rcs, names, helpers_left, errs = [], set(), 0, set()
 for i in range(int(rounds)):
-    p = subprocess.Popen(as_user + [sm, "-i", "killed-%s@example.org" % mode],
+    p = subprocess.Popen(u + [sm, "-i", "killed-%s@example.org" % mode],
                          stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                          stderr=subprocess.PIPE)
     p.stdin.write(b"Subject: hostile kill " + mode.encode() + b"\n\n")
@@ -263,14 +248,11 @@ for i in range(int(rounds)):
     names |= set(os.listdir(md)) - before	# what a reader could see now
     if mode in ("helper", "both"):
         for k in kids:
-            subprocess.run(as_user + ["kill", "-KILL", str(k)])
+            subprocess.run(u + ["kill", "-KILL", str(k)])
     if mode in ("submitter", "both"):
-        subprocess.run(as_user + ["kill", "-KILL", str(p.pid)])
+        subprocess.run(u + ["kill", "-KILL", str(p.pid)])
     if mode == "helper":
-        for _ in range(100):
-            if not any(alive(k) for k in kids):
-                break
-            time.sleep(0.05)
+        wait_dead(kids)
         p.stdin.write(b"the rest\n")
     p.stdin.close()
     rcs.append(p.wait(timeout=60))
@@ -278,10 +260,7 @@ for i in range(int(rounds)):
     if mode == "helper":
         errs.update(lines if lines else ["(nothing)"])
     p.stderr.close()
-    for _ in range(100):
-        if not any(alive(k) for k in kids):
-            break
-        time.sleep(0.05)
+    wait_dead(kids)
     helpers_left += sum(1 for k in kids if alive(k))
 print("rcs: %s" % " ".join(sorted(set(str(r) for r in rcs))))
 print("seen while writing: %s" % " ".join(sorted(names)))
@@ -309,23 +288,20 @@ done
 # left; the control (stopped and resumed, helper alive): exit 0, queued.
 cat >"$T/stopped.py" <<'EOF'
 import os, signal, subprocess, sys, time
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.environ["RELAYQ_E2E_DIR"])
+from proc_tool import alive, as_user, children, new_entries
 md, user, sm, kill = sys.argv[1:5]
 before = set(os.listdir(md))
-p = subprocess.Popen(["setpriv", "--reuid=" + user, "--regid=" + user,
-                      "--init-groups", "--", sm, "-i", "stopped@example.org"],
+p = subprocess.Popen(as_user(user) + [sm, "-i", "stopped@example.org"],
                      stdin=subprocess.PIPE, stderr=subprocess.DEVNULL)
 p.stdin.write(b"Subject: hostile stopped-" + kill.encode() + b"\n\nfirst\n")
 p.stdin.flush()
 time.sleep(0.3)
 p.send_signal(signal.SIGSTOP)
 if kill == "yes":
-    for d in os.listdir("/proc"):
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                if int(f.read().rsplit(")", 1)[1].split()[1]) == p.pid:
-                    os.kill(int(d), signal.SIGKILL)
-        except (OSError, ValueError, IndexError):
-            pass
+    for h in children(p.pid):
+        os.kill(h, signal.SIGKILL)
 p.send_signal(signal.SIGCONT)
 p.stdin.write(b"second\n")
 p.stdin.close()
@@ -353,18 +329,10 @@ echo "stopped-no $T/body.stopped" >>"$T/expected"
 if have_strace; then
 	cat >"$T/notmp.py" <<'EOF'
 import os, signal, subprocess, sys, time
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.environ["RELAYQ_E2E_DIR"])
+from proc_tool import alive, as_user, children, new_entries
 md, user, sm, rq, mode = sys.argv[1:6]
-as_user = ["setpriv", "--reuid=" + user, "--regid=" + user, "--init-groups", "--"]
-def children(pid):
-    kids = []
-    for d in os.listdir("/proc"):
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
-                    kids.append(int(d))
-        except (OSError, ValueError, IndexError):
-            pass
-    return kids
 before = set(os.listdir(md))
 p = subprocess.Popen(["strace", "-f", "-qq", "-o", "/dev/null", "-u", user,
                       "-P", md, "-e", "trace=openat",
@@ -373,18 +341,13 @@ p = subprocess.Popen(["strace", "-f", "-qq", "-o", "/dev/null", "-u", user,
                      stdin=subprocess.PIPE, stderr=subprocess.PIPE)
 p.stdin.write(b"Subject: hostile notmp-" + mode.encode() + b"\n\nfirst\n")
 p.stdin.flush()
-new = []
-for _ in range(200):
-    new = sorted(set(os.listdir(md)) - before)
-    if new:
-        break
-    time.sleep(0.05)
+new = new_entries(md, before)
 path = os.path.join(md, new[0]) if new else md + "/none"
 print("while writing: %s" % " ".join("%o" % (os.lstat(os.path.join(md, n)).st_mode & 0o7777) for n in new))
 if mode == "kill-helper":
     for s in children(p.pid):
         for h in children(s):
-            subprocess.run(as_user + ["kill", "-KILL", str(h)])
+            subprocess.run(as_user(user) + ["kill", "-KILL", str(h)])
     time.sleep(0.5)
 else:
     old = time.time() - 3 * 86400	# past the day of an unknown lock state
