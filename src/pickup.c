@@ -34,6 +34,8 @@
  * from creation to commit, however slow its input).
  */
 #define ABANDONED_AFTER	(5 * 60)
+/* The same when the lock table cannot be read: a last resort. */
+#define UNKNOWN_LOCK_AFTER	(24 * 60 * 60)
 #define PROC_LOCKS	"/proc/locks"
 
 const struct aliases *
@@ -353,10 +355,9 @@ entry_ok(const struct spool *sp, const char *mid, struct stat *st)
 		return 0;	/* gone */
 	mode = st->st_mode & 07777;
 	if (S_ISREG(st->st_mode) && mode == SPOOL_MODE_WRITING) {
-		/* The lock table unreadable: a day, as a last resort. */
 		age = time(NULL) - st->st_mtime;
 		if (age > ABANDONED_AFTER && ((locked = entry_locked(sp, mid,
-		    st)) == 0 || (locked == -1 && age > 86400)))
+		    st)) == 0 || (locked == -1 && age > UNKNOWN_LOCK_AFTER)))
 			reap_stale(sp, mid, st);
 		return 0;	/* still being written */
 	}
