@@ -1,5 +1,5 @@
 #!/bin/sh
-# relayq e2e (issue 4): hostile arguments.
+# relayq e2e: hostile arguments.
 #  - the PHPMailer / CVE-2016-10033 class: a sender like
 #    "attacker\" -oQ/tmp/ -X/var/www/cache/phpcode.php some"@email.com as
 #    one -f argument, as the words PHP's escapeshellcmd() splits it into,
