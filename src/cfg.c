@@ -11,6 +11,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
 #include <limits.h>
 #include <stddef.h>
@@ -466,6 +467,41 @@ prescan(FILE *fp, const char *path, struct err *e)
 	return st;
 }
 
+/*
+ * Open a file that must be a regular file: a directory, a device, a pipe
+ * or a FIFO (-C /, -C /dev/stdin) would read as empty or block, and
+ * silently give the defaults. O_NONBLOCK keeps the open of a FIFO from
+ * waiting for a writer. what names the file's role in messages ("" for
+ * none). NULL with errno kept and e set (status st).
+ */
+static FILE *
+open_regular(const char *what, const char *path, enum rq_status st,
+    struct err *e)
+{
+	struct stat sb;
+	FILE *fp;
+	int fd, saved;
+
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1) {
+		saved = errno;
+		err_sys(e, st, "%s%s: cannot open", what, path);
+		errno = saved;
+		return NULL;
+	}
+	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
+	    (fp = fdopen(fd, "r")) == NULL) {
+		saved = errno;
+		if (S_ISREG(sb.st_mode))
+			err_sys(e, st, "%s%s", what, path);
+		else
+			err_set(e, st, "%s%s: not a regular file", what, path);
+		close(fd);
+		errno = S_ISREG(sb.st_mode) ? saved : EINVAL;
+		return NULL;
+	}
+	return fp;
+}
+
 enum rq_status
 cfg_load(struct cfg *c, const char *path, int must_exist, struct err *e)
 {
@@ -476,10 +512,10 @@ cfg_load(struct cfg *c, const char *path, int must_exist, struct err *e)
 	cfg_defaults(c);
 	if ((c->path = strdup(path)) == NULL || c->queue_dir == NULL)
 		return err_sys(e, RQ_INTERNAL, "strdup");
-	if ((fp = fopen(path, "re")) == NULL) {
+	if ((fp = open_regular("", path, RQ_CONFIG, e)) == NULL) {
 		if (errno == ENOENT && !must_exist)
 			return cfg_finish(c, e);
-		return err_sys(e, RQ_CONFIG, "%s: cannot open", path);
+		return RQ_CONFIG;
 	}
 	if (prescan(fp, path, e) != RQ_OK) {
 		fclose(fp);
@@ -557,8 +593,8 @@ read_secret(const char *path, char **out, struct err *e)
 	ssize_t n;
 	FILE *fp;
 
-	if ((fp = fopen(path, "re")) == NULL)
-		return err_sys(e, RQ_TEMP, "password_file %s", path);
+	if ((fp = open_regular("password_file ", path, RQ_TEMP, e)) == NULL)
+		return RQ_TEMP;
 	if (fstat(fileno(fp), &st) == -1 ||
 	    secret_mode_ok(path, &st, e) != RQ_OK) {
 		fclose(fp);

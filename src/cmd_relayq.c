@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 #include "queue.h"
 #include "smtp.h"
 #include "spool.h"
+#include "vis.h"
 
 struct rq_ctx {
 	struct cfg c;
@@ -40,7 +42,8 @@ usage(void)
 	    "  queue list [--json]       list the queue (as mailq, or one "
 	    "JSON\n"
 	    "                            object per message as postqueue -j)\n"
-	    "  queue show ID             envelope, state and message\n"
+	    "  queue show [--raw] ID     envelope, state and message (control\n"
+	    "                            bytes escaped unless --raw)\n"
 	    "  queue flush [ID ...]      deliver now, ignoring retry times\n"
 	    "  queue requeue ID...|ALL   reset the retry schedule\n"
 	    "  queue hold ID...|ALL      keep from delivery\n"
@@ -209,8 +212,36 @@ cmd_queue_op(struct rq_ctx *x, enum qop op, int argc, char **argv)
 	return failed;
 }
 
+/* One "name: value" line; the value came from a user or a smarthost. */
 static void
-show_env(const struct env *env, const char *where)
+show_field(const char *name, const char *value, int raw)
+{
+	printf("%s: ", name);
+	if (raw)
+		fputs(value, stdout);
+	else
+		vis_puts(stdout, value);
+	putchar('\n');
+}
+
+static void
+show_rcpt(const struct env_rcpt *r, int raw)
+{
+	printf("recipient: <");
+	raw ? (void)fputs(r->addr, stdout) : vis_puts(stdout, r->addr);
+	printf("> %s", r->state == RCPT_DONE ? "delivered" :
+	    r->state == RCPT_FAILED ? "failed" :
+	    r->state == RCPT_REPORTED ? "failed, sender notified" : "pending");
+	if (r->reason != NULL) {
+		printf(": ");
+		raw ? (void)fputs(r->reason, stdout) :
+		    vis_puts(stdout, r->reason);
+	}
+	putchar('\n');
+}
+
+static void
+show_env(const struct env *env, const char *where, int raw)
 {
 	char when[64];
 	size_t i;
@@ -218,40 +249,65 @@ show_env(const struct env *env, const char *where)
 	printf("id: %s (%s)\n", env->id, where);
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %z",
 	    localtime(&env->arrival));
-	printf("arrival: %s\nsubmitted by uid: %lu\nsender: <%s>\n"
-	    "size: %lld\nattempts: %u\n", when, (unsigned long)env->uid,
-	    env->sender, (long long)env->msg_len, env->attempts);
+	printf("arrival: %s\nsubmitted by uid: %lu\n", when,
+	    (unsigned long)env->uid);
+	show_field("sender", env->sender, raw);
+	printf("size: %lld\nattempts: %u\n", (long long)env->msg_len,
+	    env->attempts);
 	if (env->next > 0) {
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %z",
 		    localtime(&env->next));
 		printf("next attempt: %s\n", when);
 	}
 	if (env->reason != NULL)
-		printf("last reason: %s\n", env->reason);
+		show_field("last reason", env->reason, raw);
 	for (i = 0; i < env->nrcpt; i++)
-		printf("recipient: <%s> %s%s%s\n", env->rcpts[i].addr,
-		    env->rcpts[i].state == RCPT_DONE ? "delivered" :
-		    env->rcpts[i].state == RCPT_FAILED ? "failed" :
-		    env->rcpts[i].state == RCPT_REPORTED ? "failed, sender "
-		    "notified" : "pending",
-		    env->rcpts[i].reason ? ": " : "",
-		    env->rcpts[i].reason ? env->rcpts[i].reason : "");
+		show_rcpt(&env->rcpts[i], raw);
+}
+
+/* Copy the message text to stdout, escaped unless raw. */
+static void
+show_message(int fd, off_t off, off_t end, int raw)
+{
+	char buf[65536];
+	struct vis v;
+	ssize_t n;
+
+	vis_init(&v);
+	for (; off < end; off += n) {
+		size_t want = end - off < (off_t)sizeof(buf) ?
+		    (size_t)(end - off) : sizeof(buf);
+
+		if ((n = pread(fd, buf, want, off)) <= 0)
+			break;
+		if (raw)
+			fwrite(buf, 1, (size_t)n, stdout);
+		else
+			vis_write(&v, stdout, buf, (size_t)n);
+		if (ferror(stdout))
+			break;
+	}
+	if (!raw)
+		vis_flush(&v, stdout);
 }
 
 static int
 cmd_show(struct rq_ctx *x, int argc, char **argv)
 {
 	enum spool_sub sub = SP_QUEUE;
-	char buf[65536];
 	struct spool sp;
 	struct env env;
 	struct err e;
-	off_t off, end;
-	ssize_t n;
-	int r, fd;
+	int r, fd, raw = 0;
 
+	if (argc == 2 && strcmp(argv[0], "--raw") == 0) {
+		raw = 1;
+		argc--;
+		argv++;
+	}
 	if (argc != 1 || !spool_id_valid(argv[0])) {
-		fprintf(stderr, "relayq: queue show: name one queue id\n");
+		fprintf(stderr, "relayq: queue show: name one queue id "
+		    "(queue show [--raw] ID)\n");
 		return EX_USAGE;
 	}
 	if ((r = open_queue(x, &sp, &e)) != 0)
@@ -270,21 +326,17 @@ cmd_show(struct rq_ctx *x, int argc, char **argv)
 		err_sys(&e, RQ_NOINPUT, "%s", argv[0]);
 		return cmd_fail("relayq", &e);
 	}
-	show_env(&env, spool_sub_name(sub));
+	show_env(&env, spool_sub_name(sub), raw);
 	printf("\n");
-	fflush(stdout);
-	end = env.msg_off + env.msg_len;
-	for (off = env.msg_off; off < end; off += n) {
-		size_t want = end - off < (off_t)sizeof(buf) ?
-		    (size_t)(end - off) : sizeof(buf);
-
-		if ((n = pread(fd, buf, want, off)) <= 0 ||
-		    fwrite(buf, 1, (size_t)n, stdout) != (size_t)n)
-			break;
-	}
+	show_message(fd, env.msg_off, env.msg_off + env.msg_len, raw);
 	close(fd);
 	env_free(&env);
 	spool_close(&sp);
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		fprintf(stderr, "relayq: queue show: standard output: %s\n",
+		    strerror(errno));
+		return EX_IOERR;
+	}
 	return EX_OK;
 }
 

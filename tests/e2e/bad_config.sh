@@ -2,7 +2,8 @@
 # relayq e2e: a broken config is refused with exit 78 (EX_CONFIG) and one
 # clear line on stderr naming file:line and the key, before anything is
 # queued: the spool is unchanged.  Cases: port not a number, an unknown key,
-# tls = bogus, a line that is not INI, and a missing -C file / RELAYQ_CONFIG.
+# tls = bogus, a line that is not INI, a missing -C file / RELAYQ_CONFIG,
+# and a config that is not a regular file (directory, pipe, FIFO, device).
 # shellcheck source=./lib.sh
 . "${RELAYQ_E2E_DIR:-$(dirname "$0")}/lib.sh"
 e2e_init
@@ -105,6 +106,23 @@ run env RELAYQ_CONFIG="$T/does-not-exist.conf" "$RELAYQ_SBIN/sendmail" -odq -i \
 	bob@example.org <"$T/msg"
 check_78 "RELAYQ_CONFIG=missing file" "does-not-exist\.conf" ""
 check_spool "missing RELAYQ_CONFIG file"
+
+# 6. not a regular file: a directory, standard input, a FIFO with no writer
+#    (it must not block) and a device would read as empty and give the
+#    defaults; each is refused.
+sm -C / -odq -i bob@example.org <"$T/msg"
+check_78 "sendmail -C / (a directory)" "^sendmail: /: not a regular file" ""
+check_spool "-C /"
+run sh -c 'cat "$1" | "$2" -C /dev/stdin -odq -i bob@example.org' sh \
+	"$T/msg" "$RELAYQ_SBIN/sendmail"
+check_78 "sendmail -C /dev/stdin (a pipe)" "/dev/stdin: not a regular file" ""
+check_spool "-C /dev/stdin"
+mkfifo "$T/fifo.conf" || die "mkfifo"
+sm -C "$T/fifo.conf" -odq -i bob@example.org <"$T/msg"
+check_78 "sendmail -C FIFO (no writer: no wait)" "fifo\.conf: not a regular file" ""
+check_spool "-C FIFO"
+run env RELAYQ_CONFIG=/dev/null "$RELAYQ_BIN/mailq"
+check_78 "mailq with RELAYQ_CONFIG=/dev/null (a device)" "/dev/null: not a regular file" ""
 
 # The good config still works and still sees exactly the one message.
 mailq_of "$GOOD"

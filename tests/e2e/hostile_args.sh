@@ -1,5 +1,5 @@
 #!/bin/sh
-# relayq e2e (issue 4): hostile arguments.
+# relayq e2e: hostile arguments.
 #  - the PHPMailer / CVE-2016-10033 class: a sender like
 #    "attacker\" -oQ/tmp/ -X/var/www/cache/phpcode.php some"@email.com as
 #    one -f argument, as the words PHP's escapeshellcmd() splits it into,
@@ -182,8 +182,36 @@ if [ "$gecos_ok" = 1 ]; then
 	done
 fi
 
+# --- queue show: a user's escape sequences never reach root's terminal ------
+# An OSC title change, a screen clear and an 8-bit CSI in the Subject and
+# the body: escaped as \xHH by default, the bytes as they are with --raw.
+printf 'Subject: esc \033]0;owned\007 title\n\nbody \033[2J\033[H clear \233 csi \303\251t\303\251\n' >"$T/msg"
+sm -C "$CONF" -odq bob@example.org <"$T/msg"
+expect_rc "message with escape sequences queued" 0
+rq -C "$CONF" queue hold ALL	# picks up first; keeps it from delivery
+expect_rc "hold everything queued" 0
+ESC_ID=$(grep -l 'owned' "$T/spool/hold"/* 2>/dev/null | head -n 1)
+ESC_ID=${ESC_ID##*/}
+if [ -n "$ESC_ID" ]; then
+	rq -C "$CONF" queue show "$ESC_ID"
+	expect_rc "queue show of a held message" 0
+	check_eq "queue show: no ESC or 8-bit CSI byte" 0 \
+		"$(tr -cd '\033\233\007' <"$OUT" | wc -c | tr -d ' ')"
+	check_grep "queue show: ESC shown as \\x1b" 'esc \\x1b\]0;owned\\x07 title' "$OUT"
+	check_grep "queue show: clear shown escaped" 'body \\x1b\[2J\\x1b\[H clear \\x9b csi' "$OUT"
+	check_grep "queue show: UTF-8 text kept" "$(printf '\303\251t\303\251')" "$OUT"
+	rq -C "$CONF" queue show --raw "$ESC_ID"
+	expect_rc "queue show --raw" 0
+	check_eq "queue show --raw: the bytes as sent" 4 \
+		"$(tr -cd '\033\233' <"$OUT" | wc -c | tr -d ' ')"
+	rq -C "$CONF" queue release ALL
+	expect_rc "release the held messages" 0
+else
+	check_fail "a held message to show" "an id in hold/" "none"
+fi
+
 # --- delivery, verbose (secrets must not show) ------------------------------
-want=$(wc -l <"$T/expect" | tr -d ' ')
+want=$(($(wc -l <"$T/expect") + 1))	# and the escape sequences
 sm -C "$CONF" -q -v
 expect_rc "sendmail -q -v" 0
 wait_for "$want" || true

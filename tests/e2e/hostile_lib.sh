@@ -1,5 +1,4 @@
-# relayq e2e: helpers for the hostile-input tests (tests/e2e/hostile_*.sh,
-# issue 4).  Sourced after lib.sh.
+# relayq e2e: helpers for the hostile-input tests (tests/e2e/hostile_*.sh).  Sourced after lib.sh.
 # shellcheck shell=sh
 #
 # Every hostile test runs against a STARTTLS smarthost that requires AUTH

@@ -1,5 +1,5 @@
 #!/bin/sh
-# relayq e2e (issue 4): crafted maildrop entries and corrupt queue state.
+# relayq e2e: crafted maildrop entries and corrupt queue state.
 # Every broken kind is dropped into maildrop/ of a private spool next to
 # good messages; `sendmail -q` (bounded by timeout) must not crash or hang,
 # must move each broken entry to corrupt/ with one log line (or leave an

@@ -1,5 +1,5 @@
 #!/bin/sh
-# relayq e2e (issue 4): hostile sizes.  Each case is delivered exactly as
+# relayq e2e: hostile sizes.  Each case is delivered exactly as
 # expected or refused cleanly with nothing queued; never a partial message.
 #  - a 200 KB display name in To: with -t (with and without white space):
 #    one recipient, every header line folded to <= 998 octets;

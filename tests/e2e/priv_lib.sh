@@ -3,7 +3,7 @@
 # shellcheck shell=sh
 #
 # These tests need root (CI runs them as root): they make a real set-gid
-# installation the way DESIGN.md's privilege model describes it and then
+# installation the way doc/ARCHITECTURE.md's privilege model describes it and then
 # attack it as an unprivileged user.  Not root: exit 77 (skipped).
 #
 # The set-gid submitter ignores -C and RELAYQ_CONFIG (they drop privilege),

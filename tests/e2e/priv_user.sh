@@ -1,8 +1,8 @@
 #!/bin/sh
-# relayq e2e (root only): the privilege model of DESIGN.md against an
+# relayq e2e (root only): the privilege model of doc/ARCHITECTURE.md against an
 # unprivileged local user, on a real set-gid installation (priv_lib.sh).
 # Asserts:
-#  - the installation has the owners and modes of DESIGN.md's table;
+#  - the installation has the owners and modes of doc/ARCHITECTURE.md's table;
 #  - the user can submit: exit 0, silent, a maildrop entry owned by the
 #    user, group relayq-drop, mode 0704; no delivery is attempted for it;
 #  - the user cannot list or read maildrop/ or queue/ (its own entry, the

@@ -167,6 +167,38 @@ START_TEST(password_file_modes)
 }
 END_TEST
 
+/* A config or a secret that is not a regular file is refused at once: a
+ * directory, a FIFO with no writer (no wait), a device. */
+START_TEST(not_regular_files)
+{
+	const char *paths[] = { "/", "/dev/null", NULL /* the FIFO */ };
+	char fifo[256];
+	char *secret;
+	struct cfg c;
+	struct err e;
+	size_t i;
+
+	snprintf(fifo, sizeof(fifo), "/tmp/check_cfg.%ld.fifo",
+	    (long)getpid());
+	unlink(fifo);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	paths[2] = fifo;
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(cfg_load(&c, paths[i], 0, &e), RQ_CONFIG);
+		ck_assert_ptr_nonnull(strstr(e.msg, "not a regular file"));
+		ck_assert_ptr_nonnull(strstr(e.msg, paths[i]));
+		cfg_free(&c);
+	}
+	cfg_defaults(&c);
+	c.smarthost.password_file = strdup(fifo);
+	ck_assert_int_eq(cfg_password(&c, &secret, &e), RQ_TEMP);
+	ck_assert_ptr_nonnull(strstr(e.msg, "password_file"));
+	ck_assert_ptr_nonnull(strstr(e.msg, "not a regular file"));
+	cfg_free(&c);
+	unlink(fifo);
+}
+END_TEST
+
 static const struct {
 	const char *in;
 	long long secs;
@@ -200,6 +232,7 @@ main(void)
 	tcase_add_test(tc, accepts);
 	tcase_add_test(tc, defaults_without_file);
 	tcase_add_test(tc, password_file_modes);
+	tcase_add_test(tc, not_regular_files);
 	tcase_add_loop_test(tc, parse_durations, 0,
 	    sizeof(durations) / sizeof(durations[0]));
 	suite_add_tcase(s, tc);
