@@ -65,9 +65,15 @@ priv_users() {
 		# Older versions of these tests had make install-root create
 		# user relayq with its home in their temp dir; install-root
 		# now refuses such an account: give it the home it would get.
-		case $(getent passwd relayq | cut -d: -f6) in
-		/tmp/*) usermod --home /nonexistent relayq ;;
-		esac' sh "$PRIV_USER" "$PRIV_OTHER" >>"$T/users.log" 2>&1 ||
+		# usermod refuses while a process runs as relayq: retry.
+		i=0
+		while case $(getent passwd relayq | cut -d: -f6) in
+		      /tmp/*) ! usermod --home /nonexistent relayq ;;
+		      *) false ;; esac; do
+			i=$((i + 1))
+			[ $i -lt 60 ] || exit 1
+			sleep 1
+		done' sh "$PRIV_USER" "$PRIV_OTHER" >>"$T/users.log" 2>&1 ||
 		die "cannot create the test users: $(cat "$T/users.log")"
 }
 
