@@ -643,6 +643,26 @@ cfg_is_loopback(const char *host)
 	return 0;
 }
 
+int
+cfg_read_mailname(const char *path, char *out, size_t len)
+{
+	char line[256];
+	size_t n;
+	FILE *fp;
+
+	if ((fp = fopen(path, "re")) == NULL)
+		return -1;
+	n = 0;
+	if (fgets(line, sizeof(line), fp) != NULL) {
+		n = strcspn(line, " \t\r\n");
+		line[n] = '\0';
+	}
+	fclose(fp);
+	if (n == 0 || strlcpy(out, line, len) >= len)
+		return -1;
+	return 0;
+}
+
 const char *
 cfg_hostname(struct cfg *c)
 {
@@ -650,6 +670,10 @@ cfg_hostname(struct cfg *c)
 	char name[256];
 
 	if (c->hostname != NULL)
+		return c->hostname;
+	/* Debian's visible mail name, when the admin set one. */
+	if (cfg_read_mailname(CFG_MAILNAME, name, sizeof(name)) == 0 &&
+	    (c->hostname = strdup(name)) != NULL)
 		return c->hostname;
 	if (gethostname(name, sizeof(name)) == -1)
 		strlcpy(name, "localhost", sizeof(name));
@@ -669,21 +693,12 @@ cfg_hostname(struct cfg *c)
 const char *
 cfg_domain(struct cfg *c)
 {
-	char line[256];
-	size_t n;
-	FILE *fp;
+	char name[256];
 
 	if (c->domain != NULL)
 		return c->domain;
-	if ((fp = fopen("/etc/mailname", "re")) != NULL) {
-		if (fgets(line, sizeof(line), fp) != NULL) {
-			n = strcspn(line, " \t\r\n");
-			line[n] = '\0';
-			if (n > 0)
-				c->domain = strdup(line);
-		}
-		fclose(fp);
-	}
+	if (cfg_read_mailname(CFG_MAILNAME, name, sizeof(name)) == 0)
+		c->domain = strdup(name);
 	if (c->domain == NULL)
 		c->domain = strdup(cfg_hostname(c));
 	return c->domain != NULL ? c->domain : "localhost";

@@ -92,7 +92,15 @@ int cfg_parse_duration(const char *s, time_t *out);	/* 30s 5m 2h 5d 1w */
 int cfg_parse_size(const char *s, off_t *out);		/* 10k 50M 1G */
 int cfg_parse_bool(const char *s, int *out);
 
-/* [local] hostname, else this host's FQDN (looked up once). */
+#define CFG_MAILNAME	"/etc/mailname"
+/*
+ * The first word of the first line of a mailname file (Debian's visible
+ * mail name) into out; -1 when the file is missing, empty or the word
+ * does not fit.
+ */
+int cfg_read_mailname(const char *path, char *out, size_t len);
+/* [local] hostname, else /etc/mailname, else this host's FQDN (looked up
+ * once). */
 const char *cfg_hostname(struct cfg *c);
 /* [local] domain, else /etc/mailname, else the hostname. */
 const char *cfg_domain(struct cfg *c);

@@ -1,6 +1,6 @@
 /*
- * cmd_relayq.c - `relayq [-C file] [-v] COMMAND`: run, queue management
- * and smarthost tests. Commands that change the queue take each entry's
+ * cmd_relayq.c - `relayq [-C file] [-v] COMMAND`: run, daemon, queue
+ * management and smarthost tests. Commands that change the queue take each entry's
  * lock, so they are safe while a runner is working.
  */
 #include "config.h"
@@ -17,6 +17,7 @@
 #include "compat.h"
 #include "aliases.h"
 #include "cmd.h"
+#include "daemon.h"
 #include "deliver.h"
 #include "log.h"
 #include "mailq.h"
@@ -39,6 +40,9 @@ usage(void)
 	fprintf(stderr,
 	    "usage: relayq [-C config] [-v] command [arguments]\n"
 	    "  run                       deliver every due message once\n"
+	    "  daemon                    deliver new mail at once and retry "
+	    "on\n"
+	    "                            schedule, until SIGTERM\n"
 	    "  queue list [--json]       list the queue (as mailq, or one "
 	    "JSON\n"
 	    "                            object per message as postqueue -j)\n"
@@ -396,6 +400,18 @@ cmd_test(struct rq_ctx *x, const char *send_to)
 	return cmd_run_queue(&x->c, id, 1, x->verbose, 1);
 }
 
+/* The long-running runner (daemon.c) as the spool owner. */
+static int
+cmd_daemon(struct rq_ctx *x)
+{
+	struct err e;
+
+	if (priv_become_runner(x->c.queue_dir, &e) != RQ_OK ||
+	    daemon_run(&x->c, x->custom, x->verbose, &e) != RQ_OK)
+		return cmd_fail("relayq", &e);
+	return EX_OK;
+}
+
 static int
 dispatch(struct rq_ctx *x, int argc, char **argv)
 {
@@ -404,6 +420,8 @@ dispatch(struct rq_ctx *x, int argc, char **argv)
 
 	if (strcmp(argv[0], "run") == 0 && argc == 1)
 		return cmd_run_queue(&x->c, NULL, 0, x->verbose, x->verbose);
+	if (strcmp(argv[0], "daemon") == 0 && argc == 1)
+		return cmd_daemon(x);
 	if (strcmp(argv[0], "test") == 0 && argc == 1)
 		return cmd_test(x, NULL);
 	if (strcmp(argv[0], "test") == 0 && argc == 3 &&

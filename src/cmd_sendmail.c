@@ -30,6 +30,7 @@
 #include "addr.h"
 #include "buf.h"
 #include "cmd.h"
+#include "daemon.h"
 #include "deliver.h"
 #include "dropper.h"
 #include "dsn.h"
@@ -166,8 +167,9 @@ opt_q(struct sm_opts *o, const char *v)
 	if (v[0] == 'G' || v[0] == 'Q' || v[0] == 'L' || v[0] == '!')
 		return bad_usage("-q%s: selective queue runs are not supported "
 		    "by this version of relayq", v);
-	return bad_usage("-q%s: relayq runs no daemon; run \"sendmail -q\" "
-	    "from cron or the relayq-run.timer instead", v);
+	return bad_usage("-q%s: periodic queue runs are the job of \"relayq "
+	    "daemon\" (or of \"sendmail -q\" from cron or relayq-run.timer)",
+	    v);
 }
 
 /* -N notify, -R ret, -V envid (RFC 3461, sendmail's syntax); -L tag. */
@@ -509,13 +511,34 @@ background(const char *what)
 	return 0;
 }
 
-/* After the commit: deliver now, in the background, or leave queued. */
+/*
+ * Non-zero when relayq daemon was told about new mail and sends it now.
+ * wake comes from daemon_wake_open() (made before the group was dropped)
+ * and is closed here. -odq leaves the mail for a later run; -odi, when
+ * the caller may deliver itself, shows the outcome in the foreground.
+ */
+static int
+woke_daemon(const struct sm_opts *o, int may_deliver, int wake)
+{
+	if (o->delivery == D_QUEUE ||
+	    (o->delivery == D_INTERACTIVE && may_deliver)) {
+		if (wake != -1)
+			close(wake);
+		return 0;
+	}
+	return daemon_wake(wake) == 0;
+}
+
+/* After the commit: the daemon, else deliver now, in the background, or
+ * leave queued. */
 static void
 after_commit(const struct sm_opts *o, struct cfg *c, const char *id,
-    int may_deliver)
+    int may_deliver, int wake)
 {
 	pid_t pid;
 
+	if (woke_daemon(o, may_deliver, wake))
+		return;
 	if (o->delivery == D_QUEUE || !may_deliver)
 		return;		/* `sendmail -q` (cron, timer) sends it */
 	if (o->delivery == D_INTERACTIVE) {
@@ -662,10 +685,16 @@ do_submit(const struct sm_opts *o, struct cfg *c, int custom, int was_setid)
 
 	/* A caller that stopped reading stdout/stderr must not turn a
 	 * committed message into a death by SIGPIPE. */
+	int wake;
+
 	(void)signal(SIGPIPE, SIG_IGN);
-	if (submit_from(o, c, was_setid, STDIN_FILENO, id, &e) != RQ_OK)
+	wake = daemon_wake_open(c->queue_dir);	/* still set-gid here */
+	if (submit_from(o, c, was_setid, STDIN_FILENO, id, &e) != RQ_OK) {
+		if (wake != -1)
+			close(wake);
 		return cmd_fail("sendmail", &e);
-	after_commit(o, c, id, !was_setid || getuid() == 0 || custom);
+	}
+	after_commit(o, c, id, !was_setid || getuid() == 0 || custom, wake);
 	return EX_OK;
 }
 
@@ -701,11 +730,18 @@ bs_fail(const struct err *e)
 /* Deliver what the session queued, as after_commit() does for one. */
 static void
 bs_deliver(const struct sm_opts *o, struct cfg *c, const struct bs_ids *ids,
-    int may_deliver)
+    int may_deliver, int wake)
 {
 	size_t i;
 
-	if (ids->n == 0 || o->delivery == D_QUEUE || !may_deliver)
+	if (ids->n == 0) {
+		if (wake != -1)
+			close(wake);
+		return;
+	}
+	if (woke_daemon(o, may_deliver, wake))
+		return;
+	if (o->delivery == D_QUEUE || !may_deliver)
 		return;
 	if (o->delivery == D_BACKGROUND && background(ids->v[0]) != 0)
 		return;
@@ -731,6 +767,7 @@ do_smtp(const struct sm_opts *o, struct cfg *c, int custom, int was_setid)
 	struct dropper dr = DROPPER_INIT;
 	struct spool sp;
 	struct err e;
+	int wake;
 
 	(void)signal(SIGPIPE, SIG_IGN);	/* a vanished client is no crash */
 	po.extract = 1;			/* no recipients on the command line */
@@ -741,9 +778,12 @@ do_smtp(const struct sm_opts *o, struct cfg *c, int custom, int was_setid)
 		submission_free(&s);
 		return bs_fail(&e);
 	}
+	wake = daemon_wake_open(c->queue_dir);	/* still set-gid here */
 	/* Set-id: entries come from a helper that keeps the group. */
 	if (priv_is_setid() && (dropper_start(&dr, sp.fd[SP_MAILDROP], &e) !=
 	    RQ_OK || priv_drop() == -1)) {
+		if (wake != -1)
+			close(wake);
 		if (dr.pid > 0)
 			err_sys(&e, RQ_TEMP, "cannot drop privileges");
 		dropper_stop(&dr);
@@ -775,7 +815,7 @@ do_smtp(const struct sm_opts *o, struct cfg *c, int custom, int was_setid)
 	dropper_stop(&dr);
 	spool_close(&sp);
 	submission_free(&s);
-	bs_deliver(o, c, &ids, !was_setid || getuid() == 0 || custom);
+	bs_deliver(o, c, &ids, !was_setid || getuid() == 0 || custom, wake);
 	free(ids.v);
 	return EX_OK;
 }

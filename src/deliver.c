@@ -1,7 +1,8 @@
 /*
  * deliver.c - the queue runner's pass (see deliver.h).
  *
- * One SMTP session serves every message of the pass. If opening it fails,
+ * One SMTP session serves every message of the pass (relayq daemon lends
+ * one it keeps open between passes). If opening it fails,
  * the remaining messages are deferred with the same reason rather than
  * hammering the smarthost; if it breaks mid-pass it is reopened a bounded
  * number of times. The smarthost password is read once per pass, only
@@ -30,6 +31,7 @@
 #define MAX_REOPEN	3
 #define BOUNCE_ROUNDS	4
 #define RCPT_BATCH	1000	/* recipients per SMTP transaction */
+#define STOPPED(o)	((o)->stop != NULL && *(o)->stop)
 
 struct runner {
 	struct cfg *c;
@@ -355,6 +357,14 @@ notify_failed(struct runner *r, struct env *env, int fd)
 	return 0;
 }
 
+/* Remember the earliest time a message left waiting is due. */
+static void
+note_due(struct runner *r, time_t when)
+{
+	if (r->stats->next_due == 0 || when < r->stats->next_due)
+		r->stats->next_due = when;
+}
+
 /* Save the outcome: remove the entry when done, else schedule a retry. */
 static void
 settle(struct runner *r, struct env *env, int fd, time_t now)
@@ -367,6 +377,7 @@ settle(struct runner *r, struct env *env, int fd, time_t now)
 			env->attempts++;
 			env->next = queue_next_attempt(r->c, env->attempts,
 			    now);
+			note_due(r, env->next);
 			r->stats->deferred++;
 			report(r, env, "deferred", env->reason);
 		}
@@ -415,6 +426,7 @@ deliver_one(struct runner *r, const char *id)
 		/* not selected (-qR, -qS): left exactly as it was */
 	} else if (!r->o->flush && env.next > now) {
 		r->stats->skipped++;
+		note_due(r, env.next);
 	} else {
 		if (!expire(r, &env, now))
 			attempt(r, &env, fd);
@@ -539,14 +551,18 @@ deliver_run(struct cfg *c, const struct deliver_opts *o,
 	    RQ_OK)
 		return st;
 	r.al = pickup_aliases(c, &r.aliases);
+	r.s = o->session != NULL ? *o->session : NULL;
 	if ((st = work_list(&r, &l, e)) == RQ_OK) {
-		for (i = 0; i < l.n; i++)
+		for (i = 0; i < l.n && !STOPPED(o); i++)
 			if (deliver_filter_match(o->filter, l.ids[i], NULL))
 				deliver_one(&r, l.ids[i]);
 		idlist_free(&l);
-		deliver_bounces(&r);
+		if (!STOPPED(o))
+			deliver_bounces(&r);
 	}
-	if (r.s != NULL)
+	if (o->session != NULL)
+		*o->session = r.s;
+	else if (r.s != NULL)
 		smtp_close(r.s);
 	if (r.password != NULL) {
 		explicit_bzero(r.password, strlen(r.password));

@@ -1062,6 +1062,20 @@ smtp_tls_info(const struct smtp_session *s)
 	return s != NULL && s->conn != NULL ? conn_tls_info(s->conn) : "";
 }
 
+enum rq_status
+smtp_reset(struct smtp_session *s, struct err *e)
+{
+	if (s->state != SMTP_READY)
+		return err_set(e, RQ_TEMP, "session with %s is not usable",
+		    s->conn != NULL ? conn_peer(s->conn) : "smarthost");
+	if (smtp_step(s, SMTP_RSET, e) != RQ_OK) {
+		s->state = SMTP_BROKEN;
+		return RQ_TEMP;
+	}
+	s->state = SMTP_READY;
+	return RQ_OK;
+}
+
 void
 smtp_close(struct smtp_session *s)
 {

@@ -78,6 +78,12 @@ const char *smtp_peer(const struct smtp_session *s);
 /* TLS protocol/cipher, or "" without TLS. */
 const char *smtp_tls_info(const struct smtp_session *s);
 void smtp_close(struct smtp_session *s);
+/*
+ * Before reusing a session that sat idle (the server may have timed it
+ * out): RSET and its 2xx. RQ_TEMP when the session is no longer usable;
+ * the caller then smtp_close()s it and opens another.
+ */
+enum rq_status smtp_reset(struct smtp_session *s, struct err *e);
 
 /*
  * The DATA encoder (RFC 5321 4.5.2), pure so that it is tested alone.

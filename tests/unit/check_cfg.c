@@ -199,6 +199,46 @@ START_TEST(not_regular_files)
 }
 END_TEST
 
+/* /etc/mailname forms: the first word of the first line, or nothing. */
+static const struct {
+	const char *text;	/* NULL: no file */
+	const char *want;	/* NULL: -1 */
+} mailnames[] = {
+	{ "mail.example.com\n", "mail.example.com" },
+	{ "mail.example.com", "mail.example.com" },
+	{ "mail.example.com extra words\r\n", "mail.example.com" },
+	{ "\n", NULL },
+	{ "", NULL },
+	{ " mail.example.com\n", NULL },
+	{ NULL, NULL },
+};
+
+START_TEST(read_mailname)
+{
+	char mn[256], out[64];
+	FILE *fp;
+
+	snprintf(mn, sizeof(mn), "/tmp/check_cfg.%ld.mailname", (long)getpid());
+	unlink(mn);
+	if (mailnames[_i].text != NULL) {
+		fp = fopen(mn, "w");
+		ck_assert_ptr_nonnull(fp);
+		fputs(mailnames[_i].text, fp);
+		fclose(fp);
+	}
+	if (mailnames[_i].want == NULL)
+		ck_assert_int_eq(cfg_read_mailname(mn, out, sizeof(out)), -1);
+	else {
+		ck_assert_int_eq(cfg_read_mailname(mn, out, sizeof(out)), 0);
+		ck_assert_str_eq(out, mailnames[_i].want);
+	}
+	/* A name that does not fit is refused, not cut. */
+	if (mailnames[_i].want != NULL)
+		ck_assert_int_eq(cfg_read_mailname(mn, out, 4), -1);
+	unlink(mn);
+}
+END_TEST
+
 static const struct {
 	const char *in;
 	long long secs;
@@ -233,6 +273,9 @@ main(void)
 	tcase_add_test(tc, defaults_without_file);
 	tcase_add_test(tc, password_file_modes);
 	tcase_add_test(tc, not_regular_files);
+
+	tcase_add_loop_test(tc, read_mailname, 0,
+	    sizeof(mailnames) / sizeof(mailnames[0]));
 	tcase_add_loop_test(tc, parse_durations, 0,
 	    sizeof(durations) / sizeof(durations[0]));
 	suite_add_tcase(s, tc);
