@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "auth.h"
 #include "header.h"
 
 size_t
@@ -64,30 +65,82 @@ fold_ok(const char *p, size_t i)
 	return is_wsp(p[i]) && !is_wsp(p[i - 1]) && p[i - 1] != '\\';
 }
 
+/* Inside a quoted string after p[0..n), starting with q? */
+static int
+fold_quoted(const char *p, size_t n, int q)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (q && p[i] == '\\' && i + 1 < n)
+			i++;
+		else if (p[i] == '"')
+			q = !q;
+	}
+	return q;
+}
+
+/*
+ * Where a line may break: outside quotes, the last at or before soft and
+ * the first after it; the same inside quotes. 0: none.
+ */
+struct fold_at {
+	size_t out_soft, out_late, in_soft, in_late;
+};
+
+/* Record a break before p[i]; inq: inside a quoted string. */
+static void
+fold_note(struct fold_at *a, size_t i, size_t soft, int inq)
+{
+	size_t *last = inq ? &a->in_soft : &a->out_soft;
+	size_t *late = inq ? &a->in_late : &a->out_late;
+
+	if (i <= soft)
+		*last = i;
+	else if (*late == 0)
+		*late = i;
+}
+
 /*
  * Where to break the line pre + p[0..len) (pre: octets put before p, a
  * space or none): an index of p, or 0 when the line may stay as it is.
- * Breaks go at min or later.
+ * Breaks go at min or later. *q says whether p starts inside a quoted
+ * string, and is set for the break chosen: a break outside quotes is
+ * taken first (some readers do not unfold inside a quoted string), one
+ * inside only when the line would not fit 998 octets otherwise.
  */
 static size_t
-fold_point(const char *p, size_t len, size_t min, size_t pre)
+fold_point(const char *p, size_t len, size_t min, size_t pre, int *q)
 {
 	size_t i, soft = HEADER_LINE_SOFT - pre, hard = HEADER_LINE_MAX - pre;
+	struct fold_at a;
+	int inq = *q;
 
-	if (min == 0)
-		min = 1;
-	for (i = soft < len - 1 ? soft : len - 1; i >= min; i--)
-		if (fold_ok(p, i))
-			return i;
-	for (i = soft + 1 > min ? soft + 1 : min; i < len && i <= hard; i++)
-		if (fold_ok(p, i))
-			return i;
+	memset(&a, 0, sizeof(a));
+	/* Past soft, an outside break found there is the one taken. */
+	for (i = 0; i < len && i <= hard && !(i > soft && a.out_soft); i++) {
+		if (i >= min && i > 0 && fold_ok(p, i))
+			fold_note(&a, i, soft, inq);
+		if (inq && p[i] == '\\' && i + 1 < len)
+			i++;		/* a quoted pair */
+		else if (p[i] == '"')
+			inq = !inq;
+	}
+	if (a.out_soft || a.out_late) {
+		*q = 0;
+		return a.out_soft ? a.out_soft : a.out_late;
+	}
 	if (pre + len <= HEADER_LINE_MAX)
 		return 0;
+	if (a.in_soft || a.in_late) {
+		*q = 1;
+		return a.in_soft ? a.in_soft : a.in_late;
+	}
 	/* No white space: cut, but not inside a UTF-8 character. */
 	for (i = hard; i > min + 3 && hard - i < 3 &&
 	    ((unsigned char)p[i] & 0xc0) == 0x80; i--)
 		;
+	*q = fold_quoted(p, i, *q);
 	return i;
 }
 
@@ -97,9 +150,10 @@ fold_line(const char *p, size_t len, size_t min, size_t over,
     header_sink out, void *arg)
 {
 	size_t i, pre = 0;
+	int q = 0;
 
 	while (len > over && pre + len > HEADER_LINE_SOFT &&
-	    (i = fold_point(p, len, min, pre)) != 0) {
+	    (i = fold_point(p, len, min, pre, &q)) != 0) {
 		if ((pre && out(arg, " ", 1) == -1) || out(arg, p, i) == -1 ||
 		    out(arg, "\n", 1) == -1)
 			return -1;
@@ -149,9 +203,8 @@ header_fold_buf(struct buf *b, const char *f, size_t len, size_t over)
 	return header_fold(f, len, over, buf_sink, b);
 }
 
-/* Fold what was appended to b since start, in place (via a copy). */
-static int
-fold_tail(struct buf *b, size_t start)
+int
+header_fold_since(struct buf *b, size_t start)
 {
 	struct buf f;
 	int r;
@@ -210,29 +263,12 @@ utf8_cut(const char *s, size_t len, size_t n)
 	return i > 0 ? i : n;
 }
 
-/* One RFC 2047 encoded-word (UTF-8, B) of s[0..n), n <= 45. */
+/* One RFC 2047 encoded-word (UTF-8, B) of p[0..n), n <= 45. */
 static int
 add_word(struct buf *b, const unsigned char *p, size_t n)
 {
-	static const char b64[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t j;
-
-	if (buf_puts(b, "=?UTF-8?B?") == -1)
+	if (buf_puts(b, "=?UTF-8?B?") == -1 || auth_b64_encode(p, n, b) == -1)
 		return -1;
-	for (j = 0; j < n; j += 3) {
-		unsigned v = (unsigned)p[j] << 16;
-		char q[4];
-
-		v |= j + 1 < n ? (unsigned)p[j + 1] << 8 : 0;
-		v |= j + 2 < n ? p[j + 2] : 0;
-		q[0] = b64[(v >> 18) & 63];
-		q[1] = b64[(v >> 12) & 63];
-		q[2] = j + 1 < n ? b64[(v >> 6) & 63] : '=';
-		q[3] = j + 2 < n ? b64[v & 63] : '=';
-		if (buf_append(b, q, 4) == -1)
-			return -1;
-	}
 	return buf_puts(b, "?=");
 }
 
@@ -255,6 +291,7 @@ add_encoded(struct buf *b, const char *s, size_t len)
 	return 0;
 }
 
+/* s[0..len) as one RFC 5322 quoted string. */
 static int
 add_quoted(struct buf *b, const char *s, size_t len)
 {
@@ -271,6 +308,32 @@ add_quoted(struct buf *b, const char *s, size_t len)
 	return buf_putc(b, '"');
 }
 
+/*
+ * s[0..len) as a phrase of quoted words, one per word of s, separated by
+ * a space: the field folds between them, never inside a quoted string
+ * (where some readers do not unfold). A reader joins the words with one
+ * space, so only runs of white space change.
+ */
+static int
+add_quoted_words(struct buf *b, const char *s, size_t len)
+{
+	size_t i = 0, n, words = 0;
+
+	while (i < len) {
+		while (i < len && is_wsp(s[i]))
+			i++;
+		for (n = 0; i + n < len && !is_wsp(s[i + n]); n++)
+			;
+		if (n == 0)
+			break;
+		if ((words++ > 0 && buf_putc(b, ' ') == -1) ||
+		    add_quoted(b, s + i, n) == -1)
+			return -1;
+		i += n;
+	}
+	return words > 0 ? 0 : add_quoted(b, s, len);
+}
+
 int
 header_add_from(struct buf *b, const char *fullname, const char *addr)
 {
@@ -278,13 +341,22 @@ header_add_from(struct buf *b, const char *fullname, const char *addr)
 
 	if (fullname == NULL || *fullname == '\0')
 		return buf_printf(b, "From: %s\n", addr) == -1 ? -1 :
-		    fold_tail(b, start);
+		    header_fold_since(b, start);
 	n = utf8_cut(fullname, strlen(fullname), HEADER_FULLNAME_MAX);
 	if (buf_puts(b, "From: ") == -1 || (needs_encoding(fullname, n) ?
 	    add_encoded(b, fullname, n) : add_quoted(b, fullname, n)) == -1 ||
 	    buf_printf(b, " <%s>\n", addr) == -1)
 		return -1;
-	return fold_tail(b, start);
+	/* Too long for one line: a word per quoted string, so it folds. */
+	if (b->len - start > HEADER_LINE_SOFT + 1 &&
+	    !needs_encoding(fullname, n)) {
+		b->len = start;
+		if (buf_puts(b, "From: ") == -1 ||
+		    add_quoted_words(b, fullname, n) == -1 ||
+		    buf_printf(b, " <%s>\n", addr) == -1)
+			return -1;
+	}
+	return header_fold_since(b, start);
 }
 
 int
@@ -301,7 +373,7 @@ header_add_message_id(struct buf *b, const char *id, const char *host,
 		stamp[0] = '\0';
 	if (buf_printf(b, "Message-ID: <%s.%s@%s>\n", stamp, id, host) == -1)
 		return -1;
-	return fold_tail(b, start);
+	return header_fold_since(b, start);
 }
 
 int
@@ -324,5 +396,5 @@ header_add_received(struct buf *b, const char *host, uid_t uid,
 	if (buf_printf(b, "Received: by %s (relayq, from userid %lu)\n"
 	    "\tid %s; %s\n", host, (unsigned long)uid, id, date) == -1)
 		return -1;
-	return fold_tail(b, start);
+	return header_fold_since(b, start);
 }

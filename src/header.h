@@ -52,6 +52,12 @@ int header_fold(const char *f, size_t len, size_t over, header_sink out,
     void *arg);
 /* header_fold() appending to a buf. */
 int header_fold_buf(struct buf *b, const char *f, size_t len, size_t over);
+/*
+ * Fold, with over HEADER_LINE_SOFT, the fields appended to b since offset
+ * start (for fields relayq builds with buf_printf). -1 on ENOMEM or when
+ * b's maximum is reached.
+ */
+int header_fold_since(struct buf *b, size_t start);
 
 /* "Tue, 24 Nov 2026 18:12:11 +0000" in local time. */
 void header_date(char *out, size_t outlen, time_t t);

@@ -18,6 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth.h"
+#include "buf.h"
 #include "header.h"
 #include "reencode.h"
 
@@ -149,31 +151,19 @@ qp_byte(struct qp *q, int c)
 
 struct b64 {
 	struct pio *w;
-	unsigned char in[3];
+	struct buf line;	/* one encoded line */
 	size_t n;		/* octets in in[] */
-	size_t col;		/* characters on the current line */
+	unsigned char in[B64_LINE / 4 * 3];
 };
 
 static void
-b64_group(struct b64 *b)
+b64_line(struct b64 *b)
 {
-	static const char tab[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	unsigned v = (unsigned)b->in[0] << 16 | (unsigned)b->in[1] << 8 |
-	    b->in[2];
-	char q[4];
-
-	q[0] = tab[(v >> 18) & 63];
-	q[1] = tab[(v >> 12) & 63];
-	q[2] = b->n > 1 ? tab[(v >> 6) & 63] : '=';
-	q[3] = b->n > 2 ? tab[v & 63] : '=';
-	if (b->col == B64_LINE) {
-		pio_put(b->w, "\n", 1);
-		b->col = 0;
-	}
-	pio_put(b->w, q, 4);
-	b->col += 4;
-	memset(b->in, 0, sizeof(b->in));
+	buf_reset(&b->line);
+	if (auth_b64_encode(b->in, b->n, &b->line) == -1 && !b->w->err)
+		b->w->err = errno;
+	pio_put(b->w, b->line.data, b->line.len);
+	pio_put(b->w, "\n", 1);
 	b->n = 0;
 }
 
@@ -181,24 +171,22 @@ static void
 b64_octet(struct b64 *b, int c)
 {
 	b->in[b->n++] = (unsigned char)c;
-	if (b->n == 3)
-		b64_group(b);
+	if (b->n == sizeof(b->in))
+		b64_line(b);
 }
 
 /* One byte of body text; c < 0 ends the body. */
 static void
 b64_byte(struct b64 *b, int c)
 {
-	if (c >= 0) {
-		if (c == '\n')
-			b64_octet(b, '\r');
-		b64_octet(b, c);
+	if (c < 0) {
+		if (b->n > 0)
+			b64_line(b);
 		return;
 	}
-	if (b->n > 0)
-		b64_group(b);
-	if (b->col > 0)
-		pio_put(b->w, "\n", 1);
+	if (c == '\n')
+		b64_octet(b, '\r');
+	b64_octet(b, c);
 }
 
 /* ---- the passes -------------------------------------------------------- */
@@ -273,6 +261,7 @@ encode(struct pio *r, struct pio *w, int base64)
 
 	memset(&b, 0, sizeof(b));
 	b.w = w;
+	buf_init(&b.line, B64_LINE);
 	while ((c = pio_getc(r)) != -1) {
 		if (base64)
 			b64_byte(&b, c);
@@ -284,6 +273,7 @@ encode(struct pio *r, struct pio *w, int base64)
 	else
 		qp_byte(&q, -1);
 	pio_flush(w);
+	buf_free(&b.line);
 }
 
 /* Move [from, from + len) of fd down to start; truncate after it. */

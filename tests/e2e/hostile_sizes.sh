@@ -48,7 +48,7 @@ hdr = b"".join(b"Bcc: " + ", ".join(rc[i:i + 100]).encode() + b"\n" for i in ran
 w("rcpts.msg", b"To: undisclosed-recipients:;\nSubject: hundred thousand\n" + hdr + b"\nto 100000\n")
 w("rcpts1.msg", b"To: one-too-many@example.org\nSubject: hundred thousand and one\n" + hdr + b"\nto 100001\n")
 big = b"".join(b"Bcc: " + b", ".join(b"%06d%s@example.org" % (i + j, b"b" * 462) for j in range(0, 1000)) + b"\n" for i in range(0, 140000, 1000))
-w("rcpts140k.msg", b"To: x@example.org\nSubject: attack\n" + big + b"\nbody\n")
+w("rcpts140k.msg", b"To: undisclosed-recipients:;\nSubject: attack\n" + big + b"\nbody\n")
 # 8-bit text with long lines: 60 % 8-bit bytes (QP would triple them).
 l8 = ("Привет мир, " * 100).encode() + b"\n"
 w("8bit-ok.msg", b"Subject: eight-bit 1.5 MB\nContent-Type: text/plain; charset=utf-8\n\n" + l8 * (1500000 // len(l8)))

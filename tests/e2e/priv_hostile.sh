@@ -16,7 +16,9 @@
 # -v: the committed message is no failure; kill -9 of a submitter in the
 # middle of its input: the half-written entry is removed all the same; a
 # `sendmail -bs` session cut off inside DATA leaves no half-written entry;
-# a stopped submitter whose entry is moved away (reaped) exits 75.
+# a stopped submitter whose entry is moved away (reaped) exits 75; a
+# message over the recipient limit is refused (65, the limit named) and its
+# entry removed by the drop helper.
 # shellcheck source=./lib.sh
 . "${RELAYQ_E2E_DIR:-$(dirname "$0")}/lib.sh"
 # shellcheck source=./priv_lib.sh
@@ -278,6 +280,23 @@ run "$RELAYQ_PYTHON" "$T/stopped.py" "$SPOOL/maildrop" "$SPOOL/tmp" "$PRIV_USER"
 check_grep "stopped, not reaped: exit 0, queued" '^entry: 1 rc: 0 left: 704$' "$OUT"
 printf 'first\nsecond\n' >"$T/body.stopped"
 echo "stopped-no $T/body.stopped" >>"$T/expected"
+
+# --- a commit refused by the limits, through the drop helper ------------------
+# The set-gid submitter has dropped the group when the recipient limit
+# refuses the message: the error is the same as without set-gid (65, the
+# limit named) and the drop helper removes the entry.
+"$RELAYQ_PYTHON" -c 'import sys
+sys.stdout.write("Subject: hostile too many\n" + "".join(
+    "Bcc: " + ", ".join("r%06d@example.org" % (i + j) for j in range(100)) + "\n"
+    for i in range(0, 100000, 100)) + "Bcc: one-more@example.org\n\nx\n")' >"$T/rcpts1.msg"
+ls "$SPOOL/maildrop" >"$T/md.before"
+u_run "$SM" -t -i <"$T/rcpts1.msg"
+check_eq "set-gid, 100 001 recipients: exit 65" 65 "$RC"
+check_grep "set-gid, 100 001 recipients: the limit named" \
+	'too many recipients: 100001 \(limit 100000\)' "$ERR"
+check_eq "set-gid, 100 001 recipients: no entry left" "" \
+	"$(ls "$SPOOL/maildrop" | comm -13 "$T/md.before" -)"
+check_maildrop_clean "set-gid, 100 001 recipients"
 
 # --- deliver everything: each queued message once, intact ----------------------
 run "$RQ" run

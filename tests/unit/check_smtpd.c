@@ -110,6 +110,13 @@ static const struct scase cases[] = {
 	  "250 2.1.5 Ok\r\n452 4.5.3 Error: too many recipients (limit 2)\r\n"
 	  "354 End data with <CR><LF>.<CR><LF>\r\n" QUEUED "221 2.0.0 Bye\r\n",
 	  1, 0, 2, "R 1@x\nR 2@x\nX", 0 },
+	{ "rcpt_too_long_once_qualified",
+	  "HELO c\r\nMAIL FROM:<a@x>\r\nRCPT TO:<%0505d>\r\n"
+	  "RCPT TO:<%0490d>\r\nQUIT\r\n",
+	  GREET "250 test.example\r\n250 2.1.0 Ok\r\n"
+	  "501 5.1.3 Address too long once qualified\r\n250 2.1.5 Ok\r\n"
+	  "221 2.0.0 Bye\r\n",
+	  0, 0, 0, NULL, 0 },
 	{ "too_big_then_next_message",
 	  "HELO c\r\nMAIL FROM:<a@x> SIZE=5000\r\nMAIL FROM:<a@x>\r\n"
 	  "RCPT TO:<b@x>\r\nDATA\r\nSubject: big\r\n\r\n%0500d\r\n.\r\n"
