@@ -43,10 +43,12 @@ typedef int (*header_sink)(void *arg, const void *p, size_t n);
  * leaving a line of white space only, not before the colon of a field's
  * first line), at the last place within HEADER_LINE_SOFT octets where
  * there is one, else the first that keeps the line within
- * HEADER_LINE_MAX. A run without white space too long for that is split
- * at HEADER_LINE_MAX with a space put in (at a UTF-8 character boundary):
- * the only way left to keep the line legal, so relayq's own fields avoid
- * such runs (header_add_from). -1 when out failed, else 0.
+ * HEADER_LINE_MAX; outside quoted strings (as tracked from the start of
+ * each line), and inside one only when the line would not fit
+ * HEADER_LINE_MAX otherwise. A run without white space too long for that
+ * is split at HEADER_LINE_MAX with a space put in (at a UTF-8 character
+ * boundary): the only way left to keep the line legal, so relayq's own
+ * fields avoid such runs (header_add_from). -1 when out failed, else 0.
  */
 int header_fold(const char *f, size_t len, size_t over, header_sink out,
     void *arg);

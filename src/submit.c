@@ -9,7 +9,7 @@
  * the same stored message); other bytes are kept as they came.
  *
  * Lines longer than LINE_MAX (998) octets are never refused or cut. A long
- * header line is folded at white space (header_fold_line()). In the body,
+ * header line is folded at white space (header_fold()). In the body,
  * the first pass decides from the header whether the message is
  * single-part text (no Content-Type or text/<any>, and no
  * Content-Transfer-Encoding or 7bit/8bit): if not, long lines are folded
