@@ -20,7 +20,8 @@
 # stopped); a `sendmail -bs` session cut off inside DATA leaves no
 # half-written entry; without O_TMPFILE (refused by strace): named entries,
 # a dead helper's emptied and reaped after 5 minutes (lock table), a live
-# slow writer's kept.
+# slow writer's kept; a message over the recipient limit is
+# refused (65, the limit named) and nothing is left in maildrop/.
 # shellcheck source=./lib.sh
 . "${RELAYQ_E2E_DIR:-$(dirname "$0")}/lib.sh"
 # shellcheck source=./priv_lib.sh
@@ -391,6 +392,23 @@ EOF
 else
 	warn "strace missing or not allowed: the fallback without O_TMPFILE is not tested"
 fi
+
+# --- a commit refused by the limits, through the drop helper ------------------
+# The set-gid submitter has dropped the group when the recipient limit
+# refuses the message: the error is the same as without set-gid (65, the
+# limit named) and nothing is left in maildrop/.
+"$RELAYQ_PYTHON" -c 'import sys
+sys.stdout.write("Subject: hostile too many\n" + "".join(
+    "Bcc: " + ", ".join("r%06d@example.org" % (i + j) for j in range(100)) + "\n"
+    for i in range(0, 100000, 100)) + "Bcc: one-more@example.org\n\nx\n")' >"$T/rcpts1.msg"
+ls "$SPOOL/maildrop" >"$T/md.before"
+u_run "$SM" -t -i <"$T/rcpts1.msg"
+check_eq "set-gid, 100 001 recipients: exit 65" 65 "$RC"
+check_grep "set-gid, 100 001 recipients: the limit named" \
+	'too many recipients: 100001 \(limit 100000\)' "$ERR"
+check_eq "set-gid, 100 001 recipients: no entry left" "" \
+	"$(ls "$SPOOL/maildrop" | comm -13 "$T/md.before" -)"
+check_maildrop_clean "set-gid, 100 001 recipients"
 
 # --- deliver everything: each queued message once, intact ----------------------
 run "$RQ" run

@@ -44,6 +44,8 @@ static const struct gcase {
 	/* lines over 998 octets: QP for single-part text, else folded */
 	{ "long_qp", 0, 1, "u@example.test", NULL, php_rcpts, 1 },
 	{ "long_qp_plain", 0, 1, "u@example.test", NULL, php_rcpts, 1 },
+	/* mostly 8-bit: QP would more than double it, base64 instead */
+	{ "long_b64", 0, 1, "u@example.test", NULL, php_rcpts, 1 },
 	{ "long_multipart", 0, 1, "u@example.test", NULL, php_rcpts, 1 },
 	{ "long_base64", 0, 1, "u@example.test", NULL, php_rcpts, 1 },
 	{ "long_header", 1, 1, "u@example.test", NULL, php_rcpts, 1 },
@@ -226,6 +228,164 @@ START_TEST(from_encoding)
 }
 END_TEST
 
+/*
+ * header_fold(): exact results for the rules. "%N<c>" in an input or an
+ * expected text stands for N times the character c.
+ */
+static const struct fcase {
+	const char *name, *in;
+	size_t over;
+	const char *want;
+} folds[] = {
+	{ "short stays", "Subject: hi", HEADER_LINE_SOFT, "Subject: hi\n" },
+	{ "legal caller line stays", "X: %200a b", HEADER_LINE_MAX,
+	    "X: %200a b\n" },
+	{ "folds at the last space within 78",
+	  "Subject: %30a %30b %30c", HEADER_LINE_SOFT,
+	  "Subject: %30a %30b\n %30c\n" },
+	{ "no space within 78: the first after it",
+	  "Subject: %100a %10b", HEADER_LINE_SOFT,
+	  "Subject:\n %100a\n %10b\n" },
+	{ "a run of white space: broken before it, never a blank line",
+	  "Subject: %60a    %20b", HEADER_LINE_SOFT,
+	  "Subject: %60a\n    %20b\n" },
+	{ "never after a backslash (quoted-pair)",
+	  "To: \"%70a\\ b\" <x@y>", HEADER_LINE_SOFT,
+	  "To:\n \"%70a\\ b\"\n <x@y>\n" },
+	{ "not inside a quoted string when it can be avoided",
+	  "To: \"%50a %50b\" <x@y>", HEADER_LINE_SOFT,
+	  "To:\n \"%50a %50b\"\n <x@y>\n" },
+	{ "inside a quoted string when 998 needs it",
+	  "X: \"%600a %600b\"", HEADER_LINE_MAX,
+	  "X:\n \"%600a\n %600b\"\n" },
+	{ "no white space at all: cut at 998 with a space put in",
+	  "X-T: %2000t", HEADER_LINE_MAX,
+	  "X-T:\n %997t\n %997t\n %6t\n" },
+	{ "the cut keeps a UTF-8 character whole",
+	  "X:%996t\xc3\xa9%10t", HEADER_LINE_MAX,
+	  "X:%996t\n \xc3\xa9%10t\n" },
+	{ "continuation lines are folded alone, LF ends added",
+	  "A: b\n\t%40c %40d\nB: e", HEADER_LINE_SOFT,
+	  "A: b\n\t%40c\n %40d\nB: e\n" },
+};
+
+/* Expand "%N<c>" in s into b. */
+static void
+expand_reps(const char *s, struct buf *b)
+{
+	char *end;
+	long n;
+
+	for (; *s != '\0'; s++) {
+		if (*s == '%' && (n = strtol(s + 1, &end, 10)) > 0) {
+			while (n-- > 0)
+				buf_putc(b, *end);
+			s = end;
+		} else
+			buf_putc(b, *s);
+	}
+}
+
+START_TEST(fold_rules)
+{
+	const struct fcase *c = &folds[_i];
+	struct buf in, want, got;
+
+	buf_init(&in, 1 << 16);
+	buf_init(&want, 1 << 16);
+	buf_init(&got, 1 << 16);
+	expand_reps(c->in, &in);
+	expand_reps(c->want, &want);
+	ck_assert_int_eq(header_fold_buf(&got, in.data, in.len, c->over), 0);
+	ck_assert_msg(strcmp(buf_cstr(&got), buf_cstr(&want)) == 0,
+	    "%s:\n%s\n--- want:\n%s", c->name, buf_cstr(&got),
+	    buf_cstr(&want));
+	check_line_lengths(c->name, &got);
+	buf_free(&in);
+	buf_free(&want);
+	buf_free(&got);
+}
+END_TEST
+
+/* Every line of b at most max octets. */
+static void
+check_lines_within(const char *name, const struct buf *b, long max)
+{
+	const char *p = b->data, *end = b->data + b->len, *nl;
+
+	for (; p < end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		ck_assert_msg(nl - p <= max, "%s: a %ld-octet line", name,
+		    (long)(nl - p));
+	}
+}
+
+/* Remove every LF that a space or tab follows (unfolding). */
+static void
+unfold(struct buf *b)
+{
+	size_t i, j;
+
+	for (i = j = 0; i < b->len; i++)
+		if (!(b->data[i] == '\n' && i + 1 < b->len &&
+		    (b->data[i + 1] == ' ' || b->data[i + 1] == '\t')))
+			b->data[j++] = b->data[i];
+	b->len = j;
+	b->data[j] = '\0';
+}
+
+/*
+ * Long full names: every line within 78 octets; a plain one stays a
+ * quoted string, one with a word too long (or 8-bit) becomes encoded-words
+ * of at most 75 characters that never split a character; at most
+ * HEADER_FULLNAME_MAX octets are kept.
+ */
+START_TEST(from_long_names)
+{
+	struct buf b, name;
+	const char *p;
+	int i;
+
+	buf_init(&b, 1 << 20);
+	buf_init(&name, 1 << 20);
+	for (i = 0; i < 13000; i++)
+		buf_puts(&name, "Firstname ");
+	header_add_from(&b, name.data, "a@b");
+	check_lines_within("spaced name", &b, HEADER_LINE_SOFT);
+	/* Cut to 1000 octets, a quoted string per word, folded between. */
+	unfold(&b);
+	buf_reset(&name);
+	buf_puts(&name, "From:");
+	for (i = 0; i < 100; i++)
+		buf_puts(&name, " \"Firstname\"");
+	buf_puts(&name, " <a@b>\n");
+	ck_assert_str_eq(b.data, name.data);
+	buf_reset(&b);
+	buf_reset(&name);
+	for (i = 0; i < 130000; i++)
+		buf_putc(&name, 'N');
+	header_add_from(&b, name.data, "a@b");
+	check_lines_within("name without spaces", &b, HEADER_LINE_SOFT);
+	for (p = b.data; (p = strstr(p, "=?UTF-8?B?")) != NULL; p++)
+		ck_assert_int_le((int)(strstr(p, "?=") + 2 - p), 75);
+	/* 1000 octets: 22 words of 45 and one of 10 (16 base64 chars). */
+	ck_assert_ptr_nonnull(strstr(b.data, "\n =?UTF-8?B?Tk5OTk5OTk5OTg==?= "
+	    "<a@b>\n"));
+	buf_reset(&b);
+	header_add_from(&b, "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+	    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+	    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+	    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+	    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", "a@b");
+	ck_assert_str_eq(b.data, "From: =?UTF-8?B?w6nDqcOpw6nDqcOpw6nDqcOpw6nDqc"
+	    "Opw6nDqcOpw6nDqcOpw6nDqcOpw6k=?=\n"
+	    " =?UTF-8?B?w6nDqcOpw6nDqcOpw6nDqQ==?= <a@b>\n");
+	buf_free(&b);
+	buf_free(&name);
+}
+END_TEST
+
 /* Submit text from a pipe; return status, leave the directory clean. */
 static enum rq_status
 submit_text(const char *text, int extract, off_t max, struct err *e,
@@ -295,6 +455,8 @@ main(void)
 	    sizeof(cases) / sizeof(cases[0]));
 	tcase_add_loop_test(tc, field_names, 0, sizeof(names) / sizeof(names[0]));
 	tcase_add_test(tc, from_encoding);
+	tcase_add_loop_test(tc, fold_rules, 0, sizeof(folds) / sizeof(folds[0]));
+	tcase_add_test(tc, from_long_names);
 	tcase_add_test(tc, refusals_leave_nothing);
 	suite_add_tcase(s, tc);
 	return ck_run(s);
