@@ -138,13 +138,14 @@ check_body_line() {
 	fi
 }
 
-DATE_RE='^([A-Z][a-z]{2}, )?[0-9]{1,2} [A-Z][a-z]{2} [0-9]{4} [0-9]{2}:[0-9]{2}(:[0-9]{2})? [+-][0-9]{4}( \(.*\))?$'
 MSGID_RE='^<[^<>@ ]+@[^<>@ ]+>$'
 
-# check_added_headers WHAT EML: exactly one Date: and one Message-ID:.
+# check_added_headers WHAT EML: exactly one Date: (RFC 5322, of about now)
+# and one Message-ID:.
 check_added_headers() {
 	check_eq "$1: exactly one Date:" 1 "$(header "$2" Date | grep -c .)"
-	check_match "$1: Date: well-formed" "$DATE_RE" "$(header "$2" Date | head -n 1)"
+	check_date "$1: Date: well-formed and now" "$(header "$2" Date | head -n 1)" \
+		"$E2E_DATE_SLACK"
 	check_eq "$1: exactly one Message-ID:" 1 "$(header "$2" Message-ID | grep -c .)"
 	check_match "$1: Message-ID: well-formed" "$MSGID_RE" \
 		"$(header "$2" Message-ID | head -n 1)"

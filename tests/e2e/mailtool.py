@@ -21,6 +21,15 @@
 #                                     "summary KBYTES REQUESTS", and
 #                                     "error: ..." for each format violation
 #   mailtool.py gen-body OUT SIZE     SIZE bytes of normal text lines (LF)
+#   mailtool.py date VALUE [NOW SLACK] check an RFC 5322 date-time
+#                                     (rfc5322date.py): print "ok EPOCH" or
+#                                     "bad: REASON" (exit 1); with NOW and
+#                                     SLACK, also that it is within SLACK
+#                                     seconds of the epoch time NOW
+#   mailtool.py date-table FILE       the parser's self-test: lines "ok
+#                                     VALUE" or "bad VALUE" (\t, \r, \n
+#                                     escapes; # comments); print TAP-style
+#                                     lines, exit 1 on any wrong verdict
 #   mailtool.py free-port             a loopback port nobody listens on
 #   mailtool.py timed SECS OUT CMD... run CMD (stdin inherited) with stdout
 #                                     and stderr on one pipe copied to OUT;
@@ -36,6 +45,8 @@ import socket
 import subprocess
 import sys
 import time
+
+import rfc5322date
 
 
 def read(path):
@@ -258,6 +269,44 @@ def cmd_gen_body(out, size):
     return 0
 
 
+def cmd_date(value, now=None, slack=None):
+    epoch, why = rfc5322date.parse(value)
+    if epoch is not None and now is not None and \
+            abs(epoch - int(now)) > int(slack):
+        why = "%+d s from the clock (%s), more than %s s" % (
+            epoch - int(now), now, slack)
+    if why is not None:
+        print("bad: %s" % why)
+        return 1
+    print("ok %d" % epoch)
+    return 0
+
+
+def cmd_date_table(path):
+    wrong = 0
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            line = line.rstrip("\n")
+            if not line.strip() or line.startswith("#"):
+                continue
+            want, _, value = line.partition(" ")
+            value = value.replace("\\t", "\t").replace("\\r", "\r") \
+                .replace("\\n", "\n")
+            epoch, why = rfc5322date.parse(value)
+            verdict = "ok" if epoch is not None else "bad"
+            note = "" if why is None else " (%s)" % why
+            if want not in ("ok", "bad"):
+                print("not ok - line %d: neither ok nor bad: %r" % (n, line))
+                wrong += 1
+            elif verdict == want:
+                print("ok - %s %r%s" % (want, value, note))
+            else:
+                print("not ok - %r: expected %s, got %s%s"
+                      % (value, want, verdict, note))
+                wrong += 1
+    return 1 if wrong else 0
+
+
 def cmd_free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -308,6 +357,7 @@ def main():
             "body": cmd_body, "crlf": cmd_crlf, "bare-lf": cmd_bare_lf,
             "cmp": cmd_cmp, "find": cmd_find, "subjects": cmd_subjects,
             "mailq": cmd_mailq, "gen-body": cmd_gen_body,
+            "date": cmd_date, "date-table": cmd_date_table,
             "free-port": cmd_free_port, "timed": cmd_timed}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         sys.stderr.write("usage: mailtool.py %s ...\n" % "|".join(cmds))
