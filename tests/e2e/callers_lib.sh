@@ -8,6 +8,9 @@
 # the way PHP runs as www-data and cron jobs as their owner.  That user gets
 # its own directory $UD (spool, config) and, when it cannot reach the
 # installed binaries (a build tree under /root), a copy of them in $UD/bin.
+# Only the test's zone and clock pass through env -i (TZ, and libfaketime's
+# LD_PRELOAD and FAKETIME when .ci/run fakes the clock), so that a caller's
+# relayq sees the date and zone the test judges its dates by.
 
 CALLER_USER=relayq-e2e-user
 CALLER_PATH=/usr/local/bin:/usr/bin:/bin
@@ -44,6 +47,14 @@ caller_setup() {
 		CU=$(id -un)
 		AS_CALLER="env -i PATH=$CALLER_PATH"
 	fi
+	for _v in TZ LD_PRELOAD FAKETIME FAKETIME_DONT_FAKE_MONOTONIC; do
+		eval "_x=\${$_v:-}"
+		case $_x in
+		"") ;;
+		*[[:space:]]*) die "caller_setup: $_v holds white space: '$_x'" ;;
+		*) AS_CALLER="$AS_CALLER $_v=$_x" ;;
+		esac
+	done
 	USM=$RELAYQ_SBIN/sendmail
 	UMQ=$RELAYQ_BIN/mailq
 	# shellcheck disable=SC2086
