@@ -380,6 +380,28 @@ wait_for() {
 	return 1
 }
 
+# down_port VAR: set VAR to a loopback port where connections are refused
+# for as long as the test runs: a helper holds it bound without listening
+# (killed at exit), so that no server of a test running beside this one
+# can be given it meanwhile (a port merely found free can be).
+_nheld=0
+down_port() {
+	_nheld=$((_nheld + 1))
+	_pf=$T/held-port.$_nheld
+	"$RELAYQ_PYTHON" "$RELAYQ_E2E_DIR/mailtool.py" hold-port "$_pf" \
+		</dev/null >/dev/null 2>"$_pf.err" &
+	_hp=$!
+	SH_PIDS="$SH_PIDS $_hp"
+	_i=0
+	while [ ! -s "$_pf" ]; do
+		kill -0 "$_hp" 2>/dev/null || die "hold-port: $(cat "$_pf.err")"
+		_i=$((_i + 1))
+		[ $_i -le $((E2E_WAIT * 10)) ] || die "hold-port: no port within ${E2E_WAIT}s"
+		nap
+	done
+	eval "$1=\$(cat \"\$_pf\")"
+}
+
 # connections [RX]: TCP connections the smarthost accepted.
 connections() { cat "${1:-$SH_RX}/connections" 2>/dev/null || echo 0; }
 

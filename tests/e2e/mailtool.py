@@ -30,7 +30,11 @@
 #                                     VALUE" or "bad VALUE" (\t, \r, \n
 #                                     escapes; # comments); print TAP-style
 #                                     lines, exit 1 on any wrong verdict
-#   mailtool.py free-port             a loopback port nobody listens on
+#   mailtool.py hold-port FILE        bind a loopback port without
+#                                     listening (a connection is refused),
+#                                     write its number to FILE and keep it
+#                                     until killed (at most 30 minutes), so
+#                                     no other server can be given it
 #   mailtool.py timed SECS OUT CMD... run CMD (stdin inherited) with stdout
 #                                     and stderr on one pipe copied to OUT;
 #                                     print "RC EXIT_MS EOF_MS": when CMD
@@ -307,11 +311,13 @@ def cmd_date_table(path):
     return 1 if wrong else 0
 
 
-def cmd_free_port():
+def cmd_hold_port(path):
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
-    print(s.getsockname()[1])
-    s.close()
+    with open(path + ".tmp", "w") as f:
+        f.write("%d\n" % s.getsockname()[1])
+    os.rename(path + ".tmp", path)
+    time.sleep(1800)
     return 0
 
 
@@ -358,7 +364,7 @@ def main():
             "cmp": cmd_cmp, "find": cmd_find, "subjects": cmd_subjects,
             "mailq": cmd_mailq, "gen-body": cmd_gen_body,
             "date": cmd_date, "date-table": cmd_date_table,
-            "free-port": cmd_free_port, "timed": cmd_timed}
+            "hold-port": cmd_hold_port, "timed": cmd_timed}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         sys.stderr.write("usage: mailtool.py %s ...\n" % "|".join(cmds))
         return 2

@@ -11,7 +11,7 @@
 # shellcheck source=./lib.sh
 . "${RELAYQ_E2E_DIR:-$(dirname "$0")}/lib.sh"
 e2e_init
-DOWN_PORT=$(mt free-port) || die "no free port"
+down_port DOWN_PORT
 CONF=$T/relayq.conf
 write_config "$CONF" port="$DOWN_PORT" tls=none ca_file= user=
 
