@@ -536,7 +536,7 @@ check_date() {
 		_r=$(mt date "$2")
 	fi
 	case $_r in
-	ok\ *) ok "$1" ;;
+	ok\ *) ok "$1 ($2)" ;;
 	*) check_fail "$1" "an RFC 5322 date-time${3:+ within $3 s of the clock}" \
 		"'$2': $_r" ;;
 	esac

@@ -26,6 +26,11 @@
 #                                     "bad: REASON" (exit 1); with NOW and
 #                                     SLACK, also that it is within SLACK
 #                                     seconds of the epoch time NOW
+#   mailtool.py asctime-near TEXT NOW SLACK  mailq's arrival time ("Sat Mar
+#                                     7 09:30:05", local time, no year) is
+#                                     within SLACK seconds of the epoch
+#                                     time NOW (the year nearest to it;
+#                                     the day of week must agree)
 #   mailtool.py date-table FILE       the parser's self-test: lines "ok
 #                                     VALUE" or "bad VALUE" (\t, \r, \n
 #                                     escapes; # comments); print TAP-style
@@ -286,6 +291,33 @@ def cmd_date(value, now=None, slack=None):
     return 0
 
 
+def cmd_asctime_near(text, now, slack):
+    now, slack = int(now), int(slack)
+    year = time.localtime(now).tm_year
+    best = None
+    for y in (year - 1, year, year + 1):
+        try:
+            tm = time.strptime("%d %s" % (y, text), "%Y %a %b %d %H:%M:%S")
+        except ValueError:
+            continue    # no such date that year (29 February)
+        for dst in (0, 1):      # an hour repeated when DST ends: either
+            t = int(time.mktime(tm[:8] + (dst,)))
+            if time.localtime(t)[:7] != tm[:7]:
+                continue    # not this wall-clock time, or day of week
+            if best is None or abs(t - now) < abs(best - now):
+                best = t
+    if best is None:
+        print("bad: %r is no local time of %d-%d" % (text, year - 1,
+                                                     year + 1))
+        return 1
+    if abs(best - now) > slack:
+        print("bad: %r is %+d s from the clock, more than %d s"
+              % (text, best - now, slack))
+        return 1
+    print("ok %d" % best)
+    return 0
+
+
 def cmd_date_table(path):
     wrong = 0
     with open(path) as f:
@@ -364,6 +396,7 @@ def main():
             "cmp": cmd_cmp, "find": cmd_find, "subjects": cmd_subjects,
             "mailq": cmd_mailq, "gen-body": cmd_gen_body,
             "date": cmd_date, "date-table": cmd_date_table,
+            "asctime-near": cmd_asctime_near,
             "hold-port": cmd_hold_port, "timed": cmd_timed}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         sys.stderr.write("usage: mailtool.py %s ...\n" % "|".join(cmds))
