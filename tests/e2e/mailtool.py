@@ -35,6 +35,9 @@
 #                                     VALUE" or "bad VALUE" (\t, \r, \n
 #                                     escapes; # comments); print TAP-style
 #                                     lines, exit 1 on any wrong verdict
+#   mailtool.py free-port             a loopback port nobody listens on
+#                                     now (released: another server may be
+#                                     given it; lib.sh's down_port holds one)
 #   mailtool.py hold-port FILE        bind a loopback port without
 #                                     listening (a connection is refused),
 #                                     write its number to FILE and keep it
@@ -343,6 +346,14 @@ def cmd_date_table(path):
     return 1 if wrong else 0
 
 
+def cmd_free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    print(s.getsockname()[1])
+    s.close()
+    return 0
+
+
 def cmd_hold_port(path):
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -397,7 +408,7 @@ def main():
             "mailq": cmd_mailq, "gen-body": cmd_gen_body,
             "date": cmd_date, "date-table": cmd_date_table,
             "asctime-near": cmd_asctime_near,
-            "hold-port": cmd_hold_port, "timed": cmd_timed}
+            "free-port": cmd_free_port, "hold-port": cmd_hold_port, "timed": cmd_timed}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         sys.stderr.write("usage: mailtool.py %s ...\n" % "|".join(cmds))
         return 2

@@ -410,7 +410,8 @@ main(void)
 	    sizeof(cases) / sizeof(cases[0]));
 	tcase_add_loop_test(tc, field_names, 0, sizeof(names) / sizeof(names[0]));
 	tcase_add_test(tc, from_encoding);
-	tcase_add_loop_test(tc, date_in_zone, 0, sizeof(dates) / sizeof(dates[0]));
+	tcase_add_loop_test(tc, date_in_zone, 0,
+	    sizeof(dates) / sizeof(dates[0]));
 	tcase_add_test(tc, refusals_leave_nothing);
 	suite_add_tcase(s, tc);
 	return ck_run(s);
