@@ -35,7 +35,7 @@ FIU_P=${DISKFULL_FIU_P:-0.05}
 HAVE_STRACE=0
 have_strace && HAVE_STRACE=1
 start_smarthost full --mode plain
-DEAD_PORT=$(mt free-port)
+down_port DEAD_PORT
 M=$T/msgs
 mkdir "$M"
 LEDGER=$T/ledger

@@ -8,7 +8,8 @@
 #  - a smarthost without DSN gets none of them (sendmail's behaviour) and
 #    the message is still delivered
 #  - relayq's own bounces honour NOTIFY: NEVER suppresses the bounce; the
-#    default sends one, with Original-Envelope-Id and headers only; with a
+#    default sends one, with Original-Envelope-Id and headers only, its
+#    Date: and Arrival-Date: valid RFC 5322 dates of now; with a
 #    recipient of 480 octets its lines stay within 998 octets, its fields
 #    folded, the address intact once unfolded
 # shellcheck source=./lib.sh
@@ -92,6 +93,9 @@ wait_for 2 "$E2E_WAIT" "$NODSN_RX" || die "no bounce for the default NOTIFY"
 B=$(msg_by_subject "Undelivered Mail Returned to Sender" "$NODSN_RX") || die "no bounce"
 check_eq "bounce goes to the sender" alice@example.test "$(rcpts "$B")"
 check_grep "bounce carries Original-Envelope-Id" '^Original-Envelope-Id: QQ314159' "$B.eml"
+check_date "bounce: Date: RFC 5322, of now" "$(header "$B.eml" Date)" "$E2E_DATE_SLACK"
+check_date "bounce: Arrival-Date: RFC 5322, of now" \
+	"$(sed -n 's/^Arrival-Date: //p' "$B.eml" | tr -d '\r')" "$E2E_DATE_SLACK"
 check_grep "bounce returns the original headers" '^X-Check: original header' "$B.eml"
 check_no_grep "RET=FULL: the body is not returned (headers only)" 'secret body line' "$B.eml"
 check_eq "bounce: lines within 998 octets, header within 78, long address intact" "ok" "$("$RELAYQ_PYTHON" -c '

@@ -155,7 +155,8 @@ rm -f "$MD"/*
 # --- corrupt queue/ID.env ----------------------------------------------------
 # Queue messages while the smarthost cannot be reached (deferred: message
 # and envelope in queue/), then break each envelope.
-write_config "$T/down.conf" password="$HPW" port="$(mt free-port)"
+down_port DOWN_PORT
+write_config "$T/down.conf" password="$HPW" port="$DOWN_PORT"
 KINDS="badmagic truncated noend nul idmismatch badrcpt badoffset trailing empty huge symlink fifo directory"
 for k in $KINDS; do
 	printf 'Subject: env %s\n\nenv test\n' "$k" >"$T/env.msg"

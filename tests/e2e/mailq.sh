@@ -3,8 +3,9 @@
 #  - an empty queue prints exactly "Mail queue is empty"
 #  - with the smarthost down (a loopback port that refuses), two messages
 #    queued and one delivery pass: mailq lists both with upper-case hex IDs,
-#    sizes, arrival time, sender, the deferral reason in parentheses and the
-#    recipients indented by 41 spaces, a blank line between messages, then
+#    sizes, arrival time (the local time of now), sender, the deferral
+#    reason in parentheses and the recipients indented by 41 spaces, a
+#    blank line between messages, then
 #    "<TAB><TAB>Total requests: 2" and last "-- N Kbytes in 2 Requests."
 #  - `sendmail -bp` prints the same bytes
 #  - once a smarthost is reachable, `relayq queue flush` empties the queue
@@ -14,7 +15,7 @@
 # shellcheck source=./lib.sh
 . "${RELAYQ_E2E_DIR:-$(dirname "$0")}/lib.sh"
 e2e_init
-DOWN_PORT=$(mt free-port) || die "no free port"
+down_port DOWN_PORT
 CONF=$T/relayq.conf
 write_config "$CONF" port="$DOWN_PORT" tls=none ca_file= user=
 
@@ -62,6 +63,17 @@ awk '/^entry /{ if (e) print e; split($0, a, "|"); e = $2 " " $4 " " a[2] " R=" 
      /^rcpt /{ e = e " " $2 }
      END { if (e) print e }' "$T/mailq.parsed" >"$T/entries"
 sed 's/^/#   entry: /' "$T/entries"
+# The arrival time: local time of now (no year, no zone: the day of week
+# and the nearest year tell which).
+sed -n 's/^entry [^ ]* [^ ]* [^ ]* \(.*\)|.*/\1/p' "$T/mailq.parsed" >"$T/arrivals"
+check_eq "an arrival time per entry" 2 "$(grep -c . "$T/arrivals")"
+while IFS= read -r a; do
+	_r=$(mt asctime-near "$a" "$(date +%s)" "$E2E_DATE_SLACK")
+	case $_r in
+	ok\ *) ok "arrival time '$a': the local time of now" ;;
+	*) check_fail "arrival time is the local time of now" "within ${E2E_DATE_SLACK}s" "$_r" ;;
+	esac
+done <"$T/arrivals"
 ids=$(cut -d' ' -f1 "$T/entries")
 check_eq "queue IDs are distinct" 2 "$(printf '%s\n' "$ids" | sort -u | grep -c .)"
 for id in $ids; do

@@ -4,6 +4,9 @@
  * the table below; the queued message (queue id, generated dates and
  * time stamps normalised) and its envelope must equal NAME.out.
  * GOLDEN_UPDATE=1 rewrites the .out files (review the diff!).
+ * Also: field names, the From: encodings, the Date:/Received: date from
+ * fixed instants in fixed zones (TZ set inside the test), and that a
+ * refused submission leaves no file.
  */
 #include "config.h"
 
@@ -12,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -83,19 +87,22 @@ replace_all(struct buf *b, const char *from, const char *to)
 	*b = out;
 }
 
-/* Dates and stamps relayq generated now: they differ on every run. */
+/*
+ * The dates relayq generated while submitting (any second from t0 to t1,
+ * whole: no match at day precision that a run across midnight breaks)
+ * and the Message-ID stamp: they differ on every run.
+ */
 static void
-normalise(struct buf *b, const char *id)
+normalise(struct buf *b, const char *id, time_t t0, time_t t1)
 {
 	char date[64], stamp[32], *p;
+	time_t t;
 
 	replace_all(b, id, "QUEUEID");
-	header_date(date, sizeof(date), time(NULL));
-	date[17] = '\0';	/* "Tue, 24 Nov 2026 " : day precision */
-	while ((p = strstr(b->data, date)) != NULL) {
-		size_t n = strcspn(p, "\n");
-
-		memset(p, 'D', n);
+	for (t = t0; t <= t1; t++) {
+		header_date(date, sizeof(date), t);
+		while ((p = strstr(b->data, date)) != NULL)
+			memset(p, 'D', strlen(date));
 	}
 	while ((p = strstr(b->data, ".QUEUEID@")) != NULL && p - b->data >= 14) {
 		snprintf(stamp, sizeof(stamp), "STAMP_________");
@@ -150,6 +157,7 @@ START_TEST(golden_submit)
 	struct submit_opts o;
 	struct buf got, want;
 	struct err e;
+	time_t t0, t1;
 	int dirfd, in;
 
 	ck_assert_ptr_nonnull(mkdtemp(dir));
@@ -168,12 +176,14 @@ START_TEST(golden_submit)
 	o.uid = 1000;
 	o.hostname = "host.example.test";
 	o.domain = "example.test";
+	t0 = time(NULL);
 	ck_assert_msg(submit_message(dirfd, &o, in, id, &e) == RQ_OK, "%s: %s",
 	    c->name, e.msg);
+	t1 = time(NULL);
 	buf_init(&got, 1 << 20);
 	buf_init(&want, 1 << 20);
 	queued(dirfd, id, &got);
-	normalise(&got, id);
+	normalise(&got, id, t0, t1);
 	check_line_lengths(c->name, &got);
 	snprintf(path, sizeof(path), "%s/submit/%s.out", GOLDEN_DIR, c->name);
 	if (getenv("GOLDEN_UPDATE") != NULL) {
@@ -386,6 +396,111 @@ START_TEST(from_long_names)
 }
 END_TEST
 
+/*
+ * The Date: and Received: date in every kind of zone, from fixed
+ * instants: a one-digit day, the last second of a year and the first of
+ * the next, 29 February, half-hour, 45-minute and negative zones, both
+ * sides of each DST change, the zones furthest east and west. TZ is a
+ * POSIX rule (the same offsets as the named zone in the comment in
+ * 2026-2028), so no tzdata is needed. Expected strings from Python's
+ * zoneinfo, not from the C library under test.
+ */
+static const struct {
+	const char *tz;
+	time_t t;
+	const char *want;
+} dates[] = {
+	{ "UTC0", 1796576012, "Sun, 06 Dec 2026 16:53:32 +0000" },
+	{ "UTC0", 0, "Thu, 01 Jan 1970 00:00:00 +0000" },
+	{ "UTC0", 1830297599, "Fri, 31 Dec 2027 23:59:59 +0000" },
+	{ "UTC0", 1830297600, "Sat, 01 Jan 2028 00:00:00 +0000" },
+	{ "UTC0", 1835438400, "Tue, 29 Feb 2028 12:00:00 +0000" },
+	/* Asia/Kolkata */
+	{ "IST-5:30", 1830277799, "Fri, 31 Dec 2027 23:59:59 +0530" },
+	{ "IST-5:30", 1830277800, "Sat, 01 Jan 2028 00:00:00 +0530" },
+	{ "IST-5:30", 1830297599, "Sat, 01 Jan 2028 05:29:59 +0530" },
+	{ "IST-5:30", 1835375400, "Tue, 29 Feb 2028 00:00:00 +0530" },
+	/* America/St_Johns: -0330, -0230 in summer */
+	{ "NST3:30NDT,M3.2.0,M11.1.0", 1830310199,
+	    "Fri, 31 Dec 2027 23:59:59 -0330" },
+	{ "NST3:30NDT,M3.2.0,M11.1.0", 1830297599,
+	    "Fri, 31 Dec 2027 20:29:59 -0330" },
+	{ "NST3:30NDT,M3.2.0,M11.1.0", 1814408999,
+	    "Wed, 30 Jun 2027 23:59:59 -0230" },
+	{ "NST3:30NDT,M3.2.0,M11.1.0", 1835494199,
+	    "Tue, 29 Feb 2028 23:59:59 -0330" },
+	/* Australia/Adelaide: +1030 in (southern) summer, +0930 */
+	{ "ACST-9:30ACDT,M10.1.0,M4.1.0/3", 1796576012,
+	    "Mon, 07 Dec 2026 03:23:32 +1030" },
+	{ "ACST-9:30ACDT,M10.1.0,M4.1.0/3", 1814452200,
+	    "Fri, 02 Jul 2027 00:00:00 +0930" },
+	/* Asia/Kathmandu, Pacific/Chatham */
+	{ "NPT-5:45", 1830276899, "Fri, 31 Dec 2027 23:59:59 +0545" },
+	{ "<+1245>-12:45<+1345>,M9.5.0/2:45,M4.1.0/3:45", 1830248099,
+	    "Fri, 31 Dec 2027 23:59:59 +1345" },
+	/* America/New_York: the hour skipped, the hour repeated, leap day */
+	{ "EST5EDT,M3.2.0,M11.1.0", 1805007599,
+	    "Sun, 14 Mar 2027 01:59:59 -0500" },
+	{ "EST5EDT,M3.2.0,M11.1.0", 1805007600,
+	    "Sun, 14 Mar 2027 03:00:00 -0400" },
+	{ "EST5EDT,M3.2.0,M11.1.0", 1825567199,
+	    "Sun, 07 Nov 2027 01:59:59 -0400" },
+	{ "EST5EDT,M3.2.0,M11.1.0", 1825567200,
+	    "Sun, 07 Nov 2027 01:00:00 -0500" },
+	{ "EST5EDT,M3.2.0,M11.1.0", 1835413199,
+	    "Mon, 28 Feb 2028 23:59:59 -0500" },
+	{ "EST5EDT,M3.2.0,M11.1.0", 1835499599,
+	    "Tue, 29 Feb 2028 23:59:59 -0500" },
+	/* Pacific/Kiritimati, Pacific/Pago_Pago */
+	{ "<+14>-14", 1830247199, "Fri, 31 Dec 2027 23:59:59 +1400" },
+	{ "SST11", 1830337199, "Fri, 31 Dec 2027 23:59:59 -1100" },
+};
+
+/* TZ for this test only (Check forks each test; CK_FORK=no does not). */
+static char *
+set_tz(const char *tz)
+{
+	const char *old = getenv("TZ");
+	char *saved = old != NULL ? strdup(old) : NULL;
+
+	ck_assert_int_eq(setenv("TZ", tz, 1), 0);
+	tzset();
+	return saved;
+}
+
+static void
+restore_tz(char *saved)
+{
+	if (saved != NULL)
+		setenv("TZ", saved, 1);
+	else
+		unsetenv("TZ");
+	tzset();
+	free(saved);
+}
+
+START_TEST(date_in_zone)
+{
+	char got[64], *saved = set_tz(dates[_i].tz);
+	struct buf b;
+
+	header_date(got, sizeof(got), dates[_i].t);
+	ck_assert_msg(strcmp(got, dates[_i].want) == 0,
+	    "TZ=%s, t=%lld: got \"%s\", expected \"%s\"", dates[_i].tz,
+	    (long long)dates[_i].t, got, dates[_i].want);
+	/* Date: and Received: carry that same string */
+	buf_init(&b, 4096);
+	header_add_date(&b, dates[_i].t);
+	header_add_received(&b, "h.test", 1000, "ID", dates[_i].t);
+	snprintf(got, sizeof(got), "Date: %s\n", dates[_i].want);
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&b), got));
+	snprintf(got, sizeof(got), "\tid ID; %s\n", dates[_i].want);
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&b), got));
+	buf_free(&b);
+	restore_tz(saved);
+}
+END_TEST
+
 /* Submit text from a pipe; return status, leave the directory clean. */
 static enum rq_status
 submit_text(const char *text, int extract, off_t max, struct err *e,
@@ -457,6 +572,8 @@ main(void)
 	tcase_add_test(tc, from_encoding);
 	tcase_add_loop_test(tc, fold_rules, 0, sizeof(folds) / sizeof(folds[0]));
 	tcase_add_test(tc, from_long_names);
+	tcase_add_loop_test(tc, date_in_zone, 0,
+	    sizeof(dates) / sizeof(dates[0]));
 	tcase_add_test(tc, refusals_leave_nothing);
 	suite_add_tcase(s, tc);
 	return ck_run(s);
