@@ -31,6 +31,8 @@ struct deliver_filter;
 /* sendmail -qI/-qR/-qS: one pass over the selected messages, now. */
 int cmd_run_selected(struct cfg *c, const struct deliver_filter *f,
     int verbose);
+/* relayq probe ADDRESS [options] (cmd_setup.c); argv[0] is "probe". */
+int cmd_probe(struct cfg *c, int argc, char **argv);
 /* Print "prog: msg" and return the exit code for e. */
 int cmd_fail(const char *prog, const struct err *e);
 

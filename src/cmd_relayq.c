@@ -55,6 +55,8 @@ usage(void)
 	    "                            resolve, connect, TLS and AUTH, step\n"
 	    "                            by step, with advice on failure;\n"
 	    "                            --send: also send a test message\n"
+	    "  probe ADDRESS [--password-file FILE] [--ca-file FILE]\n"
+	    "        [--timeout SECONDS] find working smarthost settings\n"
 	    "  version                   print the version\n");
 }
 
@@ -506,6 +508,8 @@ dispatch(struct rq_ctx *x, int argc, char **argv)
 		return cmd_run_queue(&x->c, NULL, 0, x->verbose, x->verbose);
 	if (strcmp(argv[0], "test") == 0)
 		return cmd_test(x, argc, argv);
+	if (strcmp(argv[0], "probe") == 0)
+		return cmd_probe(&x->c, argc, argv);
 	if (strcmp(argv[0], "queue") != 0 || argc < 2) {
 		usage();
 		return EX_USAGE;
