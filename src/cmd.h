@@ -33,6 +33,9 @@ int cmd_run_selected(struct cfg *c, const struct deliver_filter *f,
     int verbose);
 /* relayq probe ADDRESS [options] (cmd_setup.c); argv[0] is "probe". */
 int cmd_probe(struct cfg *c, int argc, char **argv);
+/* relayq setup [ADDRESS] [options] (cmd_setup.c): probe, write the
+ * configuration and password file, test; argv[0] is "setup". */
+int cmd_setup(struct cfg *c, int verbose, int argc, char **argv);
 /* Print "prog: msg" and return the exit code for e. */
 int cmd_fail(const char *prog, const struct err *e);
 

@@ -57,6 +57,9 @@ usage(void)
 	    "                            --send: also send a test message\n"
 	    "  probe ADDRESS [--password-file FILE] [--ca-file FILE]\n"
 	    "        [--timeout SECONDS] find working smarthost settings\n"
+	    "  setup [ADDRESS] [--password-file FILE] [--name NAME]\n"
+	    "                            probe, write the configuration and\n"
+	    "                            the password file, send a test\n"
 	    "  version                   print the version\n");
 }
 
@@ -510,6 +513,8 @@ dispatch(struct rq_ctx *x, int argc, char **argv)
 		return cmd_test(x, argc, argv);
 	if (strcmp(argv[0], "probe") == 0)
 		return cmd_probe(&x->c, argc, argv);
+	if (strcmp(argv[0], "setup") == 0)
+		return cmd_setup(&x->c, x->verbose, argc, argv);
 	if (strcmp(argv[0], "queue") != 0 || argc < 2) {
 		usage();
 		return EX_USAGE;

@@ -362,12 +362,15 @@ diag_message(const struct smtp_params *p, const struct diag_opts *o,
 		return -1;
 	}
 	header_date(date, sizeof(date), o->now);
-	fprintf(f, "Date: %s\nFrom: <%s>\nTo: <%s>\nSubject: relayq test "
+	fprintf(f, "Date: %s\nFrom: ", date);
+	if (o->sender_name != NULL && *o->sender_name != '\0')
+		fprintf(f, "\"%s\" ", o->sender_name);
+	fprintf(f, "<%s>\nTo: <%s>\nSubject: relayq test "
 	    "message from %s\nMessage-ID: <relayq-test.%lld.%ld@%s>\n"
 	    "MIME-Version: 1.0\nContent-Type: text/plain; charset=us-ascii\n"
 	    "\nThis message was sent by `relayq test --send` on %s through\n"
 	    "%s port %s (route %s). If you can read it, relayq can deliver "
-	    "mail.\n", date, o->sender, o->send_to, p->helo,
+	    "mail.\n", o->sender, o->send_to, p->helo,
 	    (long long)o->now, (long)getpid(), p->helo, p->helo, p->host,
 	    p->port, o->route);
 	if (fflush(f) == EOF || (n = ftell(f)) < 0 ||

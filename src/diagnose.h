@@ -26,6 +26,8 @@ struct diag_opts {
 	const char *route;	/* the route's name, for the report */
 	const char *send_to;	/* NULL: stop after AUTH */
 	const char *sender;	/* the envelope sender of the message */
+	const char *sender_name;	/* NULL, or a display name for From:
+				   (printable, no '"' or '\\') */
 	int json;		/* one JSON object instead of text */
 	time_t now;		/* to judge the certificate's expiry */
 };

@@ -41,17 +41,20 @@ prompt_line(const char *question, const char *dflt, int secret, char **out,
 	ssize_t n;
 
 	*out = NULL;
-	fprintf(stderr, "%s%s%s%s: ", question, dflt != NULL ? " [" : "",
-	    dflt != NULL ? dflt : "", dflt != NULL ? "]" : "");
-	fflush(stderr);
+	/* Echo goes off before the question shows, so an answer typed (or
+	   pasted) as soon as it appears is never echoed; input typed ahead
+	   of a password question is discarded, as getpass() does. */
 	if (secret && tcgetattr(STDIN_FILENO, &old) == 0) {
 		quiet = old;
 		quiet.c_lflag &= ~(tcflag_t)ECHO;
 		echo_off = tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0;
 	}
+	fprintf(stderr, "%s%s%s%s: ", question, dflt != NULL ? " [" : "",
+	    dflt != NULL ? dflt : "", dflt != NULL ? "]" : "");
+	fflush(stderr);
 	n = getline(&line, &cap, stdin);
 	if (echo_off) {
-		(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		(void)tcsetattr(STDIN_FILENO, TCSANOW, &old);
 		fputc('\n', stderr);
 	}
 	if (n == -1) {

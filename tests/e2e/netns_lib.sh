@@ -47,3 +47,43 @@ netfake() {
 		nap
 	done
 }
+
+# mail_world: inside the namespace, the fake world of probe.sh and
+# setup.sh (certificates from make_certs' CA for the fake names):
+#   example.test: smtp.example.test (127.0.0.2) has implicit TLS on 465
+#     with a certificate for another name, and STARTTLS on 587 with the
+#     right one, whose AUTH wants the local part "bob"; mail.example.test
+#     (127.0.0.3) black-holes port 25 and has a wrong-name certificate on
+#     587; nothing answers on 2525 and 26.
+#   srv.test: only an SRV record (_submissions._tcp -> mx1.srv.test:465),
+#     a server that speaks implicit TLS only.
+# Sets S465_LOG, S587_LOG, S587_RX and M587_LOG.
+mail_world() {
+	make_certs
+	# server certificates from the test CA for the fake names (lib.sh's helper)
+	_srv smtp-example ca "DNS:smtp.example.test"
+	_srv mx1-srv ca "DNS:mx1.srv.test"
+	netns_dns '{
+	 "smtp.example.test.": {"A": ["127.0.0.2"]},
+	 "mail.example.test.": {"A": ["127.0.0.3"]},
+	 "example.test.": {"MX": [[10, "mail.example.test."]]},
+	 "srv.test.": {},
+	 "_submissions._tcp.srv.test.": {"SRV": [[0, 1, 465, "mx1.srv.test."]]},
+	 "mx1.srv.test.": {"A": ["127.0.0.4"]}
+	}'
+	start_smarthost s465 --host 127.0.0.2 --port 465 --mode smtps \
+		--cert "$T/othername-server.pem" --key "$T/othername-server.key" \
+		--auth "bob:$E2E_PASS"
+	S465_LOG=$SH_LOG
+	start_smarthost s587 --host 127.0.0.2 --port 587 --mode starttls \
+		--cert "$T/smtp-example.pem" --key "$T/smtp-example.key" --auth "bob:$E2E_PASS"
+	S587_LOG=$SH_LOG
+	start_smarthost m587 --host 127.0.0.3 --port 587 --mode starttls \
+		--cert "$T/othername-server.pem" --key "$T/othername-server.key" \
+		--auth "bob:$E2E_PASS"
+	M587_LOG=$SH_LOG
+	netfake blackhole --host 127.0.0.3 --port 25 --ready "$T/bh.ready"
+	start_smarthost srv465 --host 127.0.0.4 --port 465 --mode smtps \
+		--cert "$T/mx1-srv.pem" --key "$T/mx1-srv.key" --auth "bob:$E2E_PASS"
+	S587_RX=$T/s587.rx
+}
