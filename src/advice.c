@@ -330,17 +330,9 @@ m_auth_none(const struct advice_facts *f)
 static void
 w_auth_none(const struct advice_facts *f, char *out, size_t size)
 {
-	char list[128] = "";
-	const char *n;
-	int m;
+	char list[128];
 
-	for (m = AUTH_PLAIN; m < AUTH_NONE; m++)
-		if ((f->auth_offered & (1u << m)) != 0 &&
-		    (n = auth_mech_name((enum auth_mech)m)) != NULL) {
-			if (list[0] != '\0')
-				strlcat(list, " ", sizeof(list));
-			strlcat(list, n, sizeof(list));
-		}
+	auth_mech_list(f->auth_offered, list, sizeof(list));
 	if (list[0] == '\0')
 		put(out, size, "the server offers no AUTH here: many offer it "
 		    "only on the submission ports (587, 465) or only to "

@@ -49,8 +49,8 @@ struct conn {
 	char peer[512];
 };
 
-static int64_t
-conn_now(void)
+int64_t
+conn_clock_ms(void)
 {
 	struct timespec ts;
 
@@ -62,7 +62,7 @@ void
 conn_set_timeout(struct conn *c, int seconds)
 {
 	c->timeout = seconds;
-	c->deadline = conn_now() + (int64_t)seconds * 1000;
+	c->deadline = conn_clock_ms() + (int64_t)seconds * 1000;
 }
 
 static enum rq_status
@@ -81,7 +81,7 @@ conn_wait(struct conn *c, short events, struct err *e)
 	int r;
 
 	for (;;) {
-		if ((left = c->deadline - conn_now()) <= 0) {
+		if ((left = c->deadline - conn_clock_ms()) <= 0) {
 			c->timed_out = 1;
 			return conn_fail(c, e, err_set(e, RQ_TEMP,
 			    "timed out after %ds", c->timeout));
@@ -195,7 +195,7 @@ lookup_async(const char *host, const char *port,
 		return r;
 	}
 	while ((r = gai_error(&q->cb)) == EAI_INPROGRESS &&
-	    (left = end - conn_now()) > 0) {
+	    (left = end - conn_clock_ms()) > 0) {
 		ts.tv_sec = (time_t)(left / 1000);
 		ts.tv_nsec = (long)(left % 1000) * 1000000;
 		(void)gai_suspend((const struct gaicb *const *)list, 1, &ts);
@@ -232,7 +232,7 @@ conn_resolve(const char *host, const char *port, int timeout,
 	hints.ai_socktype = SOCK_STREAM;
 #ifdef HAVE_GETADDRINFO_A
 	return lookup_async(host, port, &hints,
-	    conn_now() + (int64_t)timeout * 1000, res, timed_out);
+	    conn_clock_ms() + (int64_t)timeout * 1000, res, timed_out);
 #else
 	(void)timeout;
 	return getaddrinfo(host, port, &hints, res);
@@ -244,7 +244,7 @@ conn_tell(const struct conn_watch *w, enum conn_event ev, const char *text,
     int errnum, int64_t t0)
 {
 	if (w != NULL && w->fn != NULL)
-		w->fn(w->arg, ev, text, errnum, (long)(conn_now() - t0));
+		w->fn(w->arg, ev, text, errnum, (long)(conn_clock_ms() - t0));
 }
 
 /* Every address of res, ", "-separated, for the watcher. */
@@ -274,7 +274,7 @@ conn_connect(struct conn *c, const char *host, const char *port,
 	struct addrinfo *res, *ai;
 	char addr[80];
 	int r, soerr = 0, timed_out;
-	int64_t t0 = conn_now();
+	int64_t t0 = conn_clock_ms();
 
 	if ((r = conn_resolve(host, port, timeout, &res, &timed_out)) != 0) {
 		if (timed_out)
@@ -292,7 +292,7 @@ conn_connect(struct conn *c, const char *host, const char *port,
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		conn_set_peer(c, host, port, ai);
 		conn_set_timeout(c, timeout);
-		t0 = conn_now();
+		t0 = conn_clock_ms();
 		soerr = conn_try(c, ai);
 		conn_addr_str(ai, addr, sizeof(addr));
 		conn_tell(w, CONN_EV_CONNECT, addr, soerr, t0);

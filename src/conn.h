@@ -18,6 +18,7 @@
 #define RELAYQ_CONN_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "err.h"
 #include "tls.h"
 
@@ -50,6 +51,8 @@ struct conn_watch {
 enum rq_status conn_open(struct conn **out, const char *host,
     const char *port, int timeout, const struct conn_watch *w,
     struct err *e);
+/* The monotonic clock in milliseconds that every deadline uses. */
+int64_t conn_clock_ms(void);
 /* From now on, reads and writes must finish within seconds. */
 void conn_set_timeout(struct conn *c, int seconds);
 /*

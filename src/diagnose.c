@@ -66,24 +66,6 @@ diag_warn(struct diag *d, const char *msg)
 
 /* --- one line per step ---------------------------------------------------- */
 
-static void
-diag_auth_list(unsigned bits, char *dst, size_t size)
-{
-	const char *n;
-	int m;
-
-	dst[0] = '\0';
-	for (m = AUTH_PLAIN; m < AUTH_NONE; m++)
-		if ((bits & (1u << m)) != 0 &&
-		    (n = auth_mech_name((enum auth_mech)m)) != NULL) {
-			if (dst[0] != '\0')
-				strlcat(dst, " ", size);
-			strlcat(dst, n, size);
-		}
-	if (dst[0] == '\0')
-		strlcpy(dst, "none", size);
-}
-
 /* The words of a line: the event's detail, with what it lacks added. */
 static void
 diag_text(const struct diag *d, const struct smtp_event *ev, char *dst,
@@ -103,7 +85,9 @@ diag_text(const struct diag *d, const struct smtp_event *ev, char *dst,
 		    ev->ok ? "" : ": ", ev->ok ? "" : strerror(ev->errnum));
 		break;
 	case SMTP_STEP_AUTH_CHOICE:
-		diag_auth_list(ev->auth_offered, list, sizeof(list));
+		auth_mech_list(ev->auth_offered, list, sizeof(list));
+		if (list[0] == '\0')
+			strlcpy(list, "none", sizeof(list));
 		snprintf(dst, size, "offered: %s; %s%s", list, ev->ok ?
 		    "chosen: " : "", ev->detail);
 		break;

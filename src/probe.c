@@ -26,6 +26,7 @@
 
 #include "compat.h"
 #include "auth.h"
+#include "conn.h"
 #include "probe.h"
 #include "reply.h"
 
@@ -52,20 +53,11 @@ static const struct {
 	{ "outlook.com", "smtp.office365.com" },
 };
 
-static int64_t
-probe_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Whole seconds left until end (ms), at least 1. */
 static int
 probe_left(int64_t end)
 {
-	int64_t left = (end - probe_now()) / 1000;
+	int64_t left = (end - conn_clock_ms()) / 1000;
 
 	return left < 1 ? 1 : left > 3600 ? 3600 : (int)left;
 }
@@ -129,7 +121,7 @@ probe_one(const struct probe_opts *o, const struct probe_cand *c,
 	struct smtp_session *s;
 	struct smtp_params p;
 	struct err e;
-	int64_t t0 = probe_now();
+	int64_t t0 = conn_clock_ms();
 
 	memset(r, 0, sizeof(*r));
 	r->failed = SMTP_STEP_N;
@@ -142,7 +134,7 @@ probe_one(const struct probe_opts *o, const struct probe_cand *c,
 	} else if (r->why[0] == '\0')
 		strlcpy(r->why, e.msg, sizeof(r->why));
 	r->answered = 1;
-	r->ms = (long)(probe_now() - t0);
+	r->ms = (long)(conn_clock_ms() - t0);
 }
 
 /* Fork the candidate's child; its result comes through c->fd. */
@@ -296,7 +288,7 @@ probe_wait_round(struct probe_report *r, int64_t end)
 {
 	struct pollfd pfd[PROBE_MAX];
 	size_t map[PROBE_MAX], i, n = 0;
-	int64_t left = end - probe_now();
+	int64_t left = end - conn_clock_ms();
 
 	for (i = 0; i < r->n; i++)
 		if (r->cand[i].fd != -1) {
@@ -466,22 +458,15 @@ probe_print(const struct probe_report *r, FILE *out)
 	const struct probe_cand *c;
 	char mechs[128];
 	size_t i;
-	int m;
 
 	for (i = 0; i < r->n; i++) {
 		c = &r->cand[i];
-		mechs[0] = '\0';
-		for (m = AUTH_PLAIN; m < AUTH_NONE; m++)
-			if (c->r.auth & (1u << m)) {
-				strlcat(mechs, " ", sizeof(mechs));
-				strlcat(mechs, auth_mech_name((enum auth_mech)m),
-				    sizeof(mechs));
-			}
+		auth_mech_list(c->r.auth, mechs, sizeof(mechs));
 		if (c->r.ok)
 			fprintf(out, "  ok    %s port %s (tls = %s, %s): %s, "
-			    "certificate verified, AUTH:%s\n", c->host, c->port,
+			    "certificate verified, AUTH: %s\n", c->host, c->port,
 			    cfg_tls_name(c->tls), probe_source_name(c->source),
-			    c->r.tls, mechs[0] != '\0' ? mechs : " none");
+			    c->r.tls, mechs[0] != '\0' ? mechs : "none");
 		else
 			fprintf(out, "  no    %s port %s (tls = %s, %s): %s%s%s\n",
 			    c->host, c->port, cfg_tls_name(c->tls),
@@ -523,7 +508,7 @@ probe_run(const struct probe_opts *o, struct probe_report *r, FILE *out,
 	memset(r, 0, sizeof(*r));
 	if (probe_address(o->address, r, e) != RQ_OK)
 		return RQ_USAGE;
-	end = probe_now() + (int64_t)(o->deadline > 0 ? o->deadline :
+	end = conn_clock_ms() + (int64_t)(o->deadline > 0 ? o->deadline :
 	    PROBE_DEADLINE) * 1000;
 	if (out != NULL)
 		fprintf(out, "relayq probe: %s (within %d s)\n", o->address,

@@ -200,15 +200,6 @@ smtp_timeout(const struct smtp_session *s, enum smtp_state st)
 
 /* --- the observer --------------------------------------------------------- */
 
-static int64_t
-smtp_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* An event with the common fields set; the caller adds the rest. */
 static void
 smtp_event_init(const struct smtp_session *s, struct smtp_event *ev,
@@ -217,7 +208,7 @@ smtp_event_init(const struct smtp_session *s, struct smtp_event *ev,
 	memset(ev, 0, sizeof(*ev));
 	ev->step = step;
 	ev->ok = ok;
-	ev->ms = (long)(smtp_now() - s->t0);
+	ev->ms = (long)(conn_clock_ms() - s->t0);
 	ev->detail = detail != NULL ? detail : "";
 	ev->auth_chosen = AUTH_NONE;
 	ev->timed_out = !ok && conn_timed_out(s->conn);
@@ -279,7 +270,7 @@ smtp_conn_event(void *arg, enum conn_event cev, const char *text,
 	ev.errnum = errnum;
 	ev.timed_out = errnum == ETIMEDOUT;
 	smtp_tell(s, &ev);
-	s->t0 = smtp_now();
+	s->t0 = conn_clock_ms();
 }
 
 /* --- verbose dialogue ----------------------------------------------------- */
@@ -577,7 +568,7 @@ smtp_tls_start(struct smtp_session *s, enum smtp_state st, struct err *e)
 	struct tls_params tp = smtp_tls_params(s->p);
 
 	s->state = st;
-	s->t0 = smtp_now();
+	s->t0 = conn_clock_ms();
 	conn_set_timeout(s->conn, smtp_timeout(s, st));
 	if (conn_starttls(s->conn, &tp, e) != RQ_OK) {
 		smtp_note_tls(s, 0, e->msg);
@@ -600,7 +591,7 @@ smtp_note_auth_choice(struct smtp_session *s, enum auth_mech m,
 
 	if (s->observe == NULL)
 		return;
-	s->t0 = smtp_now();
+	s->t0 = conn_clock_ms();
 	smtp_event_init(s, &ev, SMTP_STEP_AUTH_CHOICE, m != AUTH_NONE,
 	    detail);
 	ev.auth_offered = s->caps.auth;
@@ -655,7 +646,7 @@ smtp_after_ehlo(struct smtp_session *s, struct err *e)
 			s->state = SMTP_BROKEN;	/* send nothing more */
 			err_set(e, RQ_TEMP, "STARTTLS not offered by %s",
 			    conn_peer(s->conn));
-			s->t0 = smtp_now();
+			s->t0 = conn_clock_ms();
 			smtp_note(s, SMTP_STARTTLS, 0, e->msg);
 			return RQ_TEMP;
 		}
@@ -896,7 +887,7 @@ static enum rq_status
 smtp_step(struct smtp_session *s, enum smtp_state st, struct err *e)
 {
 	if (st != SMTP_AUTH_NEXT)
-		s->t0 = smtp_now();
+		s->t0 = conn_clock_ms();
 	if (smtp_enter(s, st, e) != RQ_OK ||
 	    smtp_flush(s, st, e) != RQ_OK ||
 	    smtp_read_reply(s, st, e) != RQ_OK) {
@@ -977,7 +968,7 @@ smtp_setup(struct smtp_session *s, struct err *e)
 
 	struct conn_watch w = { smtp_conn_event, s };
 
-	s->t0 = smtp_now();
+	s->t0 = conn_clock_ms();
 	if (conn_open(&s->conn, p->host, p->port,
 	    smtp_timeout(s, SMTP_CONNECT), s->observe != NULL ? &w : NULL,
 	    e) != RQ_OK) {
@@ -1136,7 +1127,7 @@ smtp_txn_envelope(struct smtp_session *s, struct smtp_txn *t,
 				return RQ_TEMP;
 		if (sent == done)
 			break;
-		s->t0 = smtp_now();
+		s->t0 = conn_clock_ms();
 		if (smtp_flush(s, smtp_txn_cmd(t, sent - 1), e) != RQ_OK)
 			return RQ_TEMP;
 		st = smtp_txn_cmd(t, done++);
@@ -1205,7 +1196,7 @@ static enum rq_status
 smtp_txn_finish(struct smtp_session *s, struct smtp_txn *t, struct err *e)
 {
 	if (t->data_ok && t->naccepted > 0) {
-		s->t0 = smtp_now();
+		s->t0 = conn_clock_ms();
 		if (smtp_txn_body(s, t->m, e) != RQ_OK ||
 		    smtp_read_reply(s, SMTP_EOD, e) != RQ_OK) {
 			smtp_note(s, SMTP_EOD, 0, e->msg);
