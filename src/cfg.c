@@ -628,6 +628,12 @@ cfg_password(const struct cfg *c, char **out, struct err *e)
 	return RQ_OK;
 }
 
+enum rq_status
+cfg_read_secret(const char *path, char **out, struct err *e)
+{
+	return read_secret(path, out, e);
+}
+
 int
 cfg_is_loopback(const char *host)
 {

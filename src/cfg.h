@@ -83,6 +83,10 @@ void cfg_free(struct cfg *c);
  */
 enum rq_status cfg_password(const struct cfg *c, char **out, struct err *e);
 
+/* The first line of the secret file path (same checks as password_file);
+ * the caller wipes and frees *out. */
+enum rq_status cfg_read_secret(const char *path, char **out, struct err *e);
+
 /* RQ_OK when path is a regular file not group/world-writable nor
  * world-readable (password files, client keys); else RQ_TEMP. */
 enum rq_status cfg_secret_ok(const char *path, struct err *e);

@@ -820,41 +820,6 @@ do_smtp(const struct sm_opts *o, struct cfg *c, int custom, int was_setid)
 	return EX_OK;
 }
 
-enum rq_status
-cmd_submit_test(struct cfg *c, const char *rcpt, char id[], struct err *e)
-{
-	char text[1024], date[64];
-	char *rcpts[1] = { (char *)rcpt };
-	struct sm_opts o;
-	enum rq_status st;
-	int p[2];
-	size_t n;
-
-	header_date(date, sizeof(date), time(NULL));
-	n = (size_t)snprintf(text, sizeof(text), "To: %s\nSubject: relayq test "
-	    "message from %s\n\nThis message was sent by `relayq test --send` "
-	    "on %s at %s.\nIf you can read it, relayq can deliver mail through "
-	    "%s.\n", rcpt, cfg_hostname(c), cfg_hostname(c), date,
-	    c->smarthost.host);
-	if (n >= sizeof(text))
-		return err_set(e, RQ_USAGE, "recipient address too long");
-	if (pipe(p) == -1)
-		return err_sys(e, RQ_TEMP, "pipe");
-	if (write(p[1], text, n) != (ssize_t)n) {	/* fits a pipe buffer */
-		close(p[0]);
-		close(p[1]);
-		return err_sys(e, RQ_TEMP, "pipe write");
-	}
-	close(p[1]);
-	memset(&o, 0, sizeof(o));
-	o.ignore_dots = 1;
-	o.rcpts = rcpts;
-	o.nrcpt = 1;
-	st = submit_from(&o, c, 0, p[0], id, e);
-	close(p[0]);
-	return st;
-}
-
 int
 cmd_sendmail(int argc, char **argv, enum cmd_persona persona)
 {
