@@ -26,6 +26,7 @@
 #include "queue.h"
 #include "smtp.h"
 #include "spool.h"
+#include "usage.h"
 
 #define MAX_REOPEN	3
 #define BOUNCE_ROUNDS	4
@@ -485,9 +486,14 @@ work_list(struct runner *r, struct idlist *l, struct err *e)
 	const char *only = r->o->only_id;
 
 	if (only == NULL) {
-		if (pickup_run(&r->sp, r->al, NULL, NULL, e) != RQ_OK)
+		if (!usage_pickup_blocked(r->c, &r->sp) &&
+		    pickup_run(&r->sp, r->al, NULL, NULL, e) != RQ_OK)
 			log_warnx("pickup: %s", e->msg);
-		return queue_scan(&r->sp, SP_QUEUE, l, e);
+		if (queue_scan(&r->sp, SP_QUEUE, l, e) != RQ_OK)
+			return e->status;
+		if (queue_order(&r->sp, l, e) != RQ_OK)
+			log_warnx("%s (arrival order instead)", e->msg);
+		return RQ_OK;
 	}
 	memset(l, 0, sizeof(*l));
 	if (!spool_id_valid(only))
@@ -545,6 +551,10 @@ deliver_run(struct cfg *c, const struct deliver_opts *o,
 				deliver_one(&r, l.ids[i]);
 		idlist_free(&l);
 		deliver_bounces(&r);
+		/* What each user has queued now, for the submitters' limits
+		 * (a run for one message leaves that to the next full pass). */
+		if (o->only_id == NULL)
+			usage_publish(&r.sp);
 	}
 	if (r.s != NULL)
 		smtp_close(r.s);

@@ -122,7 +122,8 @@ read_full(int fd, void *p, size_t n)
 
 /* 'C': a new entry, remembered; a session gets a bounded number. */
 static void
-req_create(int sock, int dirfd, struct made **made, int *nmade)
+req_create(const struct dropper *d, int sock, int dirfd, struct made **made,
+    int *nmade)
 {
 	struct dropper_reply r;
 	struct made *m;
@@ -142,7 +143,8 @@ req_create(int sock, int dirfd, struct made **made, int *nmade)
 	}
 	*made = m;
 	fd = make_entry(dirfd, r.id);
-	if (fd != -1 && fstat(fd, &st) == -1) {
+	if (fd != -1 && (fstat(fd, &st) == -1 || (d->admit != NULL &&
+	    (errno = d->admit(d->admit_arg, dirfd, r.id)) != 0))) {
 		(void)unlinkat(dirfd, r.id, 0);
 		close(fd);
 		fd = -1;
@@ -178,7 +180,7 @@ req_named(int sock, int dirfd, const struct made *made, int nmade)
 }
 
 static void
-helper(int sock, int dirfd)
+helper(const struct dropper *d, int sock, int dirfd)
 {
 	struct made *made = NULL;
 	char c;
@@ -193,7 +195,7 @@ helper(int sock, int dirfd)
 	/* Until the session ends (done, failed or killed). */
 	while (read_full(sock, &c, 1) == 0) {
 		if (c == 'C')
-			req_create(sock, dirfd, &made, &nmade);
+			req_create(d, sock, dirfd, &made, &nmade);
 		else if (c == 'Q')
 			req_named(sock, dirfd, made, nmade);
 		else
@@ -217,7 +219,7 @@ dropper_start(struct dropper *d, int dirfd, struct err *e)
 	}
 	if (d->pid == 0) {
 		close(sv[0]);
-		helper(sv[1], dirfd);
+		helper(d, sv[1], dirfd);
 	}
 	close(sv[1]);
 	d->sock = sv[0];

@@ -23,6 +23,13 @@
 struct dropper {
 	pid_t pid;
 	int sock;
+	/*
+	 * NULL, or asked by the helper about each entry it has just made,
+	 * before handing it out: 0, or the errno to refuse it with (the
+	 * entry is removed). Set before dropper_start().
+	 */
+	int (*admit)(void *arg, int dirfd, const char *id);
+	void *admit_arg;
 };
 
 /* Fork the helper for dirfd. RQ_TEMP on failure. */
