@@ -30,7 +30,16 @@
 
 #define MAX_REOPEN	3
 #define BOUNCE_ROUNDS	4
-#define RCPT_BATCH	1000	/* recipients per SMTP transaction */
+/*
+ * Recipients per SMTP transaction. Each transaction carries the message
+ * again (SMTP has no other way past a server's per-transaction limit), so
+ * fewer would mean more copies. But RFC 5321 obliges servers to take only
+ * 100 and few take more than 1000; a bigger batch would rarely save a
+ * copy, and would cost memory (results per recipient) and crash safety:
+ * the state is saved after each transaction, and a crash between its "."
+ * and that save re-sends the whole batch.
+ */
+#define RCPT_BATCH	1000
 
 struct runner {
 	struct cfg *c;
