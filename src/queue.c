@@ -89,32 +89,32 @@ struct order_ent {
 	size_t pos;	/* in the id-sorted list: arrival */
 };
 
+/* Higher priority first, then the key (uid or rank), then arrival. */
 static int
-cmp_prio(const struct order_ent *x, const struct order_ent *y)
+cmp_keys(const struct order_ent *x, const struct order_ent *y,
+    unsigned long long kx, unsigned long long ky)
 {
-	return (x->prio < y->prio) - (x->prio > y->prio);	/* high first */
+	int c = (x->prio < y->prio) - (x->prio > y->prio);
+
+	if (c == 0)
+		c = (kx > ky) - (kx < ky);
+	return c != 0 ? c : (x->pos > y->pos) - (x->pos < y->pos);
 }
 
 static int
 cmp_user(const void *a, const void *b)
 {
 	const struct order_ent *x = a, *y = b;
-	int c = cmp_prio(x, y);
 
-	if (c == 0)
-		c = (x->uid > y->uid) - (x->uid < y->uid);
-	return c != 0 ? c : (x->pos > y->pos) - (x->pos < y->pos);
+	return cmp_keys(x, y, x->uid, y->uid);
 }
 
 static int
 cmp_turn(const void *a, const void *b)
 {
 	const struct order_ent *x = a, *y = b;
-	int c = cmp_prio(x, y);
 
-	if (c == 0)
-		c = (x->rank > y->rank) - (x->rank < y->rank);
-	return c != 0 ? c : (x->pos > y->pos) - (x->pos < y->pos);
+	return cmp_keys(x, y, x->rank, y->rank);
 }
 
 enum rq_status
