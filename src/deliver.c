@@ -563,7 +563,7 @@ deliver_run(struct cfg *c, const struct deliver_opts *o,
 		/* What each user has queued now, for the submitters' limits
 		 * (a run for one message leaves that to the next full pass). */
 		if (o->only_id == NULL)
-			usage_publish(&r.sp);
+			usage_publish(c, &r.sp);
 	}
 	if (r.s != NULL)
 		smtp_close(r.s);

@@ -203,8 +203,8 @@ parse_line(const char *line, struct usage_tab *t)
 	return -1;
 }
 
-/* Read the summary into t (empty when missing or malformed). */
-static void
+/* Read the summary into t (empty when missing or malformed: then 0). */
+static int
 usage_read(const char *dir, struct usage_tab *t)
 {
 	char path[4096], *line = NULL;
@@ -217,10 +217,10 @@ usage_read(const char *dir, struct usage_tab *t)
 	snprintf(path, sizeof(path), "%s/%s", dir, USAGE_FILE);
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
 	    O_CLOEXEC)) == -1)
-		return;
+		return 0;
 	if ((fp = fdopen(fd, "r")) == NULL) {
 		close(fd);
-		return;
+		return 0;
 	}
 	if ((n = getline(&line, &cap, fp)) > 0 &&
 	    strcmp(line, "RELAYQUSAGE1\n") == 0)
@@ -239,6 +239,7 @@ usage_read(const char *dir, struct usage_tab *t)
 		free(t->v);
 		memset(t, 0, sizeof(*t));
 	}
+	return ok;
 }
 
 /*
@@ -393,12 +394,33 @@ usage_lock(const struct spool *sp)
 	return 0;
 }
 
-void
-usage_publish(const struct spool *sp)
+/* Any per-user limit configured? */
+static int
+usage_enabled(const struct cfg *c)
 {
+	size_t i;
+
+	if (c->user_max_queued > 0 || c->user_max_bytes > 0)
+		return 1;
+	for (i = 0; i < c->nusers; i++)
+		if (c->users[i].max_queued > 0 || c->users[i].max_bytes > 0)
+			return 1;
+	return 0;
+}
+
+void
+usage_publish(const struct cfg *c, const struct spool *sp)
+{
+	char path[4096];
 	struct usage_tab t;
 
 	memset(&t, 0, sizeof(t));
+	if (!usage_enabled(c)) {
+		snprintf(path, sizeof(path), "%s/%s", sp->dir, USAGE_FILE);
+		if (unlink(path) == -1 && errno != ENOENT)
+			log_warn("%s", path);
+		return;
+	}
 	if (sp->fd[SP_TMP] == -1 || usage_lock(sp) == -1)
 		return;
 	(void)clock_gettime(CLOCK_REALTIME, &t.since);
@@ -421,9 +443,10 @@ usage_picked(const struct spool *sp, uid_t uid, off_t bytes,
 
 	if (sp->fd[SP_TMP] == -1 || usage_lock(sp) == -1)
 		return;
-	usage_read(sp->dir, &t);
-	/* Older entries were counted by the scan of the summary itself. */
-	if (newer(ctime, &t.since) && tab_add(&t, uid, 1, bytes) == 0)
+	/* Older entries were counted by the scan of the summary itself.
+	 * No summary: no limits (usage_publish), or none published yet. */
+	if (usage_read(sp->dir, &t) && newer(ctime, &t.since) &&
+	    tab_add(&t, uid, 1, bytes) == 0)
 		usage_write(sp, &t);
 	(void)flock(sp->fd[SP_TMP], LOCK_UN);
 	free(t.v);

@@ -17,7 +17,8 @@
  * user submits: a message that left the maildrop is in the summary read
  * after the listing. A count may be too high (a message delivered since
  * the last pass, or counted both ways) until the next pass: the error
- * is always on the refusing side.
+ * is always on the refusing side. The summary exists only while a
+ * per-user limit is configured; pickups add to it only when it exists.
  *
  * Error policy: checks return RQ_TEMP with a sentence for the user; the
  * runner's publishing is best effort (logged), since a missing or stale
@@ -65,8 +66,12 @@ struct usage_admit {
 };
 int usage_admit(void *arg, int mdfd, const char *id);
 
-/* Runner: count maildrop/, queue/ and hold/ and publish the summary. */
-void usage_publish(const struct spool *sp);
+/*
+ * Runner: count maildrop/, queue/ and hold/ and publish the summary; with
+ * no per-user limit configured, remove it instead (nobody reads it, and
+ * a pass need not load every envelope twice).
+ */
+void usage_publish(const struct cfg *c, const struct spool *sp);
 
 /*
  * Runner, at pickup: an entry of uid (bytes, its st_ctim) is now queued;
