@@ -22,9 +22,11 @@
 #include <sys/stat.h>
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include "compat.h"
+#include "buf.h"
 #include "cfg.h"
 
 #ifndef RELAYQ_SPOOL_DIR
@@ -149,6 +151,7 @@ cfg_defaults(struct cfg *c)
 	parse_retry(c, default_retry);
 	c->lifetime = 5 * 86400;
 	c->max_size = 50 * 1048576;
+	c->min_free_pct = 2;
 	c->smarthost.tls = TLS_MODE_STARTTLS;
 	c->smarthost.tls_verify = 1;
 	c->smarthost.auth = AUTH_AUTO;
@@ -179,24 +182,33 @@ bad(struct cfg_parse *cp, const char *key, const char *what)
 
 enum key_type {
 	K_STR, K_BOOL, K_DURATION, K_SIZE, K_RETRY, K_PORT, K_TLS, K_AUTH,
+	K_COUNT, K_MINFREE,
 	K_LATER,	/* in the design, not in this version */
 };
 
+/*
+ * Section "user" stands for every [user NAME]: its offsets are in struct
+ * cfg_user, the others' in struct cfg.
+ */
 struct key_def {
 	const char *section;
 	const char *name;
 	enum key_type type;
-	size_t off;	/* offset in struct cfg */
+	size_t off;
 };
 
 #define O(f) offsetof(struct cfg, f)
 #define SH(f) (offsetof(struct cfg, smarthost) + \
 	offsetof(struct cfg_smarthost, f))
+#define U(f) offsetof(struct cfg_user, f)
 static const struct key_def keys[] = {
 	{ "queue", "dir", K_STR, O(queue_dir) },
 	{ "queue", "retry", K_RETRY, 0 },
 	{ "queue", "lifetime", K_DURATION, O(lifetime) },
 	{ "queue", "max_size", K_SIZE, O(max_size) },
+	{ "queue", "min_free", K_MINFREE, 0 },
+	{ "queue", "user_max_queued", K_COUNT, O(user_max_queued) },
+	{ "queue", "user_max_bytes", K_SIZE, O(user_max_bytes) },
 	{ "local", "hostname", K_STR, O(hostname) },
 	{ "local", "domain", K_STR, O(domain) },
 	{ "local", "aliases", K_STR, O(aliases) },
@@ -221,9 +233,15 @@ static const struct key_def keys[] = {
 	{ "smarthost", "allowed_senders", K_LATER, 0 },
 	{ "smarthost", "rate", K_LATER, 0 },
 	{ "smarthost", "fallback", K_LATER, 0 },
+	{ "user", "max_queued", K_COUNT, U(max_queued) },
+	{ "user", "max_bytes", K_SIZE, U(max_bytes) },
+	{ "user", "allowed_senders", K_LATER, 0 },
+	{ "user", "priority", K_LATER, 0 },
+	{ "user", "route", K_LATER, 0 },
 };
 #undef O
 #undef SH
+#undef U
 
 static const char *const tls_names[] = {
 	[TLS_MODE_STARTTLS] = "starttls", [TLS_MODE_SMTPS] = "smtps",
@@ -267,10 +285,57 @@ valid_port(const char *value)
 	return errstr == NULL;
 }
 
+/* "5%" (percent of the file system) or a size. */
 static int
-set_key(struct cfg_parse *cp, const struct key_def *k, const char *value)
+parse_min_free(struct cfg *c, const char *value)
 {
-	char *base = (char *)cp->c;
+	const char *errstr;
+	char num[8];
+	size_t n = strlen(value);
+	long long pct;
+
+	if (n > 0 && value[n - 1] == '%') {
+		if (n - 1 == 0 || n - 1 >= sizeof(num))
+			return -1;
+		memcpy(num, value, n - 1);
+		num[n - 1] = '\0';
+		pct = strtonum(num, 0, 100, &errstr);
+		if (errstr != NULL)
+			return -1;
+		c->min_free_pct = (int)pct;
+		c->min_free = 0;
+		return 0;
+	}
+	if (cfg_parse_size(value, &c->min_free) == -1)
+		return -1;
+	c->min_free_pct = -1;
+	return 0;
+}
+
+static int
+set_number(struct cfg_parse *cp, const struct key_def *k, char *base,
+    const char *value)
+{
+	const char *errstr;
+	long long v;
+
+	if (k->type == K_MINFREE) {
+		if (parse_min_free(cp->c, value) == -1)
+			return bad(cp, k->name, "expected a size (100M) or a "
+			    "percentage from 0% to 100%");
+		return 1;
+	}
+	v = strtonum(value, 0, 1000000000, &errstr);
+	if (errstr != NULL)
+		return bad(cp, k->name, "not a number from 0 to 1000000000");
+	*(long long *)(void *)(base + k->off) = v;
+	return 1;
+}
+
+static int
+set_key(struct cfg_parse *cp, const struct key_def *k, char *base,
+    const char *value)
+{
 	int v;
 
 	switch (k->type) {
@@ -317,6 +382,9 @@ set_key(struct cfg_parse *cp, const struct key_def *k, const char *value)
 			    "cram-md5, xoauth2 or none");
 		cp->c->smarthost.auth = (enum auth_mech)v;
 		return 1;
+	case K_COUNT:
+	case K_MINFREE:
+		return set_number(cp, k, base, value);
 	case K_LATER:
 		return bad(cp, k->name, "not supported by this version of "
 		    "relayq");
@@ -324,17 +392,80 @@ set_key(struct cfg_parse *cp, const struct key_def *k, const char *value)
 	return bad(cp, k->name, "internal error");
 }
 
+/* The reason a section name is refused, or NULL when it is fine. */
 static const char *
-known_section(const char *section)
+section_name_problem(const char *name)
 {
 	static const char *const sections[] = { "queue", "local",
 	    "smarthost" };
 	size_t i;
 
 	for (i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
-		if (strcmp(section, sections[i]) == 0)
-			return sections[i];
+		if (strcmp(name, sections[i]) == 0)
+			return NULL;
+	if (strncmp(name, "user ", 5) == 0) {
+		if (name[5] == '\0')
+			return "missing the user name";
+		if (getpwnam(name + 5) == NULL)
+			return "no such user (NAME must be a local user name)";
+		return NULL;
+	}
+	if (strncmp(name, "smarthost ", 10) == 0)
+		return "section not supported by this version of relayq";
+	return "unknown section (expected queue, local, smarthost or user "
+	    "NAME)";
+}
+
+/* The struct of [user NAME], added on its first key. NULL: no memory or
+ * no such user. */
+static struct cfg_user *
+user_section(struct cfg *c, const char *name)
+{
+	struct cfg_user *u;
+	struct passwd *pw;
+	size_t i;
+
+	for (i = 0; i < c->nusers; i++)
+		if (strcmp(c->users[i].name, name) == 0)
+			return &c->users[i];
+	if ((pw = getpwnam(name)) == NULL ||
+	    (u = array_grow(c->users, c->nusers, sizeof(*u))) == NULL)
+		return NULL;
+	c->users = u;
+	u += c->nusers;
+	memset(u, 0, sizeof(*u));
+	if ((u->name = strdup(name)) == NULL)
+		return NULL;
+	u->uid = pw->pw_uid;
+	u->max_queued = -1;
+	u->max_bytes = -1;
+	c->nusers++;
+	return u;
+}
+
+const struct cfg_user *
+cfg_user_find(const struct cfg *c, uid_t uid)
+{
+	size_t i;
+
+	for (i = 0; i < c->nusers; i++)
+		if (c->users[i].uid == uid)
+			return &c->users[i];
 	return NULL;
+}
+
+/* "Given twice": per file for the fixed sections, per [user NAME]. */
+static int
+seen_before(struct cfg_parse *cp, struct cfg_user *u, size_t i)
+{
+	unsigned long bit = 1ul << i;
+
+	if (u == NULL)
+		return cp->seen[i]++ != 0;
+	if (u->seen & bit)
+		return 1;
+	u->seen |= bit;
+	return 0;
 }
 
 static int
@@ -342,34 +473,36 @@ cfg_handler(void *user, const char *section, const char *name,
     const char *value)
 {
 	struct cfg_parse *cp = user;
-	char what[256];
+	struct cfg_user *u = NULL;
+	const char *why, *sect = section;
+	char what[256], *base = (char *)cp->c;
 	size_t i;
 
 	if (cp->failed)
 		return 1;	/* keep the first error only */
-	if (known_section(section) == NULL) {
-		if (strncmp(section, "smarthost ", 10) == 0 ||
-		    strncmp(section, "user ", 5) == 0)
-			snprintf(what, sizeof(what), "section not supported "
-			    "by this version of relayq");
-		else
-			snprintf(what, sizeof(what), "unknown section "
-			    "(expected queue, local or smarthost)");
+	if ((why = section_name_problem(section)) != NULL) {
 		cp->failed = 1;
 		snprintf(cp->msg, sizeof(cp->msg), "[%.200s]: %s", section,
-		    what);
+		    why);
 		return 0;
 	}
+	if (strncmp(section, "user ", 5) == 0) {
+		if ((u = user_section(cp->c, section + 5)) == NULL)
+			return bad(cp, name, "out of memory, or the user is "
+			    "gone");
+		sect = "user";
+		base = (char *)u;
+	}
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		if (strcmp(keys[i].section, section) != 0 ||
+		if (strcmp(keys[i].section, sect) != 0 ||
 		    strcmp(keys[i].name, name) != 0)
 			continue;
 		/* An indented line continues the previous key in libinih:
 		 * "given twice" is how that mistake shows. */
-		if (cp->seen[i]++)
+		if (seen_before(cp, u, i))
 			return bad(cp, name, "given twice (note: an indented "
 			    "line continues the previous value)");
-		return set_key(cp, &keys[i], value);
+		return set_key(cp, &keys[i], base, value);
 	}
 	snprintf(what, sizeof(what), "unknown key in [%.200s]", section);
 	return bad(cp, name, what);
@@ -418,18 +551,13 @@ cfg_finish(struct cfg *c, struct err *e)
 static const char *
 section_problem(const char *line, size_t len)
 {
-	static char name[128];
+	char name[128];
 	const char *end = memchr(line, ']', len);
 
 	if (end == NULL)
 		return "unterminated section name";
 	snprintf(name, sizeof(name), "%.*s", (int)(end - line - 1), line + 1);
-	if (known_section(name) != NULL)
-		return NULL;
-	if (strncmp(name, "smarthost ", 10) == 0 ||
-	    strncmp(name, "user ", 5) == 0)
-		return "section not supported by this version of relayq";
-	return "unknown section (expected queue, local or smarthost)";
+	return section_name_problem(name);
 }
 
 /*
@@ -557,6 +685,9 @@ cfg_free(struct cfg *c)
 	free(sh->user);
 	free(sh->password);
 	free(sh->password_file);
+	for (size_t i = 0; i < c->nusers; i++)
+		free(c->users[i].name);
+	free(c->users);
 	memset(c, 0, sizeof(*c));
 }
 

@@ -50,6 +50,19 @@ struct cfg_smarthost {
 	time_t timeout;		/* seconds for every SMTP state; 0: defaults */
 };
 
+/*
+ * A [user NAME] section: policy for the local user NAME (resolved with
+ * getpwnam when the file is read). A limit of -1 means "as [queue]
+ * says"; more per-user keys go here as they come.
+ */
+struct cfg_user {
+	char *name;
+	uid_t uid;
+	long long max_queued;	/* messages; 0: no limit; -1: inherit */
+	off_t max_bytes;	/* bytes; 0: no limit; -1: inherit */
+	unsigned long seen;	/* keys already given (bit per user key) */
+};
+
 struct cfg {
 	char *path;		/* the file read (or the default path) */
 	/* [queue] */
@@ -58,12 +71,19 @@ struct cfg {
 	size_t nretry;
 	time_t lifetime;
 	off_t max_size;
+	off_t min_free;		/* bytes that must stay free, or ... */
+	int min_free_pct;	/* ... percent of the file system (-1: bytes) */
+	long long user_max_queued;	/* per user; 0: no limit */
+	off_t user_max_bytes;		/* per user; 0: no limit */
 	/* [local] */
 	char *hostname;		/* NULL: the FQDN, looked up at need */
 	char *domain;		/* NULL: from hostname */
 	char *aliases;		/* NULL: no aliases (see aliases.h) */
 	/* [smarthost] */
 	struct cfg_smarthost smarthost;
+	/* [user NAME] sections, in file order */
+	struct cfg_user *users;
+	size_t nusers;
 };
 
 /* Fill c with the built-in defaults (no file read). */
@@ -103,6 +123,9 @@ int cfg_parse_bool(const char *s, int *out);
  * does not fit.
  */
 int cfg_read_mailname(const char *path, char *out, size_t len);
+/* The [user NAME] section of uid, or NULL. */
+const struct cfg_user *cfg_user_find(const struct cfg *c, uid_t uid);
+
 /* [local] hostname, else /etc/mailname, else this host's FQDN (looked up
  * once). */
 const char *cfg_hostname(struct cfg *c);

@@ -41,6 +41,7 @@
 #include "smtpd.h"
 #include "spool.h"
 #include "submit.h"
+#include "usage.h"
 
 enum mode { M_SUBMIT, M_MAILQ, M_NEWALIASES, M_RUNQ, M_VERIFY, M_SMTP };
 enum delivery { D_BACKGROUND, D_QUEUE, D_INTERACTIVE };
@@ -550,6 +551,19 @@ after_commit(const struct sm_opts *o, struct cfg *c, const char *id,
 	_exit(cmd_run_queue(c, id, 1, 0, 0));
 }
 
+/*
+ * Room in the spool, and the caller under its queue limits? Asked while
+ * the maildrop can still be listed (set-gid), before anything is read;
+ * a set-gid helper asks again for each entry it makes (usage.h).
+ */
+static enum rq_status
+admission(const struct cfg *c, const struct spool *sp, struct err *e)
+{
+	if (usage_space_check(c, sp->fd[SP_MAILDROP], e) != RQ_OK)
+		return RQ_TEMP;
+	return usage_user_check(c, sp->fd[SP_MAILDROP], getuid(), NULL, e);
+}
+
 /* Check the envelope, then queue what infd holds: *id on RQ_OK. */
 static enum rq_status
 submit_from(const struct sm_opts *o, struct cfg *c, int was_setid, int infd,
@@ -557,6 +571,7 @@ submit_from(const struct sm_opts *o, struct cfg *c, int was_setid, int infd,
 {
 	struct submission s;
 	struct submit_opts so;
+	struct usage_admit ua;
 	struct spool sp;
 	struct dropper dr = DROPPER_INIT;
 	enum rq_status st;
@@ -572,6 +587,15 @@ submit_from(const struct sm_opts *o, struct cfg *c, int was_setid, int infd,
 		submission_free(&s);
 		return st;
 	}
+	if ((st = admission(c, &sp, e)) != RQ_OK) {
+		spool_close(&sp);
+		submission_free(&s);
+		return st;
+	}
+	ua.c = c;
+	ua.uid = getuid();
+	dr.admit = usage_admit;
+	dr.admit_arg = &ua;
 	memset(&so, 0, sizeof(so));
 	so.sender = s.sender;
 	so.from_addr = s.from_addr;
@@ -764,6 +788,7 @@ do_smtp(const struct sm_opts *o, struct cfg *c, int custom, int was_setid)
 	struct submit_opts tmpl;
 	struct smtpd_params p;
 	struct bs_ids ids = { NULL, 0 };
+	struct usage_admit ua;
 	struct dropper dr = DROPPER_INIT;
 	struct spool sp;
 	struct err e;
@@ -778,7 +803,16 @@ do_smtp(const struct sm_opts *o, struct cfg *c, int custom, int was_setid)
 		submission_free(&s);
 		return bs_fail(&e);
 	}
+	if (admission(c, &sp, &e) != RQ_OK) {
+		spool_close(&sp);
+		submission_free(&s);
+		return bs_fail(&e);
+	}
 	wake = daemon_wake_open(c->queue_dir);	/* still set-gid here */
+	ua.c = c;
+	ua.uid = getuid();
+	dr.admit = usage_admit;
+	dr.admit_arg = &ua;
 	/* Set-id: entries come from a helper that keeps the group. */
 	if (priv_is_setid() && (dropper_start(&dr, sp.fd[SP_MAILDROP], &e) !=
 	    RQ_OK || priv_drop() == -1)) {
@@ -857,8 +891,11 @@ cmd_sendmail(int argc, char **argv, enum cmd_persona persona)
 		r = cmd_newaliases(&c, prog);
 		break;
 	case M_RUNQ:
+		/* Postfix's and sendmail's -q: attempt every queued message
+		 * now (after fixing the smarthost settings, say). `relayq
+		 * run`, from the timer or cron, keeps the retry schedule. */
 		r = o.qselect ? cmd_run_selected(&c, &o.qsel, o.verbose) :
-		    cmd_run_queue(&c, NULL, 0, o.verbose, o.verbose);
+		    cmd_run_queue(&c, NULL, 1, o.verbose, o.verbose);
 		break;
 	case M_VERIFY:
 		r = do_verify(&o, &c, was_setid);

@@ -27,10 +27,20 @@
 #include "queue.h"
 #include "smtp.h"
 #include "spool.h"
+#include "usage.h"
 
 #define MAX_REOPEN	3
 #define BOUNCE_ROUNDS	4
-#define RCPT_BATCH	1000	/* recipients per SMTP transaction */
+/*
+ * Recipients per SMTP transaction. Each transaction carries the message
+ * again (SMTP has no other way past a server's per-transaction limit), so
+ * fewer would mean more copies. But RFC 5321 obliges servers to take only
+ * 100 and few take more than 1000; a bigger batch would rarely save a
+ * copy, and would cost memory (results per recipient) and crash safety:
+ * the state is saved after each transaction, and a crash between its "."
+ * and that save re-sends the whole batch.
+ */
+#define RCPT_BATCH	1000
 #define STOPPED(o)	((o)->stop != NULL && *(o)->stop)
 
 struct runner {
@@ -497,9 +507,14 @@ work_list(struct runner *r, struct idlist *l, struct err *e)
 	const char *only = r->o->only_id;
 
 	if (only == NULL) {
-		if (pickup_run(&r->sp, r->al, NULL, NULL, e) != RQ_OK)
+		if (!usage_pickup_blocked(r->c, &r->sp) &&
+		    pickup_run(&r->sp, r->al, NULL, NULL, e) != RQ_OK)
 			log_warnx("pickup: %s", e->msg);
-		return queue_scan(&r->sp, SP_QUEUE, l, e);
+		if (queue_scan(&r->sp, SP_QUEUE, l, e) != RQ_OK)
+			return e->status;
+		if (queue_order(&r->sp, l, e) != RQ_OK)
+			log_warnx("%s (arrival order instead)", e->msg);
+		return RQ_OK;
 	}
 	memset(l, 0, sizeof(*l));
 	if (!spool_id_valid(only))
@@ -559,6 +574,10 @@ deliver_run(struct cfg *c, const struct deliver_opts *o,
 		idlist_free(&l);
 		if (!STOPPED(o))
 			deliver_bounces(&r);
+		/* What each user has queued now, for the submitters' limits
+		 * (a run for one message leaves that to the next full pass). */
+		if (o->only_id == NULL)
+			usage_publish(c, &r.sp);
 	}
 	if (o->session != NULL)
 		*o->session = r.s;

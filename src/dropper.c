@@ -188,7 +188,8 @@ remove_unfinished(int dirfd, const struct made *m, int n)
  * file, so it lasts while the submitter holds it, helper dead or not.
  */
 static void
-req_create(int sock, int dirfd, struct made **made, int *nmade)
+req_create(const struct dropper *d, int sock, int dirfd, struct made **made,
+    int *nmade)
 {
 	struct dropper_reply r;
 	struct made *m;
@@ -212,6 +213,13 @@ req_create(int sock, int dirfd, struct made **made, int *nmade)
 			fd = -1;
 		} else if (fd == -1)
 			r.err = errno;
+	}
+	if (fd != -1 && d->admit != NULL &&
+	    (r.err = d->admit(d->admit_arg, dirfd, r.id)) != 0) {
+		if (!r.anon)
+			(void)unlinkat(dirfd, r.id, 0);
+		close(fd);
+		fd = -1;
 	}
 	if (fd != -1) {
 		m = &(*made)[(*nmade)++];
@@ -257,9 +265,32 @@ link_anon(int dirfd, struct made *m, int fd, const struct stat *st)
  * 'L' ID with the entry's descriptor: link it (anonymous), or check that
  * ID still names it (named). Only a file made here under that id.
  */
+/*
+ * An anonymous entry is invisible until it is linked, so the admission
+ * check (dropper.h) runs again here, and the check and the link are one
+ * step for every helper of the spool (an exclusive lock on the maildrop
+ * directory): of two parallel submissions, the later to link sees the
+ * other's entry.
+ */
+static int
+admit_and_link(const struct dropper *d, int dirfd, struct made *m, int fd,
+    const struct stat *st)
+{
+	int r;
+
+	if (d->admit == NULL)
+		return link_anon(dirfd, m, fd, st);
+	if (flock(dirfd, LOCK_EX) == -1)
+		return errno;
+	if ((r = d->admit(d->admit_arg, dirfd, m->id)) == 0)
+		r = link_anon(dirfd, m, fd, st);
+	(void)flock(dirfd, LOCK_UN);
+	return r;
+}
+
 static void
-req_link(int sock, int dirfd, struct made *made, int nmade,
-    const char *id, int fd)
+req_link(const struct dropper *d, int sock, int dirfd, struct made *made,
+    int nmade, const char *id, int fd)
 {
 	struct dropper_reply r;
 	struct stat st, named;
@@ -273,7 +304,7 @@ req_link(int sock, int dirfd, struct made *made, int nmade,
 	    st.st_dev != made[i].dev || st.st_ino != made[i].ino)
 		r.err = EBADF;	/* not an entry of this session */
 	else if (made[i].anon)
-		r.err = link_anon(dirfd, &made[i], fd, &st);
+		r.err = admit_and_link(d, dirfd, &made[i], fd, &st);
 	else if (fstatat(dirfd, id, &named, AT_SYMLINK_NOFOLLOW) == -1 ||
 	    named.st_dev != st.st_dev || named.st_ino != st.st_ino)
 		r.err = ENOENT;	/* renamed or removed (reaped) */
@@ -281,7 +312,7 @@ req_link(int sock, int dirfd, struct made *made, int nmade,
 }
 
 static void
-helper(int sock, int dirfd)
+helper(const struct dropper *d, int sock, int dirfd)
 {
 	struct dropper_req q;
 	struct made *made = NULL;
@@ -297,9 +328,9 @@ helper(int sock, int dirfd)
 	while (recv_msg(sock, &q, sizeof(q), &fd) == 0) {
 		q.id[SPOOL_ID_LEN] = '\0';
 		if (q.op == OP_CREATE)
-			req_create(sock, dirfd, &made, &nmade);
+			req_create(d, sock, dirfd, &made, &nmade);
 		else if (q.op == OP_LINK && fd != -1)
-			req_link(sock, dirfd, made, nmade, q.id, fd);
+			req_link(d, sock, dirfd, made, nmade, q.id, fd);
 		else
 			break;
 		if (fd != -1)
@@ -325,7 +356,7 @@ dropper_start(struct dropper *d, int dirfd, struct err *e)
 	}
 	if (d->pid == 0) {
 		close(sv[0]);
-		helper(sv[1], dirfd);
+		helper(d, sv[1], dirfd);
 	}
 	close(sv[1]);
 	d->sock = sv[0];

@@ -39,9 +39,17 @@ struct dropper {
 	/* The entry last handed out: anonymous (1) or named (0). */
 	char last_id[SPOOL_ID_LEN + 1];
 	int last_anon;
+	/*
+	 * NULL, or asked by the helper about each entry it has just made,
+	 * before handing it out, and again (under a lock on the directory)
+	 * before it links an anonymous entry: 0, or the errno to refuse it
+	 * with (the entry is removed). Set before dropper_start().
+	 */
+	int (*admit)(void *arg, int dirfd, const char *id);
+	void *admit_arg;
 };
 
-#define DROPPER_INIT	{ -1, -1, "", 0 }
+#define DROPPER_INIT	{ -1, -1, "", 0, NULL, NULL }
 
 /* Fork the helper for dirfd. RQ_TEMP on failure. */
 enum rq_status dropper_start(struct dropper *d, int dirfd, struct err *e);

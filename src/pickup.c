@@ -27,6 +27,7 @@
 #include "log.h"
 #include "pickup.h"
 #include "queue.h"
+#include "usage.h"
 
 /*
  * An unfinished entry (0600) not written for this long and locked by no
@@ -429,6 +430,8 @@ pickup_entry(const struct spool *sp, const struct aliases *al,
 	else if (rs == RQ_OK)
 		rs = pickup_orphan(sp, al, id, e); /* moved in as a copy */
 	if (rs == RQ_OK) {
+		/* Counted as queued before it leaves the maildrop (usage.h). */
+		usage_picked(sp, fst.st_uid, fst.st_size, &fst.st_ctim);
 		if (unlinkat(sp->fd[SP_MAILDROP], mid, 0) == 0)
 			(void)spool_fsync_dir(sp->fd[SP_MAILDROP]);
 		if (picked != NULL)

@@ -82,6 +82,81 @@ queue_scan(const struct spool *sp, enum spool_sub sub, struct idlist *out,
 	return RQ_OK;
 }
 
+struct order_ent {
+	uid_t uid;
+	int prio;
+	size_t rank;	/* among the messages of its uid and priority */
+	size_t pos;	/* in the id-sorted list: arrival */
+};
+
+/* Higher priority first, then the key (uid or rank), then arrival. */
+static int
+cmp_keys(const struct order_ent *x, const struct order_ent *y,
+    unsigned long long kx, unsigned long long ky)
+{
+	int c = (x->prio < y->prio) - (x->prio > y->prio);
+
+	if (c == 0)
+		c = (kx > ky) - (kx < ky);
+	return c != 0 ? c : (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+static int
+cmp_user(const void *a, const void *b)
+{
+	const struct order_ent *x = a, *y = b;
+
+	return cmp_keys(x, y, x->uid, y->uid);
+}
+
+static int
+cmp_turn(const void *a, const void *b)
+{
+	const struct order_ent *x = a, *y = b;
+
+	return cmp_keys(x, y, x->rank, y->rank);
+}
+
+enum rq_status
+queue_order(const struct spool *sp, struct idlist *l, struct err *e)
+{
+	char (*ids)[SPOOL_ID_LEN + 1];
+	struct order_ent *v;
+	struct env env;
+	struct err ign;
+	size_t i;
+
+	if (l->n < 2)
+		return RQ_OK;
+	v = calloc(l->n, sizeof(*v));
+	ids = calloc(l->n, sizeof(*ids));
+	if (v == NULL || ids == NULL) {
+		free(v);
+		free(ids);
+		return err_sys(e, RQ_INTERNAL, "queue order");
+	}
+	for (i = 0; i < l->n; i++) {
+		v[i].pos = i;
+		v[i].uid = (uid_t)-1;
+		if (env_load(sp->fd[SP_QUEUE], l->ids[i], &env, &ign) == RQ_OK) {
+			v[i].uid = env.uid;
+			v[i].prio = env.priority;
+			env_free(&env);
+		}
+	}
+	qsort(v, l->n, sizeof(*v), cmp_user);
+	for (i = 1; i < l->n; i++)
+		if (v[i].uid == v[i - 1].uid && v[i].prio == v[i - 1].prio)
+			v[i].rank = v[i - 1].rank + 1;
+	qsort(v, l->n, sizeof(*v), cmp_turn);
+	for (i = 0; i < l->n; i++)
+		memcpy(ids[i], l->ids[v[i].pos], sizeof(ids[i]));
+	memcpy(l->ids, ids, l->n * sizeof(*ids));
+	free(ids);
+	free(v);
+	return RQ_OK;
+}
+
 enum rq_status
 queue_lock(const struct spool *sp, enum spool_sub sub, const char *id,
     int *fd, struct err *e)

@@ -731,6 +731,9 @@ env_format(const struct env *env, char **out, size_t *len)
 	    (long long)env->arrival, (unsigned long)env->uid, env->sender,
 	    (long long)env->msg_off, (long long)env->msg_len, env->flags,
 	    env->attempts, (long long)env->next);
+	if (r == 0 && env->priority != ENV_PRIO_NORMAL)
+		r = buf_printf(&b, "P %s\n", env->priority > 0 ? "high" :
+		    "low");
 	if (r == 0 && env->reason != NULL)
 		r = buf_printf(&b, "W %s\n", env->reason);
 	ndv = dsn_values(&env->dsn, dv);
@@ -813,6 +816,10 @@ env_rec(struct env *env, char type, const char *v)
 	case 'T':
 		return parse_ll(v, INT64_MAX, &a) == -1 ? -1 :
 		    (env->next = (time_t)a, 0);
+	case 'P':
+		env->priority = strcmp(v, "high") == 0 ? ENV_PRIO_HIGH :
+		    strcmp(v, "low") == 0 ? ENV_PRIO_LOW : 2;
+		return env->priority == 2 ? -1 : 0;
 	case 'W':
 		return env_set_reason(&env->reason, v);
 	case 'D':

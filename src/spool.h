@@ -175,10 +175,16 @@ struct env_rcpt {
 	char *reason;		/* last reply for this recipient, or NULL */
 };
 
+/* Priority: a pass sends higher first (then users in turn, then arrival). */
+#define ENV_PRIO_LOW	(-1)
+#define ENV_PRIO_NORMAL	0
+#define ENV_PRIO_HIGH	1
+
 struct env {
 	char id[SPOOL_ID_LEN + 1];
 	time_t arrival;
-	uid_t uid;
+	uid_t uid;		/* the submitter */
+	int priority;		/* ENV_PRIO_*; "P" record, absent: normal */
 	char *sender;
 	unsigned flags;
 	struct dsn_req dsn;	/* "D" records, as in the message file */

@@ -48,8 +48,29 @@ static const struct {
 	{ "[bogus]\nx = 1\n", ":1: [bogus]: unknown section" },
 	{ "\n\n[smarthost backup]\nhost = y\n", ":3: [smarthost backup]: "
 	    "section not supported" },
-	{ "[queue]\n[user www-data]\n", ":2: [user www-data]: section not "
-	    "supported" },
+	{ "[queue]\n[user no-such-user-xq]\n", ":2: [user no-such-user-xq]: "
+	    "no such user" },
+	{ "[user ]\nmax_queued = 1\n", ":1: [user ]: missing the user name" },
+	{ "[queue]\nmin_free = lots\n", ":2: min_free: expected a size" },
+	{ "[queue]\nmin_free = 101%\n", ":2: min_free: expected a size" },
+	{ "[queue]\nmin_free = %\n", ":2: min_free: expected a size" },
+	{ "[queue]\nmin_free = -5%\n", ":2: min_free: expected a size" },
+	{ "[queue]\nuser_max_queued = many\n", ":2: user_max_queued: not a "
+	    "number from 0" },
+	{ "[queue]\nuser_max_queued = -1\n", ":2: user_max_queued: not a "
+	    "number from 0" },
+	{ "[queue]\nuser_max_bytes = 1T\n", ":2: user_max_bytes: not a size" },
+	{ "[user root]\nmax_queued = 1\nmax_queued = 2\n", ":3: max_queued: "
+	    "given twice" },
+	{ "[user root]\nmax_bytes = x\n", ":2: max_bytes: not a size" },
+	{ "[user root]\nuser_max_queued = 5\n", ":2: user_max_queued: unknown "
+	    "key in [user root]" },
+	{ "[user root]\npriority = high\n", ":2: priority: not supported by "
+	    "this" },
+	{ "[user root]\nroute = backup\n", ":2: route: not supported by "
+	    "this" },
+	{ "[user root]\nallowed_senders = *@x\n", ":2: allowed_senders: not "
+	    "supported by this" },
 	{ "[smarthost]\nhost = a\nhost = b\n", ":3: host: given twice" },
 	{ "[smarthost]\nhost = x\n  port = 25\n", ":3: host: given twice" },
 	{ "[smarthost]\n# xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
@@ -119,6 +140,38 @@ START_TEST(accepts)
 }
 END_TEST
 
+START_TEST(limits)
+{
+	const struct cfg_user *u;
+	struct cfg c;
+	struct err e;
+
+	write_conf("[queue]\nmin_free = 100M\nuser_max_queued = 1000\n"
+	    "user_max_bytes = 2G\n[user root]\nmax_queued = 5\n"
+	    "[queue]\n[user root]\nmax_bytes = 0\n");
+	ck_assert_int_eq(cfg_load(&c, path, 1, &e), RQ_OK);
+	ck_assert_int_eq(c.min_free, 100 * 1048576);
+	ck_assert_int_eq(c.min_free_pct, -1);
+	ck_assert_int_eq(c.user_max_queued, 1000);
+	ck_assert_int_eq(c.user_max_bytes, 2LL * 1073741824);
+	ck_assert_uint_eq(c.nusers, 1);	/* two sections, one user */
+	ck_assert_ptr_nonnull(u = cfg_user_find(&c, 0));
+	ck_assert_str_eq(u->name, "root");
+	ck_assert_int_eq(u->max_queued, 5);
+	ck_assert_int_eq(u->max_bytes, 0);
+	ck_assert_ptr_null(cfg_user_find(&c, 12345));
+	cfg_free(&c);
+	write_conf("[queue]\nmin_free = 7%\n[user root]\nmax_bytes = 1k\n");
+	ck_assert_int_eq(cfg_load(&c, path, 1, &e), RQ_OK);
+	ck_assert_int_eq(c.min_free_pct, 7);
+	ck_assert_ptr_nonnull(u = cfg_user_find(&c, 0));
+	ck_assert_int_eq(u->max_queued, -1);	/* as [queue] says */
+	ck_assert_int_eq(u->max_bytes, 1024);
+	cfg_free(&c);
+	unlink(path);
+}
+END_TEST
+
 START_TEST(defaults_without_file)
 {
 	struct cfg c;
@@ -131,6 +184,10 @@ START_TEST(defaults_without_file)
 	ck_assert_int_eq(c.smarthost.tls_verify, 1);
 	ck_assert_uint_eq(c.nretry, 7);
 	ck_assert_int_eq(c.lifetime, 5 * 86400);
+	ck_assert_int_eq(c.min_free_pct, 2);
+	ck_assert_int_eq(c.user_max_queued, 0);
+	ck_assert_int_eq(c.user_max_bytes, 0);
+	ck_assert_uint_eq(c.nusers, 0);
 	cfg_free(&c);
 	ck_assert_int_eq(cfg_load(&c, "/nonexistent/relayq.conf", 1, &e),
 	    RQ_CONFIG);
@@ -270,6 +327,7 @@ main(void)
 
 	tcase_add_loop_test(tc, rejects, 0, sizeof(bad) / sizeof(bad[0]));
 	tcase_add_test(tc, accepts);
+	tcase_add_test(tc, limits);
 	tcase_add_test(tc, defaults_without_file);
 	tcase_add_test(tc, password_file_modes);
 	tcase_add_test(tc, not_regular_files);
