@@ -137,10 +137,11 @@ while time.time() < end:
     while answers and answers[0][0] in out:
         out = out.replace(answers[0][0], b"<asked " + answers[0][0] + b">", 1)
         os.write(fd, answers.pop(0)[1])
-if os.waitpid(pid, os.WNOHANG) == (0, 0):
+done, status = os.waitpid(pid, os.WNOHANG)	# reaps it if it has ended
+if done == 0:
     os.kill(pid, 9)          # bounded: a setup that hangs is ended
     out += b"\n(killed: still running after 60 s)\n"
-_, status = os.waitpid(pid, 0)
+    _, status = os.waitpid(pid, 0)
 sys.stdout.write(out.decode("utf-8", "replace"))
 print("exit %d" % os.waitstatus_to_exitcode(status))
 PY
