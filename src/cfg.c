@@ -22,10 +22,13 @@
 #include <sys/stat.h>
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include "compat.h"
+#include "buf.h"
 #include "cfg.h"
+#include "route.h"
 
 #ifndef RELAYQ_SPOOL_DIR
 #define RELAYQ_SPOOL_DIR "/var/spool/relayq"
@@ -37,7 +40,13 @@ struct cfg_parse {
 	struct cfg *c;
 	char msg[ERR_MSG_MAX];	/* first error, without file:line */
 	int failed;
-	unsigned char seen[64];	/* keys[] already set */
+	unsigned char seen[64];	/* keys[] of [queue] and [local] set */
+	unsigned char secseen[64];	/* keys[] set in this route/user */
+	FILE *fp;
+	int line;		/* the line libinih is at */
+	int secline;		/* the line of the last section header */
+	char cursec[128];	/* the section of the last key */
+	void *cur;		/* its struct cfg_smarthost or cfg_user */
 };
 
 /* libinih (as Debian builds it) splits lines longer than this. */
@@ -141,6 +150,15 @@ parse_retry(struct cfg *c, const char *value)
 	return 0;
 }
 
+static void
+smarthost_defaults(struct cfg_smarthost *sh)
+{
+	memset(sh, 0, sizeof(*sh));
+	sh->tls = TLS_MODE_STARTTLS;
+	sh->tls_verify = 1;
+	sh->auth = AUTH_AUTO;
+}
+
 void
 cfg_defaults(struct cfg *c)
 {
@@ -149,9 +167,8 @@ cfg_defaults(struct cfg *c)
 	parse_retry(c, default_retry);
 	c->lifetime = 5 * 86400;
 	c->max_size = 50 * 1048576;
-	c->smarthost.tls = TLS_MODE_STARTTLS;
-	c->smarthost.tls_verify = 1;
-	c->smarthost.auth = AUTH_AUTO;
+	smarthost_defaults(&c->smarthost);
+	c->smarthost.name = strdup("default");
 }
 
 static int
@@ -179,19 +196,26 @@ bad(struct cfg_parse *cp, const char *key, const char *what)
 
 enum key_type {
 	K_STR, K_BOOL, K_DURATION, K_SIZE, K_RETRY, K_PORT, K_TLS, K_AUTH,
+	K_SENDERS,	/* a struct cfg_list of sender patterns */
+	K_ROUTE,	/* a route name, with its line */
 	K_LATER,	/* in the design, not in this version */
 };
 
+/*
+ * A key of section (queue, local: offsets in struct cfg; smarthost,
+ * either kind: in struct cfg_smarthost; user: in struct cfg_user; K_ROUTE
+ * is a key of [user NAME] only).
+ */
 struct key_def {
 	const char *section;
 	const char *name;
 	enum key_type type;
-	size_t off;	/* offset in struct cfg */
+	size_t off;
 };
 
 #define O(f) offsetof(struct cfg, f)
-#define SH(f) (offsetof(struct cfg, smarthost) + \
-	offsetof(struct cfg_smarthost, f))
+#define SH(f) offsetof(struct cfg_smarthost, f)
+#define US(f) offsetof(struct cfg_user, f)
 static const struct key_def keys[] = {
 	{ "queue", "dir", K_STR, O(queue_dir) },
 	{ "queue", "retry", K_RETRY, 0 },
@@ -215,7 +239,8 @@ static const struct key_def keys[] = {
 	{ "smarthost", "plaintext_auth", K_BOOL, SH(plaintext_auth) },
 	{ "smarthost", "timeout", K_DURATION, SH(timeout) },
 	{ "smarthost", "password_command", K_LATER, 0 },
-	{ "smarthost", "senders", K_LATER, 0 },
+	{ "smarthost", "senders", K_SENDERS, SH(senders) },
+	{ "user", "route", K_ROUTE, US(route) },
 	{ "smarthost", "from", K_LATER, 0 },
 	{ "smarthost", "rewrite_from", K_LATER, 0 },
 	{ "smarthost", "allowed_senders", K_LATER, 0 },
@@ -224,6 +249,7 @@ static const struct key_def keys[] = {
 };
 #undef O
 #undef SH
+#undef US
 
 static const char *const tls_names[] = {
 	[TLS_MODE_STARTTLS] = "starttls", [TLS_MODE_SMTPS] = "smtps",
@@ -267,10 +293,83 @@ valid_port(const char *value)
 	return errstr == NULL;
 }
 
+/*
+ * Split value at spaces, commas and semicolons into l (replacing what it
+ * held); every word must pass valid(). -1 with *badword set (or NULL when
+ * out of memory, or the list is empty).
+ */
+static int
+parse_list(const char *value, struct cfg_list *l, int (*valid)(const char *),
+    const char **badword)
+{
+	static char word[128];
+	char *copy, *tok, *save = NULL, **v;
+	size_t n = 0;
+
+	*badword = NULL;
+	if ((copy = strdup(value)) == NULL)
+		return -1;
+	cfg_list_free(l);
+	for (tok = strtok_r(copy, " \t,;", &save); tok != NULL;
+	    tok = strtok_r(NULL, " \t,;", &save)) {
+		if (!valid(tok)) {
+			strlcpy(word, tok, sizeof(word));
+			*badword = word;
+			break;
+		}
+		if ((v = array_grow(l->v, n, sizeof(*v))) == NULL)
+			break;
+		l->v = v;
+		if ((l->v[n] = strdup(tok)) == NULL)
+			break;
+		l->n = ++n;
+	}
+	free(copy);
+	return tok == NULL && n > 0 ? 0 : -1;
+}
+
+void
+cfg_list_free(struct cfg_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+static int
+set_senders(struct cfg_parse *cp, const struct key_def *k, char *base,
+    const char *value)
+{
+	struct cfg_list *l = (struct cfg_list *)(void *)(base + k->off);
+	char what[200];
+	const char *w;
+
+	if (cp->cur == &cp->c->smarthost)
+		return bad(cp, k->name, "only in a [smarthost NAME] section "
+		    "(the default route takes every sender no other route "
+		    "takes)");
+	if (parse_list(value, l, route_pattern_valid, &w) == -1) {
+		if (w == NULL)
+			return bad(cp, k->name, "expected patterns like "
+			    "*@example.com, *@*.example.com or "
+			    "user@example.com");
+		snprintf(what, sizeof(what), "%.100s: not a sender pattern "
+		    "(*@DOMAIN, *@*.DOMAIN or LOCAL@DOMAIN)", w);
+		return bad(cp, k->name, what);
+	}
+	l->line = cp->line;
+	return 1;
+}
+
 static int
 set_key(struct cfg_parse *cp, const struct key_def *k, const char *value)
 {
-	char *base = (char *)cp->c;
+	char *base = strcmp(k->section, "smarthost") == 0 ||
+	    strcmp(k->section, "user") == 0 ? cp->cur : (char *)cp->c;
 	int v;
 
 	switch (k->type) {
@@ -308,15 +407,25 @@ set_key(struct cfg_parse *cp, const struct key_def *k, const char *value)
 		if ((v = lookup_name(tls_names, sizeof(tls_names) /
 		    sizeof(tls_names[0]), value)) == -1)
 			return bad(cp, k->name, "expected starttls, smtps or none");
-		cp->c->smarthost.tls = (enum tls_mode)v;
+		*(enum tls_mode *)(void *)(base + k->off) = (enum tls_mode)v;
 		return 1;
 	case K_AUTH:
 		if ((v = lookup_name(auth_names, sizeof(auth_names) /
 		    sizeof(auth_names[0]), value)) == -1)
 			return bad(cp, k->name, "expected auto, plain, login, "
 			    "cram-md5, xoauth2 or none");
-		cp->c->smarthost.auth = (enum auth_mech)v;
+		*(enum auth_mech *)(void *)(base + k->off) =
+		    (enum auth_mech)v;
 		return 1;
+	case K_SENDERS:
+		return set_senders(cp, k, base, value);
+	case K_ROUTE:
+		if (!route_name_valid(value))
+			return bad(cp, k->name, "expected the NAME of a "
+			    "[smarthost NAME] section, or default");
+		((struct cfg_user *)(void *)base)->route_line = cp->line;
+		return set_str((char **)(void *)(base + k->off), value) == -1 ?
+		    bad(cp, k->name, "out of memory") : 1;
 	case K_LATER:
 		return bad(cp, k->name, "not supported by this version of "
 		    "relayq");
@@ -324,17 +433,89 @@ set_key(struct cfg_parse *cp, const struct key_def *k, const char *value)
 	return bad(cp, k->name, "internal error");
 }
 
+/* The kind of a section name, or NULL when there is none. */
 static const char *
-known_section(const char *section)
+section_kind(const char *section)
 {
-	static const char *const sections[] = { "queue", "local",
-	    "smarthost" };
+	static const char *const plain[] = { "queue", "local", "smarthost" };
 	size_t i;
 
-	for (i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
-		if (strcmp(section, sections[i]) == 0)
-			return sections[i];
+	for (i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
+		if (strcmp(section, plain[i]) == 0)
+			return plain[i];
+	if (strncmp(section, "smarthost ", 10) == 0)
+		return "smarthost";
+	if (strncmp(section, "user ", 5) == 0)
+		return "user";
 	return NULL;
+}
+
+/* A new [smarthost NAME] (checked by prescan) becomes the current one. */
+static int
+begin_route(struct cfg_parse *cp, const char *name)
+{
+	struct cfg *c = cp->c;
+	struct cfg_smarthost *v;
+
+	if ((v = array_grow(c->routes, c->nroutes, sizeof(*v))) == NULL)
+		return -1;
+	c->routes = v;
+	v += c->nroutes;
+	smarthost_defaults(v);
+	v->line = cp->secline;
+	if ((v->name = strdup(name)) == NULL)
+		return -1;
+	c->nroutes++;
+	cp->cur = v;
+	return 0;
+}
+
+/* A new [user NAME] (its user exists: checked by prescan). */
+static int
+begin_user(struct cfg_parse *cp, const char *name)
+{
+	struct cfg *c = cp->c;
+	struct cfg_user *v;
+	struct passwd *pw;
+
+	if ((pw = getpwnam(name)) == NULL)
+		return -1;
+	if ((v = array_grow(c->users, c->nusers, sizeof(*v))) == NULL)
+		return -1;
+	c->users = v;
+	v += c->nusers;
+	memset(v, 0, sizeof(*v));
+	v->uid = pw->pw_uid;
+	v->line = cp->secline;
+	if ((v->name = strdup(name)) == NULL)
+		return -1;
+	c->nusers++;
+	cp->cur = v;
+	return 0;
+}
+
+/* The keys that follow belong to section. */
+static int
+begin_section(struct cfg_parse *cp, const char *section)
+{
+	int r = 0;
+
+	strlcpy(cp->cursec, section, sizeof(cp->cursec));
+	memset(cp->secseen, 0, sizeof(cp->secseen));
+	cp->cur = NULL;
+	if (strcmp(section, "smarthost") == 0) {
+		cp->cur = &cp->c->smarthost;
+		cp->c->smarthost.line = cp->secline;
+	} else if (strncmp(section, "smarthost ", 10) == 0)
+		r = begin_route(cp, section + 10);
+	else if (strncmp(section, "user ", 5) == 0)
+		r = begin_user(cp, section + 5);
+	if (r == -1) {
+		cp->failed = 1;
+		snprintf(cp->msg, sizeof(cp->msg), "[%.100s]: %s", section,
+		    errno == ENOMEM ? "out of memory" : "cannot be set up");
+	}
+	return r;
 }
 
 static int
@@ -342,31 +523,28 @@ cfg_handler(void *user, const char *section, const char *name,
     const char *value)
 {
 	struct cfg_parse *cp = user;
+	const char *kind;
 	char what[256];
 	size_t i;
 
 	if (cp->failed)
 		return 1;	/* keep the first error only */
-	if (known_section(section) == NULL) {
-		if (strncmp(section, "smarthost ", 10) == 0 ||
-		    strncmp(section, "user ", 5) == 0)
-			snprintf(what, sizeof(what), "section not supported "
-			    "by this version of relayq");
-		else
-			snprintf(what, sizeof(what), "unknown section "
-			    "(expected queue, local or smarthost)");
+	if ((kind = section_kind(section)) == NULL) {	/* prescan said */
 		cp->failed = 1;
-		snprintf(cp->msg, sizeof(cp->msg), "[%.200s]: %s", section,
-		    what);
+		snprintf(cp->msg, sizeof(cp->msg), "[%.200s]: unknown section",
+		    section);
 		return 0;
 	}
+	if (strcmp(section, cp->cursec) != 0 &&
+	    begin_section(cp, section) == -1)
+		return 0;
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		if (strcmp(keys[i].section, section) != 0 ||
+		if (strcmp(keys[i].section, kind) != 0 ||
 		    strcmp(keys[i].name, name) != 0)
 			continue;
 		/* An indented line continues the previous key in libinih:
 		 * "given twice" is how that mistake shows. */
-		if (cp->seen[i]++)
+		if ((cp->cur != NULL ? cp->secseen : cp->seen)[i]++)
 			return bad(cp, name, "given twice (note: an indented "
 			    "line continues the previous value)");
 		return set_key(cp, &keys[i], value);
@@ -375,12 +553,58 @@ cfg_handler(void *user, const char *section, const char *name,
 	return bad(cp, name, what);
 }
 
+/* "FILE:LINE: [smarthost NAME]", or "FILE: [smarthost]" without a line. */
+static const char *
+route_where(const struct cfg *c, const struct cfg_smarthost *sh)
+{
+	static char where[ERR_MSG_MAX];
+
+	if (sh->line > 0)
+		snprintf(where, sizeof(where), "%s:%d: [smarthost%s%s]",
+		    c->path, sh->line, sh == &c->smarthost ? "" : " ",
+		    sh == &c->smarthost ? "" : sh->name);
+	else
+		snprintf(where, sizeof(where), "%s: [smarthost]", c->path);
+	return where;
+}
+
+/* The checks of one route that involve several of its keys. */
+static enum rq_status
+finish_route(const struct cfg *c, struct cfg_smarthost *sh, struct err *e)
+{
+	const char *port = NULL;
+
+	if (sh->port == NULL) {
+		port = sh->tls == TLS_MODE_SMTPS ? "465" :
+		    sh->tls == TLS_MODE_STARTTLS ? "587" : "25";
+		if ((sh->port = strdup(port)) == NULL)
+			return err_sys(e, RQ_INTERNAL, "strdup");
+	}
+	if (sh->host == NULL && sh != &c->smarthost)
+		return err_set(e, RQ_CONFIG, "%s host: missing (every route "
+		    "is a complete account)", route_where(c, sh));
+	if (sh->host == NULL && (sh->user != NULL || sh->password != NULL))
+		return err_set(e, RQ_CONFIG, "%s user/password given but no "
+		    "host", route_where(c, sh));
+	if ((sh->cert_file == NULL) != (sh->key_file == NULL))
+		return err_set(e, RQ_CONFIG, "%s cert_file and key_file go "
+		    "together", route_where(c, sh));
+	if (sh->plaintext_auth && sh->host != NULL &&
+	    !cfg_is_loopback(sh->host))
+		return err_set(e, RQ_CONFIG, "%s plaintext_auth: only allowed "
+		    "for a loopback host (127.0.0.1, ::1, localhost)",
+		    route_where(c, sh));
+	if (sh->password != NULL && sh->password_file != NULL)
+		return err_set(e, RQ_CONFIG, "%s password and password_file: "
+		    "choose one", route_where(c, sh));
+	return RQ_OK;
+}
+
 /* Cross-key checks and defaults that depend on other keys. */
 static enum rq_status
 cfg_finish(struct cfg *c, struct err *e)
 {
-	struct cfg_smarthost *sh = &c->smarthost;
-	const char *port = NULL;
+	size_t i;
 
 	if (c->queue_dir == NULL || c->queue_dir[0] != '/')
 		return err_set(e, RQ_CONFIG, "%s: [queue] dir: must be an "
@@ -391,45 +615,47 @@ cfg_finish(struct cfg *c, struct err *e)
 	if (c->lifetime <= 0)
 		return err_set(e, RQ_CONFIG, "%s: [queue] lifetime: must be "
 		    "more than 0", c->path);
-	if (sh->port == NULL) {
-		port = sh->tls == TLS_MODE_SMTPS ? "465" :
-		    sh->tls == TLS_MODE_STARTTLS ? "587" : "25";
-		if ((sh->port = strdup(port)) == NULL)
-			return err_sys(e, RQ_INTERNAL, "strdup");
-	}
-	if (sh->host == NULL && (sh->user != NULL || sh->password != NULL))
-		return err_set(e, RQ_CONFIG, "%s: [smarthost] user/password "
-		    "given but no host", c->path);
-	if ((sh->cert_file == NULL) != (sh->key_file == NULL))
-		return err_set(e, RQ_CONFIG, "%s: [smarthost] cert_file and "
-		    "key_file go together", c->path);
-	if (sh->plaintext_auth && sh->host != NULL &&
-	    !cfg_is_loopback(sh->host))
-		return err_set(e, RQ_CONFIG, "%s: [smarthost] plaintext_auth: "
-		    "only allowed for a loopback host (127.0.0.1, ::1, "
-		    "localhost)", c->path);
-	if (sh->password != NULL && sh->password_file != NULL)
-		return err_set(e, RQ_CONFIG, "%s: [smarthost] password and "
-		    "password_file: choose one", c->path);
-	return RQ_OK;
+	if (finish_route(c, &c->smarthost, e) != RQ_OK)
+		return RQ_CONFIG;
+	for (i = 0; i < c->nroutes; i++)
+		if (finish_route(c, &c->routes[i], e) != RQ_OK)
+			return e->status;
+	return route_check(c, e);
 }
 
-/* The reason a "[section]" line is refused, or NULL when it is fine. */
+/*
+ * The reason a "[section]" line is refused, or NULL when it is fine.
+ * names collects the route and user sections seen so far ("\nNAME\n"),
+ * so that one given twice is refused where it is given again.
+ */
 static const char *
-section_problem(const char *line, size_t len)
+section_problem(const char *line, size_t len, struct buf *names)
 {
 	static char name[128];
-	const char *end = memchr(line, ']', len);
+	const char *end = memchr(line, ']', len), *kind;
+	char key[140];
 
 	if (end == NULL)
 		return "unterminated section name";
 	snprintf(name, sizeof(name), "%.*s", (int)(end - line - 1), line + 1);
-	if (known_section(name) != NULL)
+	if ((kind = section_kind(name)) == NULL)
+		return "unknown section (expected queue, local, smarthost, "
+		    "smarthost NAME or user NAME)";
+	if (strcmp(name, "queue") == 0 || strcmp(name, "local") == 0)
 		return NULL;
-	if (strncmp(name, "smarthost ", 10) == 0 ||
-	    strncmp(name, "user ", 5) == 0)
-		return "section not supported by this version of relayq";
-	return "unknown section (expected queue, local or smarthost)";
+	if (strncmp(name, "smarthost ", 10) == 0 &&
+	    (!route_name_valid(name + 10) ||
+	    strcmp(name + 10, ROUTE_DEFAULT) == 0))
+		return "a route NAME is letters, digits, '.', '-' and '_' "
+		    "(and not \"default\", the name of [smarthost])";
+	if (strncmp(name, "user ", 5) == 0 && getpwnam(name + 5) == NULL)
+		return "no such user on this system";
+	snprintf(key, sizeof(key), "\n%s\n", name);
+	if (strstr(buf_cstr(names), key) != NULL)
+		return "section given twice";
+	if (buf_puts(names, key + 1) == -1 || buf_putc(names, '\n') == -1)
+		return "out of memory";
+	return NULL;
 }
 
 /*
@@ -440,6 +666,7 @@ section_problem(const char *line, size_t len)
 static enum rq_status
 prescan(FILE *fp, const char *path, struct err *e)
 {
+	struct buf names;
 	char *line = NULL;
 	const char *why, *p;
 	size_t cap = 0;
@@ -447,6 +674,8 @@ prescan(FILE *fp, const char *path, struct err *e)
 	int lineno = 0;
 	enum rq_status st = RQ_OK;
 
+	buf_init(&names, 1 << 20);
+	(void)buf_putc(&names, '\n');
 	while (st == RQ_OK && (n = getline(&line, &cap, fp)) != -1) {
 		lineno++;
 		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
@@ -458,13 +687,32 @@ prescan(FILE *fp, const char *path, struct err *e)
 		}
 		for (p = line; *p == ' ' || *p == '\t'; p++)
 			;
-		if (*p == '[' && (why = section_problem(p, strlen(p))) != NULL)
+		if (*p == '[' && (why = section_problem(p, strlen(p),
+		    &names)) != NULL)
 			st = err_set(e, RQ_CONFIG, "%s:%d: %.100s: %s", path,
 			    lineno, p, why);
 	}
+	buf_free(&names);
 	free(line);
 	rewind(fp);
 	return st;
+}
+
+/* libinih's line reader: counts lines and notes section headers. */
+static char *
+cfg_reader(char *str, int num, void *stream)
+{
+	struct cfg_parse *cp = stream;
+	const char *p;
+
+	if (fgets(str, num, cp->fp) == NULL)
+		return NULL;
+	cp->line++;
+	for (p = str; *p == ' ' || *p == '\t'; p++)
+		;
+	if (*p == '[')
+		cp->secline = cp->line;
+	return str;
 }
 
 /*
@@ -523,7 +771,8 @@ cfg_load(struct cfg *c, const char *path, int must_exist, struct err *e)
 	}
 	memset(&cp, 0, sizeof(cp));
 	cp.c = c;
-	line = ini_parse_file(fp, cfg_handler, &cp);
+	cp.fp = fp;
+	line = ini_parse_stream(cfg_reader, &cp, cfg_handler, &cp);
 	fclose(fp);
 	if (line == -2)
 		return err_set(e, RQ_INTERNAL, "%s: out of memory", path);
@@ -536,18 +785,12 @@ cfg_load(struct cfg *c, const char *path, int must_exist, struct err *e)
 	return cfg_finish(c, e);
 }
 
-void
-cfg_free(struct cfg *c)
+static void
+smarthost_free(struct cfg_smarthost *sh)
 {
-	struct cfg_smarthost *sh = &c->smarthost;
-
 	if (sh->password != NULL)
 		explicit_bzero(sh->password, strlen(sh->password));
-	free(c->path);
-	free(c->queue_dir);
-	free(c->hostname);
-	free(c->domain);
-	free(c->aliases);
+	free(sh->name);
 	free(sh->host);
 	free(sh->port);
 	free(sh->ca_file);
@@ -557,6 +800,28 @@ cfg_free(struct cfg *c)
 	free(sh->user);
 	free(sh->password);
 	free(sh->password_file);
+	cfg_list_free(&sh->senders);
+}
+
+void
+cfg_free(struct cfg *c)
+{
+	size_t i;
+
+	free(c->path);
+	free(c->queue_dir);
+	free(c->hostname);
+	free(c->domain);
+	free(c->aliases);
+	smarthost_free(&c->smarthost);
+	for (i = 0; i < c->nroutes; i++)
+		smarthost_free(&c->routes[i]);
+	free(c->routes);
+	for (i = 0; i < c->nusers; i++) {
+		free(c->users[i].name);
+		free(c->users[i].route);
+	}
+	free(c->users);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -613,10 +878,8 @@ read_secret(const char *path, char **out, struct err *e)
 }
 
 enum rq_status
-cfg_password(const struct cfg *c, char **out, struct err *e)
+cfg_password(const struct cfg_smarthost *sh, char **out, struct err *e)
 {
-	const struct cfg_smarthost *sh = &c->smarthost;
-
 	*out = NULL;
 	if (sh->password != NULL) {
 		if ((*out = strdup(sh->password)) == NULL)

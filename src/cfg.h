@@ -32,8 +32,29 @@ enum auth_mech {
 };
 
 #define CFG_RETRY_MAX 32
+#define CFG_RATE_MAX 4
 
+/* rewrite_from: which messages get the route's address in From. */
+enum rewrite_mode {
+	REWRITE_NO,
+	REWRITE_FOREIGN,	/* senders outside the route's domains */
+	REWRITE_ALWAYS,
+};
+
+/* A list of words from one key (senders, allowed_senders). */
+struct cfg_list {
+	char **v;
+	size_t n;
+	int line;	/* where the key was given; 0: not given */
+};
+
+/*
+ * One route (an SMTP account): the default [smarthost] (name "default")
+ * or a [smarthost NAME] section. route.h selects among them.
+ */
 struct cfg_smarthost {
+	char *name;		/* "default", or the NAME of the section */
+	int line;		/* its section line; 0: no section */
 	char *host;		/* NULL: no smarthost configured */
 	char *port;		/* service: "587", "465", ... */
 	enum tls_mode tls;
@@ -48,6 +69,16 @@ struct cfg_smarthost {
 	char *password_file;
 	int plaintext_auth;	/* allow AUTH without TLS (loopback only) */
 	time_t timeout;		/* seconds for every SMTP state; 0: defaults */
+	struct cfg_list senders;	/* patterns choosing this route */
+};
+
+/* A [user NAME] section: per-user policy, by the caller's uid. */
+struct cfg_user {
+	char *name;
+	uid_t uid;		/* getpwnam(name) when the file was read */
+	int line;		/* its section line */
+	char *route;		/* route = NAME, or NULL */
+	int route_line;
 };
 
 struct cfg {
@@ -62,8 +93,14 @@ struct cfg {
 	char *hostname;		/* NULL: the FQDN, looked up at need */
 	char *domain;		/* NULL: from hostname */
 	char *aliases;		/* NULL: no aliases (see aliases.h) */
-	/* [smarthost] */
+	/* [smarthost]: the default route */
 	struct cfg_smarthost smarthost;
+	/* [smarthost NAME] sections, in file order */
+	struct cfg_smarthost *routes;
+	size_t nroutes;
+	/* [user NAME] sections */
+	struct cfg_user *users;
+	size_t nusers;
 };
 
 /* Fill c with the built-in defaults (no file read). */
@@ -75,13 +112,15 @@ void cfg_defaults(struct cfg *c);
 enum rq_status cfg_load(struct cfg *c, const char *path, int must_exist,
     struct err *e);
 void cfg_free(struct cfg *c);
+void cfg_list_free(struct cfg_list *l);
 
 /*
- * The smarthost password: `password`, else the first line of
+ * The password of route sh: `password`, else the first line of
  * `password_file` (refused when group- or world-writable). *out is NULL
  * when none is configured. The caller wipes and frees it.
  */
-enum rq_status cfg_password(const struct cfg *c, char **out, struct err *e);
+enum rq_status cfg_password(const struct cfg_smarthost *sh, char **out,
+    struct err *e);
 
 /* RQ_OK when path is a regular file not group/world-writable nor
  * world-readable (password files, client keys); else RQ_TEMP. */

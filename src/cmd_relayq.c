@@ -252,6 +252,8 @@ show_env(const struct env *env, const char *where, int raw)
 	printf("arrival: %s\nsubmitted by uid: %lu\n", when,
 	    (unsigned long)env->uid);
 	show_field("sender", env->sender, raw);
+	printf("route: %s\n", env->route != NULL ? env->route :
+	    "(chosen when the runner first sees it)");
 	printf("size: %lld\nattempts: %u\n", (long long)env->msg_len,
 	    env->attempts);
 	if (env->next > 0) {
@@ -372,9 +374,9 @@ cmd_test(struct rq_ctx *x, const char *send_to)
 	enum rq_status st;
 
 	if (priv_become_runner(x->c.queue_dir, &e) != RQ_OK ||
-	    deliver_secrets(&x->c, &password, &e) != RQ_OK)
+	    deliver_secrets(&x->c, &x->c.smarthost, &password, &e) != RQ_OK)
 		return cmd_fail("relayq", &e);
-	deliver_smtp_params(&x->c, password, x->verbose, &p);
+	deliver_smtp_params(&x->c, &x->c.smarthost, password, x->verbose, &p);
 	st = smtp_open(&s, &p, &e);
 	if (password != NULL) {
 		explicit_bzero(password, strlen(password));

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "pickup.h"
 #include "queue.h"
+#include "route.h"
 #include "smtp.h"
 #include "spool.h"
 
@@ -31,28 +32,33 @@
 #define BOUNCE_ROUNDS	4
 #define RCPT_BATCH	1000	/* recipients per SMTP transaction */
 
-struct runner {
-	struct cfg *c;
-	const struct deliver_opts *o;
-	struct deliver_stats *stats;
-	struct spool sp;
+/* One route's session: at most one connection per route per pass. */
+struct route_sess {
+	const struct cfg_smarthost *sh;
 	struct smtp_session *s;
 	int opens;		/* sessions opened in this pass */
 	int down;		/* the smarthost cannot be reached now */
 	char down_reason[ERR_MSG_MAX];
 	char *password;
 	int password_read;
+};
+
+struct runner {
+	struct cfg *c;
+	const struct deliver_opts *o;
+	struct deliver_stats *stats;
+	struct spool sp;
+	struct route_sess *rs;	/* per route, as route_at() numbers them */
+	size_t nrs;
 	struct idlist bounces;	/* DSNs queued during this pass */
 	struct aliases aliases;
 	const struct aliases *al;	/* NULL: none configured */
 };
 
 void
-deliver_smtp_params(struct cfg *c, const char *password, int verbose,
-    struct smtp_params *p)
+deliver_smtp_params(struct cfg *c, const struct cfg_smarthost *sh,
+    const char *password, int verbose, struct smtp_params *p)
 {
-	const struct cfg_smarthost *sh = &c->smarthost;
-
 	memset(p, 0, sizeof(*p));
 	p->host = sh->host;
 	p->port = sh->port;
@@ -72,10 +78,9 @@ deliver_smtp_params(struct cfg *c, const char *password, int verbose,
 }
 
 enum rq_status
-deliver_secrets(struct cfg *c, char **password, struct err *e)
+deliver_secrets(struct cfg *c, const struct cfg_smarthost *sh,
+    char **password, struct err *e)
 {
-	const struct cfg_smarthost *sh = &c->smarthost;
-
 	*password = NULL;
 	if (sh->host == NULL)
 		return err_set(e, RQ_TEMP, "no smarthost configured "
@@ -83,48 +88,105 @@ deliver_secrets(struct cfg *c, char **password, struct err *e)
 	if (sh->key_file != NULL && cfg_secret_ok(sh->key_file, e) != RQ_OK)
 		return RQ_TEMP;
 	if (sh->user != NULL)
-		return cfg_password(c, password, e);
+		return cfg_password(sh, password, e);
 	return RQ_OK;
 }
 
 static enum rq_status
-session_open(struct runner *r, struct err *e)
+session_open(struct runner *r, struct route_sess *rs, struct err *e)
 {
 	struct smtp_params p;
 
-	if (!r->password_read) {
-		if (deliver_secrets(r->c, &r->password, e) != RQ_OK)
+	if (!rs->password_read) {
+		if (deliver_secrets(r->c, rs->sh, &rs->password, e) != RQ_OK)
 			return RQ_TEMP;
-		r->password_read = 1;
+		rs->password_read = 1;
 	}
-	deliver_smtp_params(r->c, r->password, r->o->verbose, &p);
-	r->opens++;
-	return smtp_open(&r->s, &p, e);
+	deliver_smtp_params(r->c, rs->sh, rs->password, r->o->verbose, &p);
+	rs->opens++;
+	return smtp_open(&rs->s, &p, e);
 }
 
 /* A usable session, or RQ_TEMP with the reason the smarthost is down. */
 static enum rq_status
-session_get(struct runner *r, struct err *e)
+session_get(struct runner *r, struct route_sess *rs, struct err *e)
 {
-	if (r->s != NULL)
+	if (rs->s != NULL)
 		return RQ_OK;
-	if (!r->down && r->opens > MAX_REOPEN) {
-		r->down = 1;
-		strlcpy(r->down_reason, "too many broken sessions in one pass",
-		    sizeof(r->down_reason));
+	if (!rs->down && rs->opens > MAX_REOPEN) {
+		rs->down = 1;
+		strlcpy(rs->down_reason, "too many broken sessions in one "
+		    "pass", sizeof(rs->down_reason));
 	}
-	if (r->down)
-		return err_set(e, RQ_TEMP, "%s", r->down_reason);
-	if (session_open(r, e) != RQ_OK) {
-		r->s = NULL;
-		r->down = 1;
-		strlcpy(r->down_reason, e->msg, sizeof(r->down_reason));
+	if (rs->down)
+		return err_set(e, RQ_TEMP, "%s", rs->down_reason);
+	if (session_open(r, rs, e) != RQ_OK) {
+		rs->s = NULL;
+		rs->down = 1;
+		strlcpy(rs->down_reason, e->msg, sizeof(rs->down_reason));
 		/* A deferral is routine: syslog, and stderr only with -v,
 		 * so that `sendmail -q` from cron stays quiet. */
-		log_info("smarthost unavailable, mail deferred: %s", e->msg);
+		log_info("route %s: smarthost unavailable, mail deferred: %s",
+		    rs->sh->name, e->msg);
 		return RQ_TEMP;
 	}
 	return RQ_OK;
+}
+
+/* The session state of route sh. */
+static struct route_sess *
+route_sess(struct runner *r, const struct cfg_smarthost *sh)
+{
+	size_t i;
+
+	for (i = 0; i < r->nrs; i++)
+		if (r->rs[i].sh == sh)
+			return &r->rs[i];
+	return &r->rs[0];
+}
+
+static void
+sessions_close(struct runner *r)
+{
+	struct route_sess *rs;
+	size_t i;
+
+	for (i = 0; i < r->nrs; i++) {
+		rs = &r->rs[i];
+		if (rs->s != NULL)
+			smtp_close(rs->s);
+		if (rs->password != NULL) {
+			explicit_bzero(rs->password, strlen(rs->password));
+			free(rs->password);
+		}
+	}
+	free(r->rs);
+	r->rs = NULL;
+	r->nrs = 0;
+}
+
+/*
+ * The route of env: the one stored in its envelope, else (first sight,
+ * or a route since removed from the configuration) chosen now and saved.
+ */
+static struct route_sess *
+env_route(struct runner *r, struct env *env)
+{
+	const struct cfg_smarthost *sh = NULL;
+	struct err e;
+
+	if (env->route != NULL && (sh = route_find(r->c, env->route)) != NULL)
+		return route_sess(r, sh);
+	sh = route_select(r->c, env->sender, env->uid);
+	if (env->route != NULL)
+		log_warnx("%s: route %s is no longer configured, now %s",
+		    env->id, env->route, sh->name);
+	if (env_set_route(env, sh->name) == -1 || env_save(r->sp.fd[SP_QUEUE],
+	    r->sp.fd[SP_TMP], env, &e) != RQ_OK)
+		log_warnx("%s: cannot save its route %s", env->id, sh->name);
+	else
+		log_info("%s: route=%s", env->id, sh->name);
+	return route_sess(r, sh);
 }
 
 static void
@@ -138,7 +200,7 @@ report(struct runner *r, const struct env *env, const char *what,
 
 /* Fold one transaction's results for rcpts map[0..n) into env. */
 static void
-fold(struct runner *r, struct env *env, const size_t *map,
+fold(struct route_sess *rs, struct env *env, const size_t *map,
     const struct smtp_rcpt_result *res, size_t n, enum rq_status st)
 {
 	size_t i;
@@ -153,8 +215,9 @@ fold(struct runner *r, struct env *env, const size_t *map,
 			er->state = RCPT_FAILED;
 		else if (st == RQ_OK)
 			env_set_reason(&env->reason, res[i].text);
-		log_info("%s: to=<%s>, relay=%s, status=%s (%s)", env->id,
-		    er->addr, r->s ? smtp_peer(r->s) : r->c->smarthost.host,
+		log_info("%s: to=<%s>, route=%s, relay=%s, status=%s (%s)",
+		    env->id, er->addr, rs->sh->name, rs->s ? smtp_peer(rs->s) :
+		    rs->sh->host ? rs->sh->host : "none",
 		    er->state == RCPT_DONE ? "sent" : er->state == RCPT_FAILED ?
 		    "bounced" : "deferred", res[i].text);
 	}
@@ -199,6 +262,7 @@ retry_too_many(const char **rc, size_t *map,
 static void
 attempt(struct runner *r, struct env *env, int fd)
 {
+	struct route_sess *rs = env_route(r, env);
 	struct smtp_rcpt_result *res;
 	struct smtp_msg m;
 	const char **rc;
@@ -223,7 +287,7 @@ attempt(struct runner *r, struct env *env, int fd)
 			map[n] = i;
 			rc[n++] = env->rcpts[i].addr;
 		}
-	if (session_get(r, &e) != RQ_OK) {
+	if (session_get(r, rs, &e) != RQ_OK) {
 		env_set_reason(&env->reason, e.msg);
 		goto out;
 	}
@@ -240,12 +304,12 @@ attempt(struct runner *r, struct env *env, int fd)
 		m.rcpts = rc + start;
 		m.nrcpt = k;
 		memset(res, 0, k * sizeof(*res));
-		if ((st = smtp_send(r->s, &m, res, &e)) != RQ_OK) {
-			smtp_close(r->s);
-			r->s = NULL;
+		if ((st = smtp_send(rs->s, &m, res, &e)) != RQ_OK) {
+			smtp_close(rs->s);
+			rs->s = NULL;
 			env_set_reason(&env->reason, e.msg);
 		}
-		fold(r, env, map + start, res, k, st);
+		fold(rs, env, map + start, res, k, st);
 		if (st != RQ_OK)
 			break;	/* the rest stay pending */
 		if ((lim = retry_too_many(rc, map, res, start, k, &n, cap)) > 0 &&
@@ -535,9 +599,15 @@ deliver_run(struct cfg *c, const struct deliver_opts *o,
 	r.c = c;
 	r.o = o;
 	r.stats = stats;
+	if ((r.rs = calloc(route_count(c), sizeof(*r.rs))) == NULL)
+		return err_sys(e, RQ_INTERNAL, "calloc");
+	for (r.nrs = 0; r.nrs < route_count(c); r.nrs++)
+		r.rs[r.nrs].sh = route_at(c, r.nrs);
 	if ((st = spool_open(&r.sp, c->queue_dir, (1u << SP_NSUB) - 1, 1, e)) !=
-	    RQ_OK)
+	    RQ_OK) {
+		sessions_close(&r);
 		return st;
+	}
 	r.al = pickup_aliases(c, &r.aliases);
 	if ((st = work_list(&r, &l, e)) == RQ_OK) {
 		for (i = 0; i < l.n; i++)
@@ -546,12 +616,7 @@ deliver_run(struct cfg *c, const struct deliver_opts *o,
 		idlist_free(&l);
 		deliver_bounces(&r);
 	}
-	if (r.s != NULL)
-		smtp_close(r.s);
-	if (r.password != NULL) {
-		explicit_bzero(r.password, strlen(r.password));
-		free(r.password);
-	}
+	sessions_close(&r);
 	idlist_free(&r.bounces);
 	aliases_free(&r.aliases);
 	spool_close(&r.sp);

@@ -25,6 +25,7 @@
 #include "spool.h"
 
 #define RCPT_INDENT	"%41s"
+#define RCPT_COL	41
 
 struct listing;
 static void list_maildrop(struct listing *, const struct spool *,
@@ -75,6 +76,9 @@ print_env(struct listing *l, const struct env *env, char status)
 
 	print_head(l, env->id, status, env->msg_len, env->arrival,
 	    env->sender);
+	/* The default route is not shown: the listing stays Postfix's. */
+	if (env->route != NULL && strcmp(env->route, "default") != 0)
+		fprintf(l->out, "%*s(route %s)\n", RCPT_COL, "", env->route);
 	for (i = 0; i < env->nrcpt; i++) {
 		const struct env_rcpt *r = &env->rcpts[i];
 
@@ -270,7 +274,7 @@ json_head(FILE *out, const char *queue, const char *id, time_t arrival,
 	    "\"forced_expire\": false, \"sender\": ", queue, id,
 	    (long long)arrival, (long long)size);
 	mailq_json_string(out, sender);
-	fputs(", \"recipients\": [", out);
+	fputs(", ", out);
 }
 
 static void
@@ -310,6 +314,12 @@ json_queue(FILE *out, const struct spool *sp, enum spool_sub sub,
 	else
 		queue = env.attempts > 0 ? "deferred" : "incoming";
 	json_head(out, queue, env.id, env.arrival, env.msg_len, env.sender);
+	if (env.route != NULL) {
+		fputs("\"route\": ", out);
+		mailq_json_string(out, env.route);
+		fputs(", ", out);
+	}
+	fputs("\"recipients\": [", out);
 	for (i = 0; i < env.nrcpt; i++) {
 		if (env.rcpts[i].state != RCPT_PENDING)
 			continue;
@@ -338,6 +348,7 @@ json_maildrop(FILE *out, const struct spool *sp, enum spool_sub sub,
 	if (spool_msg_read(fd, &m, NULL) == RQ_OK) {
 		json_head(out, sub == SP_MAILDROP ? "maildrop" : "incoming", id,
 		    m.arrival, m.msg_len, m.sender);
+		fputs("\"recipients\": [", out);
 		for (i = 0; i < m.nrcpt; i++)
 			json_rcpt(out, i == 0, m.rcpts[i], NULL);
 		fputs("]}\n", out);

@@ -24,6 +24,7 @@
 #include "addr.h"
 #include "buf.h"
 #include "log.h"
+#include "route.h"
 #include "spool.h"
 
 #define HEAD_MAX	4096		/* version, A, U, S, M records */
@@ -643,6 +644,18 @@ env_set_reason(char **dst, const char *s)
 	return 0;
 }
 
+int
+env_set_route(struct env *env, const char *name)
+{
+	char *p;
+
+	if ((p = strdup(name)) == NULL)
+		return -1;
+	free(env->route);
+	env->route = p;
+	return 0;
+}
+
 enum rq_status
 env_from_msg(struct env *env, const char *id, const struct spool_msg *m,
     struct err *e)
@@ -690,6 +703,8 @@ env_format(const struct env *env, char **out, size_t *len)
 	    env->attempts, (long long)env->next);
 	if (r == 0 && env->reason != NULL)
 		r = buf_printf(&b, "W %s\n", env->reason);
+	if (r == 0 && env->route != NULL)
+		r = buf_printf(&b, "H %s\n", env->route);
 	ndv = dsn_values(&env->dsn, dv);
 	for (i = 0; r == 0 && i < ndv; i++)
 		r = buf_printf(&b, "D %s\n", dv[i]);
@@ -772,6 +787,10 @@ env_rec(struct env *env, char type, const char *v)
 		    (env->next = (time_t)a, 0);
 	case 'W':
 		return env_set_reason(&env->reason, v);
+	case 'H':
+		if (env->route != NULL || !route_name_valid(v))
+			return -1;
+		return (env->route = strdup(v)) == NULL ? -1 : 0;
 	case 'D':
 		return dsn_value(&env->dsn, v);
 	case 'R':
@@ -909,5 +928,6 @@ env_free(struct env *env)
 	free(env->rcpts);
 	free(env->sender);
 	free(env->reason);
+	free(env->route);
 	memset(env, 0, sizeof(*env));
 }

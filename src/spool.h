@@ -10,6 +10,10 @@
  *   hold/         held messages (both files); corrupt/ bad entries;
  *   tmp/          runner scratch for atomic rewrites
  *
+ * Envelope records (queue/ID.env): "RELAYQENV1", then I (id), A, U, S, O
+ * (offset and length of the message), X, N (attempts), T (next attempt),
+ * W (last reason), H (route, see route.h), D, R/E per recipient, Z.
+ *
  * Message file: "RELAYQ1\n", "A <arrival>\n", "U <uid>\n", "S <sender>\n",
  * "M\n", the message (LF line ends), then the trailer "R <rcpt>\n"...,
  * optional DSN records "D NOTIFY <list>\n", "D RET <FULL|HDRS>\n",
@@ -151,6 +155,8 @@ struct env {
 	unsigned attempts;
 	time_t next;		/* next attempt; 0: now */
 	char *reason;		/* last deferral reason, or NULL */
+	char *route;		/* "H" record: the route chosen for it, or
+				   NULL until the runner has chosen */
 	struct env_rcpt *rcpts;
 	size_t nrcpt;
 };
@@ -171,6 +177,8 @@ enum rq_status env_load(int dirfd, const char *id, struct env *env,
 enum rq_status env_save(int dirfd, int tmpfd, const struct env *env,
     struct err *e);
 void env_free(struct env *env);
+/* Set env->route to a copy of name; -1 on ENOMEM. */
+int env_set_route(struct env *env, const char *name);
 /* Replace *dst with a sanitized copy of s (printable, one line, bounded). */
 int env_set_reason(char **dst, const char *s);
 

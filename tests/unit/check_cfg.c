@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "route.h"
 
 #include "ck_run.h"
 
@@ -46,10 +47,41 @@ static const struct {
 	{ "[queue]\nlifetime = 5x\n", ":2: lifetime: not a duration" },
 	{ "[queue]\nmax_size = big\n", ":2: max_size: not a size" },
 	{ "[bogus]\nx = 1\n", ":1: [bogus]: unknown section" },
-	{ "\n\n[smarthost backup]\nhost = y\n", ":3: [smarthost backup]: "
-	    "section not supported" },
-	{ "[queue]\n[user www-data]\n", ":2: [user www-data]: section not "
-	    "supported" },
+	{ "\n\n[smarthost backup]\nport = 25\n", ":3: [smarthost backup] "
+	    "host: missing" },
+	{ "[smarthost bad!name]\n", ":1: [smarthost bad!name]: a route NAME" },
+	{ "[smarthost default]\nhost = x\n", ":1: [smarthost default]: a "
+	    "route NAME" },
+	{ "[smarthost a]\nhost = x\n[smarthost a]\nhost = y\n",
+	    ":3: [smarthost a]: section given twice" },
+	{ "[smarthost]\nhost = x\n[queue]\n[smarthost]\nport = 25\n",
+	    ":4: [smarthost]: section given twice" },
+	{ "[queue]\n[user no-such-user-relayq]\n", ":2: [user "
+	    "no-such-user-relayq]: no such user" },
+	{ "[user root]\nroute = gmail\n", ":2: route: no [smarthost gmail] "
+	    "section" },
+	{ "[user root]\nroute = a/b\n", ":2: route: expected the NAME" },
+	{ "[user root]\nbogus = 1\n", ":2: bogus: unknown key in [user root]" },
+	{ "[user root]\nroute = a\nroute = b\n", ":3: route: given twice" },
+	{ "[smarthost]\nsenders = *@example.com\n", ":2: senders: only in a "
+	    "[smarthost NAME] section" },
+	{ "[smarthost a]\nhost = h\nsenders = *@@x\n", ":3: senders: *@@x: "
+	    "not a sender pattern" },
+	{ "[smarthost a]\nhost = h\nsenders = *@exa*mple.com\n", ":3: "
+	    "senders: *@exa*mple.com: not a sender pattern" },
+	{ "[smarthost a]\nhost = h\nsenders = ,;\n", ":3: senders: expected "
+	    "patterns" },
+	{ "[smarthost a]\nhost = h\nsenders = *@example.com *@*.example.com\n"
+	    "[smarthost b]\nhost = i\nsenders = bob@example.com, "
+	    "*@mail.example.com\n", ":6: senders: every pattern is already "
+	    "taken by an earlier route (bob@example.com by [smarthost a], line "
+	    "1)" },
+	{ "[smarthost a]\nhost = h\nsenders = bob@example.com\n"
+	    "[smarthost b]\nhost = i\nsenders = bob+news@example.com\n",
+	    ":6: senders: every pattern is already taken" },
+	{ "[smarthost]\nhost = x\n[smarthost a]\nhost = h\nplaintext_auth = "
+	    "yes\n", ":3: [smarthost a] plaintext_auth: only allowed" },
+	{ "[smarthost a]\nhost = h\nhost = i\n", ":3: host: given twice" },
 	{ "[smarthost]\nhost = a\nhost = b\n", ":3: host: given twice" },
 	{ "[smarthost]\nhost = x\n  port = 25\n", ":3: host: given twice" },
 	{ "[smarthost]\n# xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
@@ -119,6 +151,56 @@ START_TEST(accepts)
 }
 END_TEST
 
+START_TEST(accepts_routes)
+{
+	const struct cfg_smarthost *sh;
+	struct cfg c;
+	struct err e;
+
+	write_conf("[smarthost]\nhost = default.example\n"
+	    "[smarthost shop]\nhost = smtp.shop.example\ntls = smtps\n"
+	    "user = shop\npassword = x\n"
+	    "senders = *@shop.example, *@*.shop.example;sales@b.example\n"
+	    "[user root]\nroute = news\n"
+	    "[smarthost news]\nhost = news.example\nport = 2525\n"
+	    "senders = *@news.example\n");
+	ck_assert_int_eq(cfg_load(&c, path, 1, &e), RQ_OK);
+	ck_assert_uint_eq(route_count(&c), 3);
+	ck_assert_str_eq(route_at(&c, 0)->name, "default");
+	ck_assert_str_eq(route_at(&c, 1)->name, "shop");
+	ck_assert_str_eq(route_at(&c, 2)->name, "news");
+	ck_assert_ptr_null(route_at(&c, 3));
+	sh = route_find(&c, "shop");
+	ck_assert_ptr_nonnull(sh);
+	ck_assert_int_eq(sh->line, 3);
+	ck_assert_str_eq(sh->port, "465");
+	ck_assert_uint_eq(sh->senders.n, 3);
+	ck_assert_str_eq(sh->senders.v[2], "sales@b.example");
+	ck_assert_int_eq(sh->senders.line, 8);
+	ck_assert_ptr_null(route_find(&c, "nope"));
+	ck_assert_ptr_eq(route_find(&c, "default"), &c.smarthost);
+	ck_assert_uint_eq(c.nusers, 1);
+	ck_assert_int_eq(c.users[0].uid, 0);
+	ck_assert_str_eq(c.users[0].route, "news");
+	/* the first route in file order whose senders match */
+	ck_assert_str_eq(route_select(&c, "sales+news@B.example", 1000)->name,
+	    "shop");
+	ck_assert_str_eq(route_select(&c, "Sales@b.example", 1000)->name,
+	    "default");	/* local parts compare exactly */
+	ck_assert_str_eq(route_select(&c, "x@NEWS.example", 1000)->name,
+	    "news");
+	ck_assert_str_eq(route_select(&c, "a@x.shop.example", 1000)->name,
+	    "shop");
+	ck_assert_str_eq(route_select(&c, "a@other.example", 1000)->name,
+	    "default");
+	/* else the route of the submitting user */
+	ck_assert_str_eq(route_select(&c, "a@other.example", 0)->name, "news");
+	ck_assert_str_eq(route_select(&c, "", 0)->name, "news");
+	cfg_free(&c);
+	unlink(path);
+}
+END_TEST
+
 START_TEST(defaults_without_file)
 {
 	struct cfg c;
@@ -154,14 +236,14 @@ START_TEST(password_file_modes)
 	cfg_defaults(&c);
 	c.smarthost.password_file = strdup(pw);
 	chmod(pw, 0600);
-	ck_assert_int_eq(cfg_password(&c, &secret, &e), RQ_OK);
+	ck_assert_int_eq(cfg_password(&c.smarthost, &secret, &e), RQ_OK);
 	ck_assert_str_eq(secret, "hunter2");
 	free(secret);
 	chmod(pw, 0644);
-	ck_assert_int_eq(cfg_password(&c, &secret, &e), RQ_TEMP);
+	ck_assert_int_eq(cfg_password(&c.smarthost, &secret, &e), RQ_TEMP);
 	ck_assert_ptr_nonnull(strstr(e.msg, "world-accessible"));
 	chmod(pw, 0620);
-	ck_assert_int_eq(cfg_password(&c, &secret, &e), RQ_TEMP);
+	ck_assert_int_eq(cfg_password(&c.smarthost, &secret, &e), RQ_TEMP);
 	unlink(pw);
 	cfg_free(&c);
 }
@@ -191,7 +273,7 @@ START_TEST(not_regular_files)
 	}
 	cfg_defaults(&c);
 	c.smarthost.password_file = strdup(fifo);
-	ck_assert_int_eq(cfg_password(&c, &secret, &e), RQ_TEMP);
+	ck_assert_int_eq(cfg_password(&c.smarthost, &secret, &e), RQ_TEMP);
 	ck_assert_ptr_nonnull(strstr(e.msg, "password_file"));
 	ck_assert_ptr_nonnull(strstr(e.msg, "not a regular file"));
 	cfg_free(&c);
@@ -230,6 +312,7 @@ main(void)
 
 	tcase_add_loop_test(tc, rejects, 0, sizeof(bad) / sizeof(bad[0]));
 	tcase_add_test(tc, accepts);
+	tcase_add_test(tc, accepts_routes);
 	tcase_add_test(tc, defaults_without_file);
 	tcase_add_test(tc, password_file_modes);
 	tcase_add_test(tc, not_regular_files);
