@@ -197,6 +197,9 @@ bad(struct cfg_parse *cp, const char *key, const char *what)
 enum key_type {
 	K_STR, K_BOOL, K_DURATION, K_SIZE, K_RETRY, K_PORT, K_TLS, K_AUTH,
 	K_SENDERS,	/* a struct cfg_list of sender patterns */
+	K_FROM,		/* "Name <addr>" or "addr" */
+	K_FROM_NAME,
+	K_REWRITE,	/* always, foreign, no */
 	K_ROUTE,	/* a route name, with its line */
 	K_LATER,	/* in the design, not in this version */
 };
@@ -241,8 +244,9 @@ static const struct key_def keys[] = {
 	{ "smarthost", "password_command", K_LATER, 0 },
 	{ "smarthost", "senders", K_SENDERS, SH(senders) },
 	{ "user", "route", K_ROUTE, US(route) },
-	{ "smarthost", "from", K_LATER, 0 },
-	{ "smarthost", "rewrite_from", K_LATER, 0 },
+	{ "smarthost", "from", K_FROM, SH(from) },
+	{ "smarthost", "from_name", K_FROM_NAME, SH(from_name) },
+	{ "smarthost", "rewrite_from", K_REWRITE, SH(rewrite_from) },
 	{ "smarthost", "allowed_senders", K_LATER, 0 },
 	{ "smarthost", "rate", K_LATER, 0 },
 	{ "smarthost", "fallback", K_LATER, 0 },
@@ -259,6 +263,11 @@ static const char *const auth_names[] = {
 	[AUTH_AUTO] = "auto", [AUTH_PLAIN] = "plain", [AUTH_LOGIN] = "login",
 	[AUTH_CRAM_MD5] = "cram-md5", [AUTH_XOAUTH2] = "xoauth2",
 	[AUTH_NONE] = "none",
+};
+
+static const char *const rewrite_names[] = {
+	[REWRITE_NO] = "no", [REWRITE_FOREIGN] = "foreign",
+	[REWRITE_ALWAYS] = "always",
 };
 
 const char *
@@ -365,6 +374,71 @@ set_senders(struct cfg_parse *cp, const struct key_def *k, char *base,
 	return 1;
 }
 
+/* A display name: printable, no angle brackets; quotes around it go. */
+static int
+set_name(char **dst, const char *v, size_t n)
+{
+	size_t i;
+
+	while (n > 0 && (*v == ' ' || *v == '\t'))
+		v++, n--;
+	while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+		n--;
+	if (n >= 2 && v[0] == '"' && v[n - 1] == '"')
+		v++, n -= 2;
+	if (n == 0 || n > 200)
+		return -1;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f || v[i] == '<' ||
+		    v[i] == '>' || v[i] == '"')
+			return -1;
+	free(*dst);
+	return (*dst = strndup(v, n)) == NULL ? -1 : 0;
+}
+
+/* from = Display Name <addr> | addr */
+static int
+set_from(struct cfg_parse *cp, const struct key_def *k,
+    struct cfg_smarthost *sh, const char *value)
+{
+	const char *lt = strchr(value, '<'), *a = value;
+	size_t n = strlen(value), i;
+
+	if (lt != NULL) {
+		if (value[n - 1] != '>' || (lt > value && set_name(
+		    &sh->from_name, value, (size_t)(lt - value)) == -1))
+			return bad(cp, k->name, "expected \"Display Name "
+			    "<address>\" or an address (a name without "
+			    "control characters, quotes or angle brackets)");
+		sh->from_named = lt > value;
+		a = lt + 1;
+		n = (size_t)(value + n - 1 - a);
+	}
+	for (i = 0; i < n; i++)
+		if ((unsigned char)a[i] <= 0x20 || (unsigned char)a[i] >= 0x7f ||
+		    strchr("<>()[],;:\\\"", a[i]) != NULL)
+			break;
+	if (i < n || n == 0 || memchr(a, '@', n) == NULL ||
+	    a[0] == '@' || a[n - 1] == '@')
+		return bad(cp, k->name, "not an address (local@domain, ASCII)");
+	free(sh->from);
+	return (sh->from = strndup(a, n)) == NULL ?
+	    bad(cp, k->name, "out of memory") : 1;
+}
+
+static int
+set_from_name(struct cfg_parse *cp, const struct key_def *k,
+    struct cfg_smarthost *sh, const char *value)
+{
+	if (sh->from_named)
+		return bad(cp, k->name, "the from key already gives the display "
+		    "name");
+	if (set_name(&sh->from_name, value, strlen(value)) == -1)
+		return bad(cp, k->name, "a display name without control "
+		    "characters, quotes or angle brackets");
+	return 1;
+}
+
 static int
 set_key(struct cfg_parse *cp, const struct key_def *k, const char *value)
 {
@@ -419,6 +493,17 @@ set_key(struct cfg_parse *cp, const struct key_def *k, const char *value)
 		return 1;
 	case K_SENDERS:
 		return set_senders(cp, k, base, value);
+	case K_FROM:
+		return set_from(cp, k, cp->cur, value);
+	case K_FROM_NAME:
+		return set_from_name(cp, k, cp->cur, value);
+	case K_REWRITE:
+		if ((v = lookup_name(rewrite_names, sizeof(rewrite_names) /
+		    sizeof(rewrite_names[0]), value)) == -1)
+			return bad(cp, k->name, "expected always, foreign or no");
+		*(enum rewrite_mode *)(void *)(base + k->off) =
+		    (enum rewrite_mode)v;
+		return 1;
 	case K_ROUTE:
 		if (!route_name_valid(value))
 			return bad(cp, k->name, "expected the NAME of a "
@@ -597,6 +682,12 @@ finish_route(const struct cfg *c, struct cfg_smarthost *sh, struct err *e)
 	if (sh->password != NULL && sh->password_file != NULL)
 		return err_set(e, RQ_CONFIG, "%s password and password_file: "
 		    "choose one", route_where(c, sh));
+	if (sh->rewrite_from != REWRITE_NO && sh->from == NULL)
+		return err_set(e, RQ_CONFIG, "%s rewrite_from: needs from (the "
+		    "address to put in From)", route_where(c, sh));
+	if (sh->from_name != NULL && sh->from == NULL)
+		return err_set(e, RQ_CONFIG, "%s from_name: needs from",
+		    route_where(c, sh));
 	return RQ_OK;
 }
 
@@ -801,6 +892,8 @@ smarthost_free(struct cfg_smarthost *sh)
 	free(sh->password);
 	free(sh->password_file);
 	cfg_list_free(&sh->senders);
+	free(sh->from);
+	free(sh->from_name);
 }
 
 void

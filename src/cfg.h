@@ -70,6 +70,10 @@ struct cfg_smarthost {
 	int plaintext_auth;	/* allow AUTH without TLS (loopback only) */
 	time_t timeout;		/* seconds for every SMTP state; 0: defaults */
 	struct cfg_list senders;	/* patterns choosing this route */
+	char *from;		/* the account's address, or NULL */
+	char *from_name;	/* its display name, or NULL */
+	int from_named;		/* `from` gave the display name */
+	enum rewrite_mode rewrite_from;
 };
 
 /* A [user NAME] section: per-user policy, by the caller's uid. */

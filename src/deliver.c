@@ -24,6 +24,7 @@
 #include "log.h"
 #include "pickup.h"
 #include "queue.h"
+#include "rewrite.h"
 #include "route.h"
 #include "smtp.h"
 #include "spool.h"
@@ -252,6 +253,52 @@ retry_too_many(const char **rc, size_t *map,
 	return took;
 }
 
+/* Every pending recipient fails for good with why. */
+static void
+fail_pending(struct env *env, const char *why)
+{
+	size_t i;
+
+	for (i = 0; i < env->nrcpt; i++)
+		if (env->rcpts[i].state == RCPT_PENDING) {
+			env->rcpts[i].state = RCPT_FAILED;
+			env_set_reason(&env->rcpts[i].reason, why);
+		}
+}
+
+/*
+ * The message as it goes out through rs: the envelope sender and, when
+ * the route rewrites From, the new header block in head. -1 when it
+ * cannot go out now (env's reason set; RQ_PERM: its recipients failed).
+ */
+static int
+outgoing(struct route_sess *rs, struct env *env, int fd, struct buf *head,
+    struct smtp_msg *m)
+{
+	struct err e;
+	off_t skip;
+	enum rq_status st;
+
+	memset(m, 0, sizeof(*m));
+	if ((st = rewrite_head(rs->sh, fd, env->msg_off, env->msg_len, head,
+	    &skip, &e)) != RQ_OK) {
+		env_set_reason(&env->reason, e.msg);
+		if (st == RQ_PERM)
+			fail_pending(env, e.msg);
+		return -1;
+	}
+	m->sender = rewrite_sender(rs->sh, env->sender);
+	m->fd = fd;
+	m->offset = env->msg_off + skip;
+	m->size = env->msg_len - skip + (off_t)head->len;
+	m->head = head->len > 0 ? head->data : NULL;
+	m->head_len = head->len;
+	if (m->head != NULL || strcmp(m->sender, env->sender) != 0)
+		log_info("%s: route %s: sent as <%s>%s", env->id, rs->sh->name,
+		    m->sender, m->head != NULL ? ", From rewritten" : "");
+	return 0;
+}
+
 /*
  * Send env's pending recipients, at most RCPT_BATCH per transaction (RFC
  * 5321 lets a server refuse more than 100; memory stays bounded by the
@@ -264,12 +311,14 @@ attempt(struct runner *r, struct env *env, int fd)
 {
 	struct route_sess *rs = env_route(r, env);
 	struct smtp_rcpt_result *res;
+	struct buf head;
 	struct smtp_msg m;
 	const char **rc;
 	size_t *map, i, n = 0, start, k, cap, lim, batch = RCPT_BATCH;
 	struct err e;
 	enum rq_status st;
 
+	buf_init(&head, 2 * REWRITE_HEAD_MAX);
 	for (i = 0; i < env->nrcpt; i++)
 		n += env->rcpts[i].state == RCPT_PENDING;
 	/* Room for each recipient twice: once more after a 452 (below). */
@@ -291,11 +340,8 @@ attempt(struct runner *r, struct env *env, int fd)
 		env_set_reason(&env->reason, e.msg);
 		goto out;
 	}
-	memset(&m, 0, sizeof(m));
-	m.sender = env->sender;
-	m.fd = fd;
-	m.offset = env->msg_off;
-	m.size = env->msg_len;
+	if (outgoing(rs, env, fd, &head, &m) == -1)
+		goto out;
 	m.body_8bit = (env->flags & MSG_F_8BIT) != 0;
 	m.smtputf8 = (env->flags & MSG_F_SMTPUTF8) != 0;
 	m.dsn = &env->dsn;
@@ -320,6 +366,7 @@ attempt(struct runner *r, struct env *env, int fd)
 			log_warnx("%s: cannot save state: %s", env->id, e.msg);
 	}
 out:
+	buf_free(&head);
 	free(rc);
 	free(map);
 	free(res);
@@ -348,18 +395,13 @@ static int
 expire(struct runner *r, struct env *env, time_t now)
 {
 	char why[ERR_MSG_MAX], span[64];
-	size_t i;
 
 	if (now - env->arrival <= r->c->lifetime)
 		return 0;
 	snprintf(why, sizeof(why), "delivery time expired (queued for more "
 	    "than %s); last reason: %s", human_duration(r->c->lifetime, span,
 	    sizeof(span)), env->reason ? env->reason : "none");
-	for (i = 0; i < env->nrcpt; i++)
-		if (env->rcpts[i].state == RCPT_PENDING) {
-			env->rcpts[i].state = RCPT_FAILED;
-			env_set_reason(&env->rcpts[i].reason, why);
-		}
+	fail_pending(env, why);
 	return 1;
 }
 

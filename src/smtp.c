@@ -944,7 +944,8 @@ smtp_txn_body(struct smtp_session *s, const struct smtp_msg *m,
 {
 	struct smtp_data_enc d;
 	char *in = s->io, *out = s->io + SMTP_CHUNK;
-	off_t off = m->offset, left = m->size;
+	off_t off = m->offset, left = m->size - (off_t)m->head_len;
+	size_t h, n;
 	ssize_t r;
 
 	s->state = SMTP_BODY;
@@ -952,6 +953,12 @@ smtp_txn_body(struct smtp_session *s, const struct smtp_msg *m,
 	if (s->verbose)
 		fprintf(stderr, ">>> [message: %lld bytes]\n",
 		    (long long)m->size);
+	for (h = 0; h < m->head_len; h += n) {
+		n = m->head_len - h < SMTP_CHUNK ? m->head_len - h : SMTP_CHUNK;
+		if (smtp_put(s, SMTP_BODY, out, smtp_data_encode(&d,
+		    m->head + h, n, out), e) != RQ_OK)
+			return RQ_TEMP;
+	}
 	while (left > 0) {
 		r = pread(m->fd, in, left < SMTP_CHUNK ? (size_t)left :
 		    SMTP_CHUNK, off);

@@ -43,7 +43,11 @@ struct smtp_params {
 	int verbose;			/* dialogue to stderr, secrets masked */
 };
 
-/* One message: the content is read from fd at [offset, offset + size). */
+/*
+ * One message of size bytes: head[0..head_len) (a rewritten header
+ * block, or nothing), then the rest from fd at [offset, offset + size -
+ * head_len). Both go through the same DATA encoder; SIZE= is size.
+ */
 struct smtp_msg {
 	const char *sender;		/* "" for the null sender <> */
 	const char *const *rcpts;
@@ -51,6 +55,8 @@ struct smtp_msg {
 	int fd;
 	off_t offset;
 	off_t size;
+	const char *head;		/* NULL: all from fd */
+	size_t head_len;
 	int body_8bit;			/* ask BODY=8BITMIME when offered */
 	int smtputf8;			/* ask SMTPUTF8 when offered */
 	const struct dsn_req *dsn;	/* NULL or the message's request:

@@ -82,6 +82,17 @@ static const struct {
 	{ "[smarthost]\nhost = x\n[smarthost a]\nhost = h\nplaintext_auth = "
 	    "yes\n", ":3: [smarthost a] plaintext_auth: only allowed" },
 	{ "[smarthost a]\nhost = h\nhost = i\n", ":3: host: given twice" },
+	{ "[smarthost]\nhost = h\nrewrite_from = always\n", ":1: [smarthost] "
+	    "rewrite_from: needs from" },
+	{ "[smarthost]\nhost = h\nfrom_name = Shop\n", "from_name: needs from" },
+	{ "[smarthost]\nfrom = Bob <bob>\n", ":2: from: not an address" },
+	{ "[smarthost]\nfrom = b ob@x.example\n", ":2: from: not an address" },
+	{ "[smarthost]\nfrom = Bob <bob@x.example\n", ":2: from: expected" },
+	{ "[smarthost]\nfrom = B\"o\"b <bob@x.example>\n", ":2: from: expected" },
+	{ "[smarthost]\nfrom = Bob <b@x.example>\nfrom_name = X\n",
+	    ":3: from_name: the from key already gives" },
+	{ "[smarthost]\nrewrite_from = sometimes\n", ":2: rewrite_from: "
+	    "expected always, foreign or no" },
 	{ "[smarthost]\nhost = a\nhost = b\n", ":3: host: given twice" },
 	{ "[smarthost]\nhost = x\n  port = 25\n", ":3: host: given twice" },
 	{ "[smarthost]\n# xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
@@ -128,7 +139,8 @@ START_TEST(accepts)
 	    "[local]\nhostname = mail.example.com\ndomain = example.com\n"
 	    "[smarthost]\nhost = smtp.example.com\ntls = smtps\n"
 	    "tls_verify = no\nauth = cram-md5\nuser = me@example.com\n"
-	    "password = s3cret\nca_file =\ntimeout = 20s\n");
+	    "password = s3cret\nca_file =\ntimeout = 20s\n"
+	    "from = \"Shop, Inc.\" <shop@example.com>\nrewrite_from = foreign\n");
 	ck_assert_int_eq(cfg_load(&c, path, 1, &e), RQ_OK);
 	ck_assert_str_eq(c.queue_dir, "/tmp/spool");
 	ck_assert_uint_eq(c.nretry, 3);
@@ -140,6 +152,9 @@ START_TEST(accepts)
 	ck_assert_str_eq(c.hostname, "mail.example.com");
 	ck_assert_str_eq(cfg_domain(&c), "example.com");
 	ck_assert_str_eq(c.smarthost.host, "smtp.example.com");
+	ck_assert_str_eq(c.smarthost.from, "shop@example.com");
+	ck_assert_str_eq(c.smarthost.from_name, "Shop, Inc.");
+	ck_assert_int_eq(c.smarthost.rewrite_from, REWRITE_FOREIGN);
 	ck_assert_str_eq(c.smarthost.port, "465");	/* smtps default */
 	ck_assert_int_eq(c.smarthost.tls, TLS_MODE_SMTPS);
 	ck_assert_int_eq(c.smarthost.tls_verify, 0);
