@@ -197,6 +197,7 @@ bad(struct cfg_parse *cp, const char *key, const char *what)
 enum key_type {
 	K_STR, K_BOOL, K_DURATION, K_SIZE, K_RETRY, K_PORT, K_TLS, K_AUTH,
 	K_SENDERS,	/* a struct cfg_list of sender patterns */
+	K_ALLOWED,	/* a struct cfg_list of allowed senders */
 	K_FROM,		/* "Name <addr>" or "addr" */
 	K_FROM_NAME,
 	K_REWRITE,	/* always, foreign, no */
@@ -227,6 +228,7 @@ static const struct key_def keys[] = {
 	{ "local", "hostname", K_STR, O(hostname) },
 	{ "local", "domain", K_STR, O(domain) },
 	{ "local", "aliases", K_STR, O(aliases) },
+	{ "local", "alert", K_STR, O(alert) },
 	{ "smarthost", "host", K_STR, SH(host) },
 	{ "smarthost", "port", K_PORT, SH(port) },
 	{ "smarthost", "tls", K_TLS, SH(tls) },
@@ -247,7 +249,8 @@ static const struct key_def keys[] = {
 	{ "smarthost", "from", K_FROM, SH(from) },
 	{ "smarthost", "from_name", K_FROM_NAME, SH(from_name) },
 	{ "smarthost", "rewrite_from", K_REWRITE, SH(rewrite_from) },
-	{ "smarthost", "allowed_senders", K_LATER, 0 },
+	{ "smarthost", "allowed_senders", K_ALLOWED, SH(allowed) },
+	{ "user", "allowed_senders", K_ALLOWED, US(allowed) },
 	{ "smarthost", "rate", K_LATER, 0 },
 	{ "smarthost", "fallback", K_LATER, 0 },
 };
@@ -439,6 +442,40 @@ set_from_name(struct cfg_parse *cp, const struct key_def *k,
 	return 1;
 }
 
+/* allowed_senders: addresses and domains, kept as sender patterns. */
+static int
+set_allowed(struct cfg_parse *cp, const struct key_def *k, char *base,
+    const char *value)
+{
+	struct cfg_list *l = (struct cfg_list *)(void *)(base + k->off);
+	char what[200], *p;
+	const char *w;
+	size_t i;
+
+	if (*value == '\0') {		/* empty: every sender */
+		cfg_list_free(l);
+		l->line = cp->line;
+		return 1;
+	}
+	if (parse_list(value, l, route_allowed_valid, &w) == -1) {
+		if (w == NULL)
+			return bad(cp, k->name, "expected addresses and domains "
+			    "(user@example.com, example.com, *.example.com)");
+		snprintf(what, sizeof(what), "%.100s: not an address or "
+		    "domain (user@example.com, example.com, *.example.com)",
+		    w);
+		return bad(cp, k->name, what);
+	}
+	for (i = 0; i < l->n; i++) {
+		if ((p = route_allowed_pattern(l->v[i])) == NULL)
+			return bad(cp, k->name, "out of memory");
+		free(l->v[i]);
+		l->v[i] = p;
+	}
+	l->line = cp->line;
+	return 1;
+}
+
 static int
 set_key(struct cfg_parse *cp, const struct key_def *k, const char *value)
 {
@@ -493,6 +530,8 @@ set_key(struct cfg_parse *cp, const struct key_def *k, const char *value)
 		return 1;
 	case K_SENDERS:
 		return set_senders(cp, k, base, value);
+	case K_ALLOWED:
+		return set_allowed(cp, k, base, value);
 	case K_FROM:
 		return set_from(cp, k, cp->cur, value);
 	case K_FROM_NAME:
@@ -892,6 +931,7 @@ smarthost_free(struct cfg_smarthost *sh)
 	free(sh->password);
 	free(sh->password_file);
 	cfg_list_free(&sh->senders);
+	cfg_list_free(&sh->allowed);
 	free(sh->from);
 	free(sh->from_name);
 }
@@ -906,6 +946,7 @@ cfg_free(struct cfg *c)
 	free(c->hostname);
 	free(c->domain);
 	free(c->aliases);
+	free(c->alert);
 	smarthost_free(&c->smarthost);
 	for (i = 0; i < c->nroutes; i++)
 		smarthost_free(&c->routes[i]);
@@ -913,6 +954,7 @@ cfg_free(struct cfg *c)
 	for (i = 0; i < c->nusers; i++) {
 		free(c->users[i].name);
 		free(c->users[i].route);
+		cfg_list_free(&c->users[i].allowed);
 	}
 	free(c->users);
 	memset(c, 0, sizeof(*c));

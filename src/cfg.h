@@ -74,6 +74,7 @@ struct cfg_smarthost {
 	char *from_name;	/* its display name, or NULL */
 	int from_named;		/* `from` gave the display name */
 	enum rewrite_mode rewrite_from;
+	struct cfg_list allowed;	/* allowed_senders, as patterns */
 };
 
 /* A [user NAME] section: per-user policy, by the caller's uid. */
@@ -83,6 +84,7 @@ struct cfg_user {
 	int line;		/* its section line */
 	char *route;		/* route = NAME, or NULL */
 	int route_line;
+	struct cfg_list allowed;	/* allowed_senders, as patterns */
 };
 
 struct cfg {
@@ -94,6 +96,7 @@ struct cfg {
 	time_t lifetime;
 	off_t max_size;
 	/* [local] */
+	char *alert;		/* who hears of refused senders */
 	char *hostname;		/* NULL: the FQDN, looked up at need */
 	char *domain;		/* NULL: from hostname */
 	char *aliases;		/* NULL: no aliases (see aliases.h) */

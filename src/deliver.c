@@ -23,6 +23,8 @@
 #include "deliver.h"
 #include "log.h"
 #include "pickup.h"
+#include "policy.h"
+#include "msghead.h"
 #include "queue.h"
 #include "rewrite.h"
 #include "route.h"
@@ -318,7 +320,7 @@ attempt(struct runner *r, struct env *env, int fd)
 	struct err e;
 	enum rq_status st;
 
-	buf_init(&head, 2 * REWRITE_HEAD_MAX);
+	buf_init(&head, 2 * MSGHEAD_MAX);
 	for (i = 0; i < env->nrcpt; i++)
 		n += env->rcpts[i].state == RCPT_PENDING;
 	/* Room for each recipient twice: once more after a 452 (below). */
@@ -490,6 +492,42 @@ settle(struct runner *r, struct env *env, int fd, time_t now)
 	r->stats->delivered++;
 }
 
+/*
+ * The first look at a message new to the queue (no route yet): 0 when it
+ * goes on to delivery (its route saved), -1 when it was dropped,
+ * quarantined or cannot be looked at now.
+ */
+static int
+first_look(struct runner *r, struct env *env, int fd)
+{
+	enum policy_verdict v;
+	char why[ERR_MSG_MAX];
+	struct err e;
+
+	if (policy_first_look(r->c, &r->sp, env, fd, &v, why, sizeof(why),
+	    &e) != RQ_OK) {
+		log_warnx("%s: %s", env->id, e.msg);
+		r->stats->skipped++;
+		return -1;
+	}
+	if (v == POLICY_SUPPRESS) {
+		log_info("%s: %s", env->id, why);
+		if (queue_remove(&r->sp, SP_QUEUE, env->id, &e) != RQ_OK)
+			log_warnx("%s: %s", env->id, e.msg);
+		return -1;
+	}
+	if (v == POLICY_REFUSE) {
+		log_warnx("%s: %s", env->id, why);
+		queue_quarantine(&r->sp, SP_QUEUE, env->id, why);
+		return -1;
+	}
+	if (env_save(r->sp.fd[SP_QUEUE], r->sp.fd[SP_TMP], env, &e) != RQ_OK)
+		log_warnx("%s: cannot save its route: %s", env->id, e.msg);
+	else
+		log_info("%s: route=%s", env->id, env->route);
+	return 0;
+}
+
 static void
 deliver_one(struct runner *r, const char *id)
 {
@@ -521,7 +559,7 @@ deliver_one(struct runner *r, const char *id)
 		/* not selected (-qR, -qS): left exactly as it was */
 	} else if (!r->o->flush && env.next > now) {
 		r->stats->skipped++;
-	} else {
+	} else if (env.route != NULL || first_look(r, &env, fd) == 0) {
 		if (!expire(r, &env, now))
 			attempt(r, &env, fd);
 		settle(r, &env, fd, now);

@@ -5,18 +5,15 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include "compat.h"
 #include "addr.h"
 #include "header.h"
+#include "msghead.h"
 #include "rewrite.h"
 #include "route.h"
-
-#define READ_CHUNK	65536
 
 /* What the header block holds that decides the rewrite. */
 struct head_info {
@@ -71,20 +68,6 @@ put_field(struct buf *out, const char *name, const char *value, size_t len)
 	return buf_putc(out, '\n');
 }
 
-/* The end of the field starting at p: after its last line's LF. */
-static size_t
-field_end(const char *text, size_t len, size_t p)
-{
-	const char *nl;
-
-	for (;;) {
-		nl = memchr(text + p, '\n', len - p);
-		p = nl != NULL ? (size_t)(nl - text) + 1 : len;
-		if (p >= len || !header_is_continuation(text + p, len - p))
-			return p;
-	}
-}
-
 static int
 keep_first(void *arg, const char *a)
 {
@@ -103,7 +86,7 @@ scan_head(const char *text, size_t len, struct head_info *hi)
 
 	memset(hi, 0, sizeof(*hi));
 	for (p = 0; p < len; p = next) {
-		next = field_end(text, len, p);
+		next = msghead_field_end(text, len, p);
 		if (header_is(text + p, next - p, "Reply-To"))
 			hi->reply_to = 1;
 		if (hi->from != NULL || !header_is(text + p, next - p, "From"))
@@ -168,7 +151,7 @@ new_from(const struct cfg_smarthost *sh, const struct head_info *hi,
 		v->data[--v->len] = '\0';	/* its LF */
 		return 0;
 	}
-	buf_init(&name, REWRITE_HEAD_MAX);
+	buf_init(&name, MSGHEAD_MAX);
 	original_name(hi, &name);
 	r = name.len > 0 ? buf_printf(v, "%s <%s>", buf_cstr(&name),
 	    sh->from) : buf_puts(v, sh->from);
@@ -185,7 +168,7 @@ emit_head(const char *text, size_t len, const struct head_info *hi,
 	int seen_from = 0, r = 0;
 
 	for (p = 0; r == 0 && p < len; p = next) {
-		next = field_end(text, len, p);
+		next = msghead_field_end(text, len, p);
 		if (header_is(text + p, next - p, "From")) {
 			if (!seen_from++)
 				r = put_field(head, "From", from->data,
@@ -216,7 +199,7 @@ rewrite_block(const struct cfg_smarthost *sh, const char *text, size_t len,
 	scan_head(text, len, &hi);
 	if (!needs_rewrite(sh, &hi))
 		return RQ_OK;
-	buf_init(&from, REWRITE_HEAD_MAX);
+	buf_init(&from, MSGHEAD_MAX);
 	r = new_from(sh, &hi, &from) == -1 ? -1 :
 	    emit_head(text, len, &hi, &from, head);
 	buf_free(&from);
@@ -227,60 +210,26 @@ rewrite_block(const struct cfg_smarthost *sh, const char *text, size_t len,
 	return RQ_OK;
 }
 
-/* The header block's length in raw (with its last LF), or -1. */
-static ssize_t
-head_length(const struct buf *raw)
-{
-	const char *p;
-
-	if (raw->len > 0 && raw->data[0] == '\n')
-		return 0;
-	if ((p = memmem(raw->data, raw->len, "\n\n", 2)) == NULL)
-		return -1;
-	return p - raw->data + 1;
-}
-
 enum rq_status
 rewrite_head(const struct cfg_smarthost *sh, int fd, off_t off, off_t len,
     struct buf *head, off_t *skip, struct err *e)
 {
 	struct buf raw;
-	char chunk[READ_CHUNK];
-	ssize_t n, hl = -1;
-	off_t got = 0;
+	size_t hl;
 	enum rq_status st;
 
 	*skip = 0;
 	buf_reset(head);
 	if (sh->from == NULL || sh->rewrite_from == REWRITE_NO)
 		return RQ_OK;
-	buf_init(&raw, REWRITE_HEAD_MAX + READ_CHUNK);
-	while (got < len && raw.len < REWRITE_HEAD_MAX &&
-	    (hl = head_length(&raw)) == -1) {
-		n = pread(fd, chunk, len - got < READ_CHUNK ?
-		    (size_t)(len - got) : READ_CHUNK, off + got);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0 || buf_append(&raw, chunk, (size_t)n) == -1) {
-			buf_free(&raw);
-			return n == 0 ? err_set(e, RQ_TEMP, "message file "
-			    "shorter than recorded") : err_sys(e, RQ_TEMP,
-			    "reading the header to rewrite From");
-		}
-		got += n;
-	}
-	if (hl == -1 && (hl = head_length(&raw)) == -1 && got == len)
-		hl = (ssize_t)raw.len;		/* no body: all header */
-	if (hl == -1 || hl > REWRITE_HEAD_MAX) {
-		buf_free(&raw);
-		return err_set(e, RQ_PERM, "header longer than %d bytes: "
-		    "cannot rewrite its From for route %s", REWRITE_HEAD_MAX,
-		    sh->name);
-	}
-	st = rewrite_block(sh, raw.data != NULL ? raw.data : "", (size_t)hl,
-	    head, e);
-	if (st == RQ_OK && head->len > 0)
-		*skip = hl;
+	buf_init(&raw, 2 * MSGHEAD_MAX);
+	if ((st = msghead_read(fd, off, len, &raw, &hl, e)) == RQ_OK &&
+	    (st = rewrite_block(sh, buf_cstr(&raw), hl, head, e)) == RQ_OK &&
+	    head->len > 0)
+		*skip = (off_t)hl;
 	buf_free(&raw);
+	if (st == RQ_PERM)
+		err_set(e, RQ_PERM, "header longer than %d bytes: cannot "
+		    "rewrite its From for route %s", MSGHEAD_MAX, sh->name);
 	return st;
 }

@@ -18,7 +18,7 @@
  * over From; the manual says so).
  *
  * Errors: RQ_TEMP when the file cannot be read, RQ_PERM when the header
- * block is longer than REWRITE_HEAD_MAX (it cannot be rewritten and must
+ * block is longer than MSGHEAD_MAX (it cannot be rewritten and must
  * not go out unrewritten), RQ_INTERNAL when out of memory.
  */
 #ifndef RELAYQ_REWRITE_H
@@ -28,8 +28,6 @@
 #include "buf.h"
 #include "cfg.h"
 #include "err.h"
-
-#define REWRITE_HEAD_MAX	(1 << 20)
 
 /* Non-zero when addr is outside the route's domains: the domain of its
  * `from`, and the senders its `senders` patterns match. */

@@ -62,7 +62,7 @@ pat_parse(const char *s, struct pat *p)
 	} else {
 		p->kind = PAT_ADDR;
 		if (memchr(s, '*', p->llen) != NULL ||
-		    strcspn(s, " \t,;<>") < p->llen)
+		    strcspn(s, " \t,;<>@") < p->llen)
 			return -1;
 	}
 	return domain_ok(p->domain) ? 0 : -1;
@@ -261,5 +261,60 @@ route_check(const struct cfg *c, struct err *e)
 	for (i = 1; i < c->nroutes; i++)
 		if (c->routes[i].senders.n > 0 && shadowed(c, i, e) != RQ_OK)
 			return RQ_CONFIG;
+	return RQ_OK;
+}
+
+int
+route_allowed_valid(const char *word)
+{
+	char pat[300];
+
+	if (strchr(word, '@') != NULL)
+		return route_pattern_valid(word);
+	snprintf(pat, sizeof(pat), "*@%s", word);
+	return strlen(word) < 256 && route_pattern_valid(pat);
+}
+
+char *
+route_allowed_pattern(const char *word)
+{
+	char *p;
+
+	if (strchr(word, '@') != NULL)
+		return strdup(word);
+	if (asprintf(&p, "*@%s", word) == -1)
+		return NULL;
+	return p;
+}
+
+/* Non-zero when list l is empty or one of its patterns matches sender. */
+static int
+list_admits(const struct cfg_list *l, const char *sender)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (route_pattern_match(l->v[i], sender))
+			return 1;
+	return l->n == 0;
+}
+
+enum rq_status
+route_sender_allowed(const struct cfg *c, const char *sender, uid_t uid,
+    const char *who, struct err *e)
+{
+	const struct cfg_user *u = route_user(c, uid);
+	const struct cfg_smarthost *sh = route_select(c, sender, uid);
+
+	if (u != NULL && !list_admits(&u->allowed, sender))
+		return err_set(e, RQ_NOPERM, "sender <%s> not allowed for user "
+		    "%s: not in [user %s] allowed_senders (%s:%d)", sender, who,
+		    u->name, c->path, u->allowed.line);
+	if (!list_admits(&sh->allowed, sender))
+		return err_set(e, RQ_NOPERM, "sender <%s> not allowed for user "
+		    "%s: not in [smarthost%s%s] allowed_senders (%s:%d)", sender,
+		    who, sh == &c->smarthost ? "" : " ",
+		    sh == &c->smarthost ? "" : sh->name, c->path,
+		    sh->allowed.line);
 	return RQ_OK;
 }

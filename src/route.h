@@ -44,6 +44,26 @@ const struct cfg_smarthost *route_find(const struct cfg *c,
 size_t route_count(const struct cfg *c);
 const struct cfg_smarthost *route_at(const struct cfg *c, size_t i);
 
+/*
+ * allowed_senders words: "user@example.com" (that address, and its
+ * +tag forms), "example.com" (every address of that domain, not its
+ * subdomains), "*.example.com" (of its subdomains); "*@..." forms are
+ * taken too. route_allowed_pattern() gives the sender pattern of a valid
+ * word (malloc'd; NULL when out of memory).
+ */
+int route_allowed_valid(const char *word);
+char *route_allowed_pattern(const char *word);
+
+/*
+ * The sender policy: RQ_OK when uid may send as sender, which must be
+ * admitted by the allowed_senders of uid's [user NAME] section and of the
+ * route sender takes (an empty or absent list admits everyone). Else
+ * RQ_NOPERM with e naming the sender, who (the caller's name for uid) and
+ * the rule with its FILE:LINE.
+ */
+enum rq_status route_sender_allowed(const struct cfg *c, const char *sender,
+    uid_t uid, const char *who, struct err *e);
+
 /* The [user NAME] section of uid, or NULL. */
 const struct cfg_user *route_user(const struct cfg *c, uid_t uid);
 

@@ -34,7 +34,7 @@
 #define REASON_MAX	900
 
 static const char *const sub_names[SP_NSUB] = {
-	"maildrop", "queue", "hold", "corrupt", "tmp",
+	"maildrop", "queue", "hold", "corrupt", "tmp", "state",
 };
 
 const char *

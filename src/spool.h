@@ -9,6 +9,7 @@
  *   queue/ID.env  the envelope and delivery state, rewritten atomically
  *   hold/         held messages (both files); corrupt/ bad entries;
  *   tmp/          runner scratch for atomic rewrites
+ *   state/        runner memory across passes (alert.h)
  *
  * Envelope records (queue/ID.env): "RELAYQENV1", then I (id), A, U, S, O
  * (offset and length of the message), X, N (attempts), T (next attempt),
@@ -41,7 +42,8 @@
 #define MSG_F_SMTPUTF8	0x2	/* UTF-8 addresses */
 #define MSG_F_BOUNCE	0x4	/* a DSN of ours: never bounce it */
 
-enum spool_sub { SP_MAILDROP, SP_QUEUE, SP_HOLD, SP_CORRUPT, SP_TMP, SP_NSUB };
+enum spool_sub { SP_MAILDROP, SP_QUEUE, SP_HOLD, SP_CORRUPT, SP_TMP, SP_STATE,
+	SP_NSUB };
 
 struct spool {
 	char *dir;

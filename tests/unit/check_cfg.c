@@ -93,6 +93,12 @@ static const struct {
 	    ":3: from_name: the from key already gives" },
 	{ "[smarthost]\nrewrite_from = sometimes\n", ":2: rewrite_from: "
 	    "expected always, foreign or no" },
+	{ "[user root]\nallowed_senders = bad@@x.example\n", ":2: "
+	    "allowed_senders: bad@@x.example: not an address or domain" },
+	{ "[smarthost]\nallowed_senders = a.example *.*.b.example\n", ":2: "
+	    "allowed_senders: *.*.b.example: not an address or domain" },
+	{ "[smarthost]\nallowed_senders = ,\n", ":2: allowed_senders: "
+	    "expected addresses and domains" },
 	{ "[smarthost]\nhost = a\nhost = b\n", ":3: host: given twice" },
 	{ "[smarthost]\nhost = x\n  port = 25\n", ":3: host: given twice" },
 	{ "[smarthost]\n# xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
@@ -177,6 +183,7 @@ START_TEST(accepts_routes)
 	    "user = shop\npassword = x\n"
 	    "senders = *@shop.example, *@*.shop.example;sales@b.example\n"
 	    "[user root]\nroute = news\n"
+	    "allowed_senders = b.example, *.b.example;sales@a.example\n"
 	    "[smarthost news]\nhost = news.example\nport = 2525\n"
 	    "senders = *@news.example\n");
 	ck_assert_int_eq(cfg_load(&c, path, 1, &e), RQ_OK);
@@ -197,6 +204,20 @@ START_TEST(accepts_routes)
 	ck_assert_uint_eq(c.nusers, 1);
 	ck_assert_int_eq(c.users[0].uid, 0);
 	ck_assert_str_eq(c.users[0].route, "news");
+	ck_assert_uint_eq(c.users[0].allowed.n, 3);
+	ck_assert_str_eq(c.users[0].allowed.v[0], "*@b.example");
+	ck_assert_str_eq(c.users[0].allowed.v[1], "*@*.b.example");
+	ck_assert_str_eq(c.users[0].allowed.v[2], "sales@a.example");
+	ck_assert_int_eq(route_sender_allowed(&c, "x@b.example", 0, "root", &e),
+	    RQ_OK);
+	ck_assert_int_eq(route_sender_allowed(&c, "sales+1@a.example", 0, "root",
+	    &e), RQ_OK);
+	ck_assert_int_eq(route_sender_allowed(&c, "x@a.example", 0, "root", &e),
+	    RQ_NOPERM);
+	ck_assert_ptr_nonnull(strstr(e.msg, "sender <x@a.example> not allowed "
+	    "for user root: not in [user root] allowed_senders ("));
+	ck_assert_int_eq(route_sender_allowed(&c, "x@a.example", 1000, "u", &e),
+	    RQ_OK);		/* no section, no route list: everyone */
 	/* the first route in file order whose senders match */
 	ck_assert_str_eq(route_select(&c, "sales+news@B.example", 1000)->name,
 	    "shop");
