@@ -202,6 +202,7 @@ enum key_type {
 	K_FROM_NAME,
 	K_REWRITE,	/* always, foreign, no */
 	K_ROUTE,	/* a route name, with its line */
+	K_PRIORITY,	/* 1..5 */
 	K_LATER,	/* in the design, not in this version */
 };
 
@@ -251,6 +252,7 @@ static const struct key_def keys[] = {
 	{ "smarthost", "rewrite_from", K_REWRITE, SH(rewrite_from) },
 	{ "smarthost", "allowed_senders", K_ALLOWED, SH(allowed) },
 	{ "user", "allowed_senders", K_ALLOWED, US(allowed) },
+	{ "user", "priority", K_PRIORITY, US(priority) },
 	{ "smarthost", "rate", K_LATER, 0 },
 	{ "smarthost", "fallback", K_LATER, 0 },
 };
@@ -481,6 +483,7 @@ set_key(struct cfg_parse *cp, const struct key_def *k, const char *value)
 {
 	char *base = strcmp(k->section, "smarthost") == 0 ||
 	    strcmp(k->section, "user") == 0 ? cp->cur : (char *)cp->c;
+	const char *errstr;
 	int v;
 
 	switch (k->type) {
@@ -532,6 +535,13 @@ set_key(struct cfg_parse *cp, const struct key_def *k, const char *value)
 		return set_senders(cp, k, base, value);
 	case K_ALLOWED:
 		return set_allowed(cp, k, base, value);
+	case K_PRIORITY:
+		if ((v = (int)strtonum(value, 1, 5, &errstr)) == 0 ||
+		    errstr != NULL)
+			return bad(cp, k->name, "expected 1 to 5 (3 is normal, "
+			    "5 most urgent)");
+		*(int *)(void *)(base + k->off) = v;
+		return 1;
 	case K_FROM:
 		return set_from(cp, k, cp->cur, value);
 	case K_FROM_NAME:

@@ -85,6 +85,7 @@ struct cfg_user {
 	char *route;		/* route = NAME, or NULL */
 	int route_line;
 	struct cfg_list allowed;	/* allowed_senders, as patterns */
+	int priority;		/* 1..5 (5 most urgent); 0: not given */
 };
 
 struct cfg {

@@ -252,8 +252,8 @@ show_env(const struct env *env, const char *where, int raw)
 	printf("arrival: %s\nsubmitted by uid: %lu\n", when,
 	    (unsigned long)env->uid);
 	show_field("sender", env->sender, raw);
-	printf("route: %s\n", env->route != NULL ? env->route :
-	    "(chosen when the runner first sees it)");
+	printf("route: %s\npriority: %d\n", env->route != NULL ? env->route :
+	    "(chosen when the runner first sees it)", env->priority);
 	printf("size: %lld\nattempts: %u\n", (long long)env->msg_len,
 	    env->attempts);
 	if (env->next > 0) {

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -643,6 +644,76 @@ work_list(struct runner *r, struct idlist *l, struct err *e)
 	return RQ_OK;
 }
 
+/* A queued message's place in the pass. */
+struct work {
+	char id[SPOOL_ID_LEN + 1];
+	int priority;
+	time_t arrival;		/* in seconds: ties are common */
+	struct timespec written;	/* the message file's mtime */
+};
+
+/* Higher priority first, then first in, first out. */
+static int
+work_cmp(const void *a, const void *b)
+{
+	const struct work *x = a, *y = b;
+
+	if (x->priority != y->priority)
+		return y->priority - x->priority;
+	if (x->arrival != y->arrival)
+		return x->arrival < y->arrival ? -1 : 1;
+	if (x->written.tv_sec != y->written.tv_sec)
+		return x->written.tv_sec < y->written.tv_sec ? -1 : 1;
+	if (x->written.tv_nsec != y->written.tv_nsec)
+		return x->written.tv_nsec < y->written.tv_nsec ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+/* Take the first look at new messages and learn every priority. */
+static void
+work_learn(struct runner *r, struct work *w)
+{
+	struct env env;
+	struct stat st;
+	struct err e;
+	int fd;
+
+	w->priority = ENV_PRIORITY_NORMAL;
+	if (queue_lock(&r->sp, SP_QUEUE, w->id, &fd, &e) != RQ_OK)
+		return;
+	if (fstat(fd, &st) == 0)
+		w->written = st.st_mtim;
+	if (env_load(r->sp.fd[SP_QUEUE], w->id, &env, &e) == RQ_OK) {
+		if (env.route != NULL || !deliver_filter_match(r->o->filter,
+		    w->id, &env) || first_look(r, &env, fd) == 0) {
+			w->priority = env.priority;
+			w->arrival = env.arrival;
+		}
+		env_free(&env);
+	}
+	close(fd);
+}
+
+/* Order l for the pass: priority (highest first), then arrival. */
+static void
+prioritize(struct runner *r, struct idlist *l)
+{
+	struct work *w;
+	size_t i;
+
+	if (l->n < 2 || (w = calloc(l->n, sizeof(*w))) == NULL)
+		return;		/* without memory: queue order */
+	for (i = 0; i < l->n; i++) {
+		strlcpy(w[i].id, l->ids[i], sizeof(w[i].id));
+		if (deliver_filter_match(r->o->filter, w[i].id, NULL))
+			work_learn(r, &w[i]);
+	}
+	qsort(w, l->n, sizeof(*w), work_cmp);
+	for (i = 0; i < l->n; i++)
+		strlcpy(l->ids[i], w[i].id, sizeof(l->ids[i]));
+	free(w);
+}
+
 /* DSNs queued in this pass go out in this pass too. */
 static void
 deliver_bounces(struct runner *r)
@@ -690,6 +761,7 @@ deliver_run(struct cfg *c, const struct deliver_opts *o,
 	}
 	r.al = pickup_aliases(c, &r.aliases);
 	if ((st = work_list(&r, &l, e)) == RQ_OK) {
+		prioritize(&r, &l);
 		for (i = 0; i < l.n; i++)
 			if (deliver_filter_match(o->filter, l.ids[i], NULL))
 				deliver_one(&r, l.ids[i]);

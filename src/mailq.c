@@ -68,6 +68,27 @@ print_reason(struct listing *l, const char *reason)
 	fprintf(l->out, "%*s(%s)\n", pad > 0 ? pad : 0, "", reason);
 }
 
+/*
+ * "(route NAME, priority N)" under the sender, each part only when it is
+ * not the default: a plain queue lists exactly as Postfix's does.
+ */
+static void
+print_route(struct listing *l, const struct env *env)
+{
+	int route = env->route != NULL && strcmp(env->route, "default") != 0;
+	int prio = env->priority >= 1 && env->priority <= 5 &&
+	    env->priority != ENV_PRIORITY_NORMAL;
+
+	if (!route && !prio)
+		return;
+	fprintf(l->out, "%*s(", RCPT_COL, "");
+	if (route)
+		fprintf(l->out, "route %s%s", env->route, prio ? ", " : "");
+	if (prio)
+		fprintf(l->out, "priority %d", env->priority);
+	fputs(")\n", l->out);
+}
+
 static void
 print_env(struct listing *l, const struct env *env, char status)
 {
@@ -76,9 +97,7 @@ print_env(struct listing *l, const struct env *env, char status)
 
 	print_head(l, env->id, status, env->msg_len, env->arrival,
 	    env->sender);
-	/* The default route is not shown: the listing stays Postfix's. */
-	if (env->route != NULL && strcmp(env->route, "default") != 0)
-		fprintf(l->out, "%*s(route %s)\n", RCPT_COL, "", env->route);
+	print_route(l, env);
 	for (i = 0; i < env->nrcpt; i++) {
 		const struct env_rcpt *r = &env->rcpts[i];
 
@@ -319,6 +338,8 @@ json_queue(FILE *out, const struct spool *sp, enum spool_sub sub,
 		mailq_json_string(out, env.route);
 		fputs(", ", out);
 	}
+	fprintf(out, "\"priority\": %d, ", env.priority >= 1 &&
+	    env.priority <= 5 ? env.priority : ENV_PRIORITY_NORMAL);
 	fputs("\"recipients\": [", out);
 	for (i = 0; i < env.nrcpt; i++) {
 		if (env.rcpts[i].state != RCPT_PENDING)

@@ -6,7 +6,8 @@
  * admit; the runner checks again, because a maildrop entry can be written
  * by hand past sendmail (its owner's uid is still the kernel's). An alert
  * request (alert.h) is admitted at most once an hour per user and sender;
- * the runner's own bounces are exempt from the sender policy.
+ * the runner's own bounces are exempt from the sender policy. It also
+ * sets the message's route and priority.
  */
 #ifndef RELAYQ_POLICY_H
 #define RELAYQ_POLICY_H
@@ -30,5 +31,14 @@ enum policy_verdict {
 enum rq_status policy_first_look(struct cfg *c, const struct spool *sp,
     struct env *env, int fd, enum policy_verdict *v, char *why,
     size_t whylen, struct err *e);
+
+/*
+ * The priority a header block asks for, 1..5 (5 most urgent): X-Priority
+ * 1..5 (1 highest) as 5..1, Priority urgent/normal/non-urgent as 5/3/1,
+ * Importance high/normal/low as 5/3/1; the highest of them, else 3.
+ * policy_first_look() sets env->priority to the higher of this and the
+ * [user NAME] priority of the submitter.
+ */
+int policy_message_priority(const char *head, size_t hlen);
 
 #endif

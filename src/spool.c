@@ -664,6 +664,7 @@ env_from_msg(struct env *env, const char *id, const struct spool_msg *m,
 
 	memset(env, 0, sizeof(*env));
 	strlcpy(env->id, id, sizeof(env->id));
+	env->priority = ENV_PRIORITY_NORMAL;
 	env->arrival = m->arrival;
 	env->uid = m->uid;
 	env->flags = m->flags;
@@ -705,6 +706,9 @@ env_format(const struct env *env, char **out, size_t *len)
 		r = buf_printf(&b, "W %s\n", env->reason);
 	if (r == 0 && env->route != NULL)
 		r = buf_printf(&b, "H %s\n", env->route);
+	if (r == 0 && env->priority >= 1 && env->priority <= 5 &&
+	    env->priority != ENV_PRIORITY_NORMAL)
+		r = buf_printf(&b, "P %d\n", env->priority);
 	ndv = dsn_values(&env->dsn, dv);
 	for (i = 0; r == 0 && i < ndv; i++)
 		r = buf_printf(&b, "D %s\n", dv[i]);
@@ -791,6 +795,9 @@ env_rec(struct env *env, char type, const char *v)
 		if (env->route != NULL || !route_name_valid(v))
 			return -1;
 		return (env->route = strdup(v)) == NULL ? -1 : 0;
+	case 'P':
+		return parse_ll(v, 5, &a) == -1 || a < 1 ? -1 :
+		    (env->priority = (int)a, 0);
 	case 'D':
 		return dsn_value(&env->dsn, v);
 	case 'R':
@@ -810,6 +817,7 @@ env_parse(struct env *env, const char *text, size_t len, struct err *e)
 	int done = 0;
 
 	memset(env, 0, sizeof(*env));
+	env->priority = ENV_PRIORITY_NORMAL;
 	if (len < 11 || memcmp(text, "RELAYQENV1\n", 11) != 0)
 		return err_set(e, RQ_DATAERR, "malformed envelope: bad magic");
 	if ((copy = malloc(len)) == NULL)

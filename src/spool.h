@@ -13,7 +13,8 @@
  *
  * Envelope records (queue/ID.env): "RELAYQENV1", then I (id), A, U, S, O
  * (offset and length of the message), X, N (attempts), T (next attempt),
- * W (last reason), H (route, see route.h), D, R/E per recipient, Z.
+ * W (last reason), H (route, see route.h), P (priority 1..5, when not
+ * 3), D, R/E per recipient, Z.
  *
  * Message file: "RELAYQ1\n", "A <arrival>\n", "U <uid>\n", "S <sender>\n",
  * "M\n", the message (LF line ends), then the trailer "R <rcpt>\n"...,
@@ -159,9 +160,14 @@ struct env {
 	char *reason;		/* last deferral reason, or NULL */
 	char *route;		/* "H" record: the route chosen for it, or
 				   NULL until the runner has chosen */
+	int priority;		/* "P" record: 1..5, 5 most urgent;
+				   ENV_PRIORITY_NORMAL when absent (0, in
+				   an env built by hand, means the same) */
 	struct env_rcpt *rcpts;
 	size_t nrcpt;
 };
+
+#define ENV_PRIORITY_NORMAL	3
 
 /* env from a parsed message file (all recipients pending). */
 enum rq_status env_from_msg(struct env *env, const char *id,

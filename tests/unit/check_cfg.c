@@ -99,6 +99,11 @@ static const struct {
 	    "allowed_senders: *.*.b.example: not an address or domain" },
 	{ "[smarthost]\nallowed_senders = ,\n", ":2: allowed_senders: "
 	    "expected addresses and domains" },
+	{ "[user root]\npriority = 6\n", ":2: priority: expected 1 to 5" },
+	{ "[user root]\npriority = 0\n", ":2: priority: expected 1 to 5" },
+	{ "[user root]\npriority = high\n", ":2: priority: expected 1 to 5" },
+	{ "[smarthost]\npriority = 5\n", ":2: priority: unknown key in "
+	    "[smarthost]" },
 	{ "[smarthost]\nhost = a\nhost = b\n", ":3: host: given twice" },
 	{ "[smarthost]\nhost = x\n  port = 25\n", ":3: host: given twice" },
 	{ "[smarthost]\n# xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
@@ -184,6 +189,7 @@ START_TEST(accepts_routes)
 	    "senders = *@shop.example, *@*.shop.example;sales@b.example\n"
 	    "[user root]\nroute = news\n"
 	    "allowed_senders = b.example, *.b.example;sales@a.example\n"
+	    "priority = 4\n"
 	    "[smarthost news]\nhost = news.example\nport = 2525\n"
 	    "senders = *@news.example\n");
 	ck_assert_int_eq(cfg_load(&c, path, 1, &e), RQ_OK);
@@ -205,6 +211,7 @@ START_TEST(accepts_routes)
 	ck_assert_int_eq(c.users[0].uid, 0);
 	ck_assert_str_eq(c.users[0].route, "news");
 	ck_assert_uint_eq(c.users[0].allowed.n, 3);
+	ck_assert_int_eq(c.users[0].priority, 4);
 	ck_assert_str_eq(c.users[0].allowed.v[0], "*@b.example");
 	ck_assert_str_eq(c.users[0].allowed.v[1], "*@*.b.example");
 	ck_assert_str_eq(c.users[0].allowed.v[2], "sales@a.example");
