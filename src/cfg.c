@@ -28,6 +28,7 @@
 #include "compat.h"
 #include "buf.h"
 #include "cfg.h"
+#include "rate.h"
 #include "route.h"
 
 #ifndef RELAYQ_SPOOL_DIR
@@ -203,6 +204,7 @@ enum key_type {
 	K_REWRITE,	/* always, foreign, no */
 	K_ROUTE,	/* a route name, with its line */
 	K_PRIORITY,	/* 1..5 */
+	K_RATE,		/* N/day, N/hour, N/minute, ... */
 	K_LATER,	/* in the design, not in this version */
 };
 
@@ -253,7 +255,7 @@ static const struct key_def keys[] = {
 	{ "smarthost", "allowed_senders", K_ALLOWED, SH(allowed) },
 	{ "user", "allowed_senders", K_ALLOWED, US(allowed) },
 	{ "user", "priority", K_PRIORITY, US(priority) },
-	{ "smarthost", "rate", K_LATER, 0 },
+	{ "smarthost", "rate", K_RATE, 0 },
 	{ "smarthost", "fallback", K_LATER, 0 },
 };
 #undef O
@@ -535,6 +537,13 @@ set_key(struct cfg_parse *cp, const struct key_def *k, const char *value)
 		return set_senders(cp, k, base, value);
 	case K_ALLOWED:
 		return set_allowed(cp, k, base, value);
+	case K_RATE:
+		if (rate_parse(value, ((struct cfg_smarthost *)(void *)base)->rate,
+		    &((struct cfg_smarthost *)(void *)base)->nrate) == -1)
+			return bad(cp, k->name, "expected limits like \"100/day, "
+			    "20/minute\" (N/day, N/hour or N/minute; N from 1 to "
+			    "100000; at most 4, one per period)");
+		return 1;
 	case K_PRIORITY:
 		if ((v = (int)strtonum(value, 1, 5, &errstr)) == 0 ||
 		    errstr != NULL)

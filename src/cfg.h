@@ -41,6 +41,12 @@ enum rewrite_mode {
 	REWRITE_ALWAYS,
 };
 
+/* One sending limit of a route: limit messages per window seconds. */
+struct cfg_rate {
+	unsigned limit;
+	time_t window;
+};
+
 /* A list of words from one key (senders, allowed_senders). */
 struct cfg_list {
 	char **v;
@@ -75,6 +81,8 @@ struct cfg_smarthost {
 	int from_named;		/* `from` gave the display name */
 	enum rewrite_mode rewrite_from;
 	struct cfg_list allowed;	/* allowed_senders, as patterns */
+	struct cfg_rate rate[CFG_RATE_MAX];	/* sending limits */
+	size_t nrate;
 };
 
 /* A [user NAME] section: per-user policy, by the caller's uid. */

@@ -27,6 +27,7 @@
 #include "policy.h"
 #include "msghead.h"
 #include "queue.h"
+#include "rate.h"
 #include "rewrite.h"
 #include "route.h"
 #include "smtp.h"
@@ -309,7 +310,27 @@ outgoing(struct route_sess *rs, struct env *env, int fd, struct buf *head,
  * were accepted); fold the outcome into env. Between batches the state is
  * saved, so that a crash re-sends only the batch in flight.
  */
-static void
+/*
+ * Whether the route's sending limits let env go now (rate.h): 0, or -1
+ * when it is held back (its reason and next attempt set). A route known
+ * to be down takes no slot: the message is deferred by the session.
+ */
+static int
+rate_ok(struct runner *r, struct route_sess *rs, struct env *env)
+{
+	char why[ERR_MSG_MAX];
+	time_t next;
+
+	if (rs->down || rate_take(r->sp.fd[SP_STATE], rs->sh, time(NULL),
+	    &next, why, sizeof(why)))
+		return 0;
+	env_set_reason(&env->reason, why);
+	env->next = next;
+	return -1;
+}
+
+/* Returns -1 when the message was held back by a rate limit. */
+static int
 attempt(struct runner *r, struct env *env, int fd)
 {
 	struct route_sess *rs = env_route(r, env);
@@ -321,6 +342,8 @@ attempt(struct runner *r, struct env *env, int fd)
 	struct err e;
 	enum rq_status st;
 
+	if (rate_ok(r, rs, env) == -1)
+		return -1;
 	buf_init(&head, 2 * MSGHEAD_MAX);
 	for (i = 0; i < env->nrcpt; i++)
 		n += env->rcpts[i].state == RCPT_PENDING;
@@ -373,6 +396,7 @@ out:
 	free(rc);
 	free(map);
 	free(res);
+	return 0;
 }
 
 /* "5 days", "90 minutes": the largest unit that divides t. */
@@ -399,7 +423,9 @@ expire(struct runner *r, struct env *env, time_t now)
 {
 	char why[ERR_MSG_MAX], span[64];
 
-	if (now - env->arrival <= r->c->lifetime)
+	/* Never before a real attempt: mail held back by a rate limit
+	 * must not expire unsent. */
+	if (now - env->arrival <= r->c->lifetime || env->attempts == 0)
 		return 0;
 	snprintf(why, sizeof(why), "delivery time expired (queued for more "
 	    "than %s); last reason: %s", human_duration(r->c->lifetime, span,
@@ -529,6 +555,19 @@ first_look(struct runner *r, struct env *env, int fd)
 	return 0;
 }
 
+/* Held back by a rate limit: no attempt counted, the state saved. */
+static void
+hold(struct runner *r, struct env *env)
+{
+	struct err e;
+
+	r->stats->deferred++;
+	report(r, env, "held back", env->reason);
+	log_info("%s: held back: %s", env->id, env->reason);
+	if (env_save(r->sp.fd[SP_QUEUE], r->sp.fd[SP_TMP], env, &e) != RQ_OK)
+		log_warnx("%s: cannot save state: %s", env->id, e.msg);
+}
+
 static void
 deliver_one(struct runner *r, const char *id)
 {
@@ -561,9 +600,10 @@ deliver_one(struct runner *r, const char *id)
 	} else if (!r->o->flush && env.next > now) {
 		r->stats->skipped++;
 	} else if (env.route != NULL || first_look(r, &env, fd) == 0) {
-		if (!expire(r, &env, now))
-			attempt(r, &env, fd);
-		settle(r, &env, fd, now);
+		if (!expire(r, &env, now) && attempt(r, &env, fd) == -1)
+			hold(r, &env);
+		else
+			settle(r, &env, fd, now);
 	}
 	env_free(&env);
 	close(fd);

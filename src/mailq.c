@@ -103,8 +103,8 @@ print_env(struct listing *l, const struct env *env, char status)
 
 		if (r->state != RCPT_PENDING)
 			continue;
-		why = env->attempts > 0 ? (r->reason ? r->reason :
-		    env->reason) : NULL;
+		why = env->attempts > 0 || env->reason != NULL ? (r->reason ?
+		    r->reason : env->reason) : NULL;
 		if (why != NULL && (last == NULL || strcmp(why, last) != 0))
 			print_reason(l, why);
 		last = why;
@@ -344,8 +344,9 @@ json_queue(FILE *out, const struct spool *sp, enum spool_sub sub,
 	for (i = 0; i < env.nrcpt; i++) {
 		if (env.rcpts[i].state != RCPT_PENDING)
 			continue;
-		why = env.attempts > 0 ? (env.rcpts[i].reason ?
-		    env.rcpts[i].reason : env.reason) : NULL;
+		why = env.attempts > 0 || env.reason != NULL ?
+		    (env.rcpts[i].reason ? env.rcpts[i].reason : env.reason) :
+		    NULL;
 		json_rcpt(out, first, env.rcpts[i].addr, why);
 		first = 0;
 	}

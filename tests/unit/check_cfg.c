@@ -111,7 +111,9 @@ static const struct {
 	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n", ":2: line longer than 198" },
 	{ "[queue]\nlifetime = 0\n", "lifetime: must be more than 0" },
-	{ "[smarthost]\nrate = 10/day\n", ":2: rate: not supported by this" },
+	{ "[smarthost]\nrate = 10/week\n", ":2: rate: expected limits like" },
+	{ "[smarthost]\nrate = 10/day 20/day\n", ":2: rate: expected limits" },
+	{ "[smarthost]\nfallback = x\n", ":2: fallback: not supported by this" },
 	{ "[local]\naliases = etc/aliases\n", "[local] aliases: must be an "
 	    "absolute path" },
 	{ "no section line\n", ":1: syntax error" },
@@ -185,7 +187,7 @@ START_TEST(accepts_routes)
 
 	write_conf("[smarthost]\nhost = default.example\n"
 	    "[smarthost shop]\nhost = smtp.shop.example\ntls = smtps\n"
-	    "user = shop\npassword = x\n"
+	    "user = shop\npassword = x\nrate = 100/day, 20/minute\n"
 	    "senders = *@shop.example, *@*.shop.example;sales@b.example\n"
 	    "[user root]\nroute = news\n"
 	    "allowed_senders = b.example, *.b.example;sales@a.example\n"
@@ -201,10 +203,13 @@ START_TEST(accepts_routes)
 	sh = route_find(&c, "shop");
 	ck_assert_ptr_nonnull(sh);
 	ck_assert_int_eq(sh->line, 3);
+	ck_assert_uint_eq(sh->nrate, 2);
+	ck_assert_uint_eq(sh->rate[1].limit, 20);
+	ck_assert_int_eq(sh->rate[1].window, 60);
 	ck_assert_str_eq(sh->port, "465");
 	ck_assert_uint_eq(sh->senders.n, 3);
 	ck_assert_str_eq(sh->senders.v[2], "sales@b.example");
-	ck_assert_int_eq(sh->senders.line, 8);
+	ck_assert_int_eq(sh->senders.line, 9);
 	ck_assert_ptr_null(route_find(&c, "nope"));
 	ck_assert_ptr_eq(route_find(&c, "default"), &c.smarthost);
 	ck_assert_uint_eq(c.nusers, 1);
