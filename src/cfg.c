@@ -205,6 +205,7 @@ enum key_type {
 	K_ROUTE,	/* a route name, with its line */
 	K_PRIORITY,	/* 1..5 */
 	K_RATE,		/* N/day, N/hour, N/minute, ... */
+	K_FALLBACK,	/* a route name, with its line */
 	K_LATER,	/* in the design, not in this version */
 };
 
@@ -256,7 +257,7 @@ static const struct key_def keys[] = {
 	{ "user", "allowed_senders", K_ALLOWED, US(allowed) },
 	{ "user", "priority", K_PRIORITY, US(priority) },
 	{ "smarthost", "rate", K_RATE, 0 },
-	{ "smarthost", "fallback", K_LATER, 0 },
+	{ "smarthost", "fallback", K_FALLBACK, SH(fallback) },
 };
 #undef O
 #undef SH
@@ -537,6 +538,14 @@ set_key(struct cfg_parse *cp, const struct key_def *k, const char *value)
 		return set_senders(cp, k, base, value);
 	case K_ALLOWED:
 		return set_allowed(cp, k, base, value);
+	case K_FALLBACK:
+		if (!route_name_valid(value))
+			return bad(cp, k->name, "expected the NAME of a "
+			    "[smarthost NAME] section, or default");
+		((struct cfg_smarthost *)(void *)base)->fallback_line =
+		    cp->line;
+		return set_str((char **)(void *)(base + k->off), value) == -1 ?
+		    bad(cp, k->name, "out of memory") : 1;
 	case K_RATE:
 		if (rate_parse(value, ((struct cfg_smarthost *)(void *)base)->rate,
 		    &((struct cfg_smarthost *)(void *)base)->nrate) == -1)
@@ -953,6 +962,7 @@ smarthost_free(struct cfg_smarthost *sh)
 	cfg_list_free(&sh->allowed);
 	free(sh->from);
 	free(sh->from_name);
+	free(sh->fallback);
 }
 
 void

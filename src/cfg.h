@@ -83,6 +83,9 @@ struct cfg_smarthost {
 	struct cfg_list allowed;	/* allowed_senders, as patterns */
 	struct cfg_rate rate[CFG_RATE_MAX];	/* sending limits */
 	size_t nrate;
+	char *fallback;		/* the route to try when this one cannot be
+				   reached, or NULL */
+	int fallback_line;
 };
 
 /* A [user NAME] section: per-user policy, by the caller's uid. */

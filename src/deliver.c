@@ -42,7 +42,9 @@ struct route_sess {
 	const struct cfg_smarthost *sh;
 	struct smtp_session *s;
 	int opens;		/* sessions opened in this pass */
-	int down;		/* the smarthost cannot be reached now */
+	int down;		/* no session possible in this pass */
+	int unreachable;	/* ... because the server is unreachable
+				   (smtp_params.unreachable): fall back */
 	char down_reason[ERR_MSG_MAX];
 	char *password;
 	int password_read;
@@ -108,6 +110,8 @@ session_open(struct runner *r, struct route_sess *rs, struct err *e)
 		rs->password_read = 1;
 	}
 	deliver_smtp_params(r->c, rs->sh, rs->password, r->o->verbose, &p);
+	rs->unreachable = 0;
+	p.unreachable = &rs->unreachable;
 	rs->opens++;
 	return smtp_open(&rs->s, &p, e);
 }
@@ -120,6 +124,7 @@ session_get(struct runner *r, struct route_sess *rs, struct err *e)
 		return RQ_OK;
 	if (!rs->down && rs->opens > MAX_REOPEN) {
 		rs->down = 1;
+		rs->unreachable = 0;
 		strlcpy(rs->down_reason, "too many broken sessions in one "
 		    "pass", sizeof(rs->down_reason));
 	}
@@ -311,9 +316,9 @@ outgoing(struct route_sess *rs, struct env *env, int fd, struct buf *head,
  * saved, so that a crash re-sends only the batch in flight.
  */
 /*
- * Whether the route's sending limits let env go now (rate.h): 0, or -1
- * when it is held back (its reason and next attempt set). A route known
- * to be down takes no slot: the message is deferred by the session.
+ * Whether the sending limits of the route that carries env let it go now
+ * (rate.h): 0, or -1 when it is held back (its reason and next attempt
+ * set). Asked once the session is up: a route down takes no slot.
  */
 static int
 rate_ok(struct runner *r, struct route_sess *rs, struct env *env)
@@ -321,12 +326,48 @@ rate_ok(struct runner *r, struct route_sess *rs, struct env *env)
 	char why[ERR_MSG_MAX];
 	time_t next;
 
-	if (rs->down || rate_take(r->sp.fd[SP_STATE], rs->sh, time(NULL),
-	    &next, why, sizeof(why)))
+	if (rate_take(r->sp.fd[SP_STATE], rs->sh, time(NULL), &next, why,
+	    sizeof(why)))
 		return 0;
 	env_set_reason(&env->reason, why);
 	env->next = next;
 	return -1;
+}
+
+/*
+ * The route that carries env: rs when its session is up; else, when its
+ * smarthost cannot be reached (not after it refused something), the
+ * first route down its fallback chain that admits the sender and can be
+ * reached. NULL with e set (the last route's reason).
+ */
+static struct route_sess *
+carrier(struct runner *r, const struct env *env, struct route_sess *rs,
+    struct err *e)
+{
+	const struct cfg_smarthost *next;
+	size_t hops = 0;
+
+	while (hops++ <= r->nrs) {
+		if (session_get(r, rs, e) == RQ_OK) {
+			if (strcmp(rs->sh->name, env->route) != 0)
+				log_info("%s: route %s cannot be reached, "
+				    "carried by its fallback %s", env->id,
+				    env->route, rs->sh->name);
+			return rs;
+		}
+		if (!rs->unreachable)
+			return NULL;
+		next = rs->sh;
+		do {
+			next = next->fallback != NULL ?
+			    route_find(r->c, next->fallback) : NULL;
+		} while (next != NULL && !route_admits(next, env->sender) &&
+		    hops++ <= r->nrs);
+		if (next == NULL)
+			return NULL;
+		rs = route_sess(r, next);
+	}
+	return NULL;
 }
 
 /* Returns -1 when the message was held back by a rate limit. */
@@ -341,9 +382,8 @@ attempt(struct runner *r, struct env *env, int fd)
 	size_t *map, i, n = 0, start, k, cap, lim, batch = RCPT_BATCH;
 	struct err e;
 	enum rq_status st;
+	int held = 0;
 
-	if (rate_ok(r, rs, env) == -1)
-		return -1;
 	buf_init(&head, 2 * MSGHEAD_MAX);
 	for (i = 0; i < env->nrcpt; i++)
 		n += env->rcpts[i].state == RCPT_PENDING;
@@ -362,10 +402,12 @@ attempt(struct runner *r, struct env *env, int fd)
 			map[n] = i;
 			rc[n++] = env->rcpts[i].addr;
 		}
-	if (session_get(r, rs, &e) != RQ_OK) {
+	if ((rs = carrier(r, env, rs, &e)) == NULL) {
 		env_set_reason(&env->reason, e.msg);
 		goto out;
 	}
+	if ((held = rate_ok(r, rs, env)) == -1)
+		goto out;
 	if (outgoing(rs, env, fd, &head, &m) == -1)
 		goto out;
 	m.body_8bit = (env->flags & MSG_F_8BIT) != 0;
@@ -396,7 +438,7 @@ out:
 	free(rc);
 	free(map);
 	free(res);
-	return 0;
+	return held;
 }
 
 /* "5 days", "90 minutes": the largest unit that divides t. */

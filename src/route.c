@@ -15,6 +15,8 @@
 
 enum pat_kind { PAT_DOMAIN, PAT_SUB, PAT_ADDR };
 
+static int list_admits(const struct cfg_list *, const char *);
+
 struct pat {
 	enum pat_kind kind;
 	const char *local;	/* PAT_ADDR */
@@ -245,11 +247,49 @@ shadowed(const struct cfg *c, size_t j, struct err *e)
 	    first->line, sh->name);
 }
 
+/* The fallbacks of route i: each exists, and the chain ends. */
+static enum rq_status
+check_fallback(const struct cfg *c, size_t i, struct err *e)
+{
+	const struct cfg_smarthost *sh = route_at(c, i), *p;
+	char chain[ERR_MSG_MAX];
+	size_t hops;
+
+	if (sh->fallback == NULL)
+		return RQ_OK;
+	if (route_find(c, sh->fallback) == NULL)
+		return err_set(e, RQ_CONFIG, "%s:%d: fallback: no [smarthost %s] "
+		    "section", c->path, sh->fallback_line, sh->fallback);
+	snprintf(chain, sizeof(chain), "%s", sh->name);
+	for (p = sh, hops = 0; p->fallback != NULL && hops < route_count(c);
+	    hops++) {
+		if ((p = route_find(c, p->fallback)) == NULL)
+			return RQ_OK;	/* reported at its own line */
+		strlcat(chain, " -> ", sizeof(chain));
+		strlcat(chain, p->name, sizeof(chain));
+		if (p == sh)
+			return err_set(e, RQ_CONFIG, "%s:%d: fallback: a cycle "
+			    "(%s)", c->path, sh->fallback_line, chain);
+	}
+	return RQ_OK;
+}
+
+int
+route_admits(const struct cfg_smarthost *sh, const char *sender)
+{
+	return (sh->senders.n == 0 || senders_match(sh, sender)) &&
+	    list_admits(&sh->allowed, sender);
+}
+
 enum rq_status
 route_check(const struct cfg *c, struct err *e)
 {
 	const struct cfg_user *u;
 	size_t i;
+
+	for (i = 0; i < route_count(c); i++)
+		if (check_fallback(c, i, e) != RQ_OK)
+			return RQ_CONFIG;
 
 	for (i = 0; i < c->nusers; i++) {
 		u = &c->users[i];

@@ -64,6 +64,10 @@ char *route_allowed_pattern(const char *word);
 enum rq_status route_sender_allowed(const struct cfg *c, const char *sender,
     uid_t uid, const char *who, struct err *e);
 
+/* Non-zero when route sh may carry mail from sender as a fallback: its
+ * senders (if any) match, and its allowed_senders admit it. */
+int route_admits(const struct cfg_smarthost *sh, const char *sender);
+
 /* The [user NAME] section of uid, or NULL. */
 const struct cfg_user *route_user(const struct cfg *c, uid_t uid);
 
@@ -72,9 +76,9 @@ const struct cfg_smarthost *route_select(const struct cfg *c,
     const char *sender, uid_t uid);
 
 /*
- * The checks across sections, for cfg_load(): every route named exists,
- * and no route's senders are all taken by an earlier route (it could
- * never be chosen by them). RQ_CONFIG with "FILE:LINE: KEY: why".
+ * The checks across sections, for cfg_load(): every route named exists
+ * (route, fallback), fallbacks form no cycle, and no route's senders are
+ * all taken by an earlier route (it could never be chosen by them). RQ_CONFIG with "FILE:LINE: KEY: why".
  */
 enum rq_status route_check(const struct cfg *c, struct err *e);
 

@@ -752,6 +752,21 @@ smtp_new(const struct smtp_params *p)
 }
 
 /* Connect (and for smtps shake hands), then run the set-up states. */
+/*
+ * Session set-up failed in state st: could the server not be reached
+ * (see smtp_params.unreachable)? A STARTTLS whose handshake failed
+ * leaves the session in SMTP_STARTTLS with the 220 as its last reply.
+ */
+static void
+smtp_set_unreachable(struct smtp_session *s, enum smtp_state st)
+{
+	if (s->p->unreachable == NULL)
+		return;
+	*s->p->unreachable = st == SMTP_CONNECT || st == SMTP_TLS ||
+	    st == SMTP_GREETING || s->reply.code == 421 ||
+	    (st == SMTP_STARTTLS && s->reply.code == 220);
+}
+
 static enum rq_status
 smtp_setup(struct smtp_session *s, struct err *e)
 {
@@ -761,18 +776,23 @@ smtp_setup(struct smtp_session *s, struct err *e)
 	if (conn_open(&s->conn, p->host, p->port,
 	    smtp_timeout(s, SMTP_CONNECT), e) != RQ_OK) {
 		s->state = SMTP_BROKEN;
+		smtp_set_unreachable(s, SMTP_CONNECT);
 		return RQ_TEMP;
 	}
 	if (s->verbose)
 		fprintf(stderr, "--- connected to %s\n", conn_peer(s->conn));
 	if (p->tls == TLS_MODE_SMTPS &&
-	    smtp_tls_start(s, SMTP_TLS, e) != RQ_OK)
+	    smtp_tls_start(s, SMTP_TLS, e) != RQ_OK) {
+		smtp_set_unreachable(s, SMTP_TLS);
 		return RQ_TEMP;
+	}
 	s->state = SMTP_GREETING;
 	while (s->state != SMTP_READY) {
 		st = s->state;
-		if (smtp_step(s, st, e) != RQ_OK)
+		if (smtp_step(s, st, e) != RQ_OK) {
+			smtp_set_unreachable(s, st);
 			return RQ_TEMP;
+		}
 	}
 	return RQ_OK;
 }

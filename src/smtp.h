@@ -41,6 +41,14 @@ struct smtp_params {
 	const char *helo;		/* our EHLO name */
 	int timeout;			/* base seconds; 0: defaults */
 	int verbose;			/* dialogue to stderr, secrets masked */
+	/*
+	 * NULL, or where smtp_open() says, when it fails, whether the
+	 * server could not be reached at all (name lookup, connect, TLS
+	 * handshake, greeting, or a 421 reply): 1, so that another route
+	 * may carry the mail; 0 for a failure after the server talked
+	 * (EHLO, STARTTLS refused or not offered, AUTH).
+	 */
+	int *unreachable;
 };
 
 /*

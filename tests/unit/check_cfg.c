@@ -113,7 +113,14 @@ static const struct {
 	{ "[queue]\nlifetime = 0\n", "lifetime: must be more than 0" },
 	{ "[smarthost]\nrate = 10/week\n", ":2: rate: expected limits like" },
 	{ "[smarthost]\nrate = 10/day 20/day\n", ":2: rate: expected limits" },
-	{ "[smarthost]\nfallback = x\n", ":2: fallback: not supported by this" },
+	{ "[smarthost]\nfallback = x\n", ":2: fallback: no [smarthost x] "
+	    "section" },
+	{ "[smarthost]\nfallback = a/b\n", ":2: fallback: expected the NAME" },
+	{ "[smarthost]\nhost = h\nfallback = b\n[smarthost b]\nhost = i\n"
+	    "fallback = c\n[smarthost c]\nhost = j\nfallback = default\n",
+	    ":3: fallback: a cycle (default -> b -> c -> default)" },
+	{ "[smarthost b]\nhost = i\nfallback = b\n", ":3: fallback: a cycle "
+	    "(b -> b)" },
 	{ "[local]\naliases = etc/aliases\n", "[local] aliases: must be an "
 	    "absolute path" },
 	{ "no section line\n", ":1: syntax error" },
@@ -188,6 +195,7 @@ START_TEST(accepts_routes)
 	write_conf("[smarthost]\nhost = default.example\n"
 	    "[smarthost shop]\nhost = smtp.shop.example\ntls = smtps\n"
 	    "user = shop\npassword = x\nrate = 100/day, 20/minute\n"
+	    "fallback = default\n"
 	    "senders = *@shop.example, *@*.shop.example;sales@b.example\n"
 	    "[user root]\nroute = news\n"
 	    "allowed_senders = b.example, *.b.example;sales@a.example\n"
@@ -204,12 +212,13 @@ START_TEST(accepts_routes)
 	ck_assert_ptr_nonnull(sh);
 	ck_assert_int_eq(sh->line, 3);
 	ck_assert_uint_eq(sh->nrate, 2);
+	ck_assert_str_eq(sh->fallback, "default");
 	ck_assert_uint_eq(sh->rate[1].limit, 20);
 	ck_assert_int_eq(sh->rate[1].window, 60);
 	ck_assert_str_eq(sh->port, "465");
 	ck_assert_uint_eq(sh->senders.n, 3);
 	ck_assert_str_eq(sh->senders.v[2], "sales@b.example");
-	ck_assert_int_eq(sh->senders.line, 9);
+	ck_assert_int_eq(sh->senders.line, 10);
 	ck_assert_ptr_null(route_find(&c, "nope"));
 	ck_assert_ptr_eq(route_find(&c, "default"), &c.smarthost);
 	ck_assert_uint_eq(c.nusers, 1);
