@@ -2,10 +2,10 @@
  * cfg.c - read relayq.conf (INI, libinih) into a caller-owned struct cfg.
  *
  * Every key is checked as it is read; the first error is kept with the
- * key name and libinih supplies its line, so the message reads
+ * key name and the line reader supplies its line, so the message reads
  * "FILE:LINE: KEY: what is wrong". Unknown sections and keys are errors.
- * Keys of the design that this version does not implement are refused
- * with a clear message rather than accepted and ignored.
+ * Checks across keys and sections (cfg_finish, route_check) name the
+ * line of the section or key they concern.
  */
 #include "config.h"
 
@@ -30,6 +30,7 @@
 #include "cfg.h"
 #include "rate.h"
 #include "route.h"
+#include "secretcmd.h"
 
 #ifndef RELAYQ_SPOOL_DIR
 #define RELAYQ_SPOOL_DIR "/var/spool/relayq"
@@ -206,7 +207,7 @@ enum key_type {
 	K_PRIORITY,	/* 1..5 */
 	K_RATE,		/* N/day, N/hour, N/minute, ... */
 	K_FALLBACK,	/* a route name, with its line */
-	K_LATER,	/* in the design, not in this version */
+	K_COMMAND,	/* password_command */
 };
 
 /*
@@ -247,7 +248,7 @@ static const struct key_def keys[] = {
 	{ "smarthost", "password_file", K_STR, SH(password_file) },
 	{ "smarthost", "plaintext_auth", K_BOOL, SH(plaintext_auth) },
 	{ "smarthost", "timeout", K_DURATION, SH(timeout) },
-	{ "smarthost", "password_command", K_LATER, 0 },
+	{ "smarthost", "password_command", K_COMMAND, SH(password_command) },
 	{ "smarthost", "senders", K_SENDERS, SH(senders) },
 	{ "user", "route", K_ROUTE, US(route) },
 	{ "smarthost", "from", K_FROM, SH(from) },
@@ -270,7 +271,7 @@ static const char *const tls_names[] = {
 static const char *const auth_names[] = {
 	[AUTH_AUTO] = "auto", [AUTH_PLAIN] = "plain", [AUTH_LOGIN] = "login",
 	[AUTH_CRAM_MD5] = "cram-md5", [AUTH_XOAUTH2] = "xoauth2",
-	[AUTH_NONE] = "none",
+	[AUTH_OAUTHBEARER] = "oauthbearer", [AUTH_NONE] = "none",
 };
 
 static const char *const rewrite_names[] = {
@@ -530,7 +531,7 @@ set_key(struct cfg_parse *cp, const struct key_def *k, const char *value)
 		if ((v = lookup_name(auth_names, sizeof(auth_names) /
 		    sizeof(auth_names[0]), value)) == -1)
 			return bad(cp, k->name, "expected auto, plain, login, "
-			    "cram-md5, xoauth2 or none");
+			    "cram-md5, xoauth2, oauthbearer or none");
 		*(enum auth_mech *)(void *)(base + k->off) =
 		    (enum auth_mech)v;
 		return 1;
@@ -538,6 +539,12 @@ set_key(struct cfg_parse *cp, const struct key_def *k, const char *value)
 		return set_senders(cp, k, base, value);
 	case K_ALLOWED:
 		return set_allowed(cp, k, base, value);
+	case K_COMMAND:
+		if (*value != '\0' && !secretcmd_valid(value))
+			return bad(cp, k->name, "unbalanced quotes, or no "
+			    "command");
+		return set_str((char **)(void *)(base + k->off), value) == -1 ?
+		    bad(cp, k->name, "out of memory") : 1;
 	case K_FALLBACK:
 		if (!route_name_valid(value))
 			return bad(cp, k->name, "expected the NAME of a "
@@ -578,9 +585,6 @@ set_key(struct cfg_parse *cp, const struct key_def *k, const char *value)
 		((struct cfg_user *)(void *)base)->route_line = cp->line;
 		return set_str((char **)(void *)(base + k->off), value) == -1 ?
 		    bad(cp, k->name, "out of memory") : 1;
-	case K_LATER:
-		return bad(cp, k->name, "not supported by this version of "
-		    "relayq");
 	}
 	return bad(cp, k->name, "internal error");
 }
@@ -746,9 +750,15 @@ finish_route(const struct cfg *c, struct cfg_smarthost *sh, struct err *e)
 		return err_set(e, RQ_CONFIG, "%s plaintext_auth: only allowed "
 		    "for a loopback host (127.0.0.1, ::1, localhost)",
 		    route_where(c, sh));
-	if (sh->password != NULL && sh->password_file != NULL)
-		return err_set(e, RQ_CONFIG, "%s password and password_file: "
-		    "choose one", route_where(c, sh));
+	if ((sh->password != NULL) + (sh->password_file != NULL) +
+	    (sh->password_command != NULL) > 1)
+		return err_set(e, RQ_CONFIG, "%s password, password_file and "
+		    "password_command: choose one", route_where(c, sh));
+	if ((sh->auth == AUTH_XOAUTH2 || sh->auth == AUTH_OAUTHBEARER) &&
+	    sh->user == NULL)
+		return err_set(e, RQ_CONFIG, "%s auth = %s: needs user (the "
+		    "account the token is for)", route_where(c, sh),
+		    cfg_auth_name(sh->auth));
 	if (sh->rewrite_from != REWRITE_NO && sh->from == NULL)
 		return err_set(e, RQ_CONFIG, "%s rewrite_from: needs from (the "
 		    "address to put in From)", route_where(c, sh));
@@ -958,6 +968,7 @@ smarthost_free(struct cfg_smarthost *sh)
 	free(sh->user);
 	free(sh->password);
 	free(sh->password_file);
+	free(sh->password_command);
 	cfg_list_free(&sh->senders);
 	cfg_list_free(&sh->allowed);
 	free(sh->from);
@@ -1052,6 +1063,9 @@ cfg_password(const struct cfg_smarthost *sh, char **out, struct err *e)
 	}
 	if (sh->password_file != NULL)
 		return read_secret(sh->password_file, out, e);
+	if (sh->password_command != NULL)
+		return secretcmd_run(sh->password_command, (int)sh->timeout, out,
+		    e);
 	return RQ_OK;
 }
 

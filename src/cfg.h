@@ -28,6 +28,7 @@ enum auth_mech {
 	AUTH_LOGIN,
 	AUTH_CRAM_MD5,
 	AUTH_XOAUTH2,
+	AUTH_OAUTHBEARER,
 	AUTH_NONE,
 };
 
@@ -73,6 +74,7 @@ struct cfg_smarthost {
 	char *user;
 	char *password;
 	char *password_file;
+	char *password_command;	/* secretcmd.h */
 	int plaintext_auth;	/* allow AUTH without TLS (loopback only) */
 	time_t timeout;		/* seconds for every SMTP state; 0: defaults */
 	struct cfg_list senders;	/* patterns choosing this route */
@@ -135,8 +137,9 @@ void cfg_list_free(struct cfg_list *l);
 
 /*
  * The password of route sh: `password`, else the first line of
- * `password_file` (refused when group- or world-writable). *out is NULL
- * when none is configured. The caller wipes and frees it.
+ * `password_file` (refused when group- or world-writable), else the
+ * output of `password_command` (secretcmd.h). *out is NULL when none is
+ * configured. The caller wipes and frees it.
  */
 enum rq_status cfg_password(const struct cfg_smarthost *sh, char **out,
     struct err *e);

@@ -48,6 +48,8 @@ struct route_sess {
 	char down_reason[ERR_MSG_MAX];
 	char *password;
 	int password_read;
+	int token_refused;	/* smtp_params.token_refused */
+	int refreshed;		/* password_command run again this pass */
 };
 
 struct runner {
@@ -99,10 +101,22 @@ deliver_secrets(struct cfg *c, const struct cfg_smarthost *sh,
 	return RQ_OK;
 }
 
+static void
+password_forget(struct route_sess *rs)
+{
+	if (rs->password != NULL) {
+		explicit_bzero(rs->password, strlen(rs->password));
+		free(rs->password);
+	}
+	rs->password = NULL;
+	rs->password_read = 0;
+}
+
 static enum rq_status
 session_open(struct runner *r, struct route_sess *rs, struct err *e)
 {
 	struct smtp_params p;
+	enum rq_status st;
 
 	if (!rs->password_read) {
 		if (deliver_secrets(r->c, rs->sh, &rs->password, e) != RQ_OK)
@@ -111,9 +125,21 @@ session_open(struct runner *r, struct route_sess *rs, struct err *e)
 	}
 	deliver_smtp_params(r->c, rs->sh, rs->password, r->o->verbose, &p);
 	rs->unreachable = 0;
+	rs->token_refused = 0;
 	p.unreachable = &rs->unreachable;
+	p.token_refused = &rs->token_refused;
 	rs->opens++;
-	return smtp_open(&rs->s, &p, e);
+	st = smtp_open(&rs->s, &p, e);
+	/* An OAuth2 access token expired: once a pass, ask for a new one. */
+	if (st != RQ_OK && rs->token_refused &&
+	    rs->sh->password_command != NULL && !rs->refreshed) {
+		rs->refreshed = 1;
+		log_info("route %s: the server refused the access token; "
+		    "running password_command again", rs->sh->name);
+		password_forget(rs);
+		return session_open(r, rs, e);
+	}
+	return st;
 }
 
 /* A usable session, or RQ_TEMP with the reason the smarthost is down. */
@@ -165,10 +191,7 @@ sessions_close(struct runner *r)
 		rs = &r->rs[i];
 		if (rs->s != NULL)
 			smtp_close(rs->s);
-		if (rs->password != NULL) {
-			explicit_bzero(rs->password, strlen(rs->password));
-			free(rs->password);
-		}
+		password_forget(rs);
 	}
 	free(r->rs);
 	r->rs = NULL;

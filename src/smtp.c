@@ -388,7 +388,7 @@ smtp_auth_shown(const struct smtp_session *s, enum smtp_state st,
 {
 	const char *name = auth_mech_name(s->auth.mech);
 	int payload = s->auth.mech == AUTH_PLAIN ||
-	    s->auth.mech == AUTH_XOAUTH2;
+	    s->auth.mech == AUTH_XOAUTH2 || s->auth.mech == AUTH_OAUTHBEARER;
 
 	if (st == SMTP_AUTH_NEXT)
 		strlcpy(dst, "<secret>", size);
@@ -548,6 +548,13 @@ smtp_handle_auth(struct smtp_session *s, struct err *e)
 	}
 	if (s->reply.code != 334) {
 		buf_wipe(&s->authbuf);
+		/* A token answered with an error challenge, then refused:
+		 * expired or revoked (smtp_params.token_refused). */
+		if ((s->auth.mech == AUTH_XOAUTH2 ||
+		    s->auth.mech == AUTH_OAUTHBEARER) && s->auth.step == 1 &&
+		    (s->reply.code == 535 || s->reply.code == 454) &&
+		    s->p->token_refused != NULL)
+			*s->p->token_refused = 1;
 		return smtp_reply_fail(s, SMTP_AUTH, e);
 	}
 	if ((chal = reply_line(&s->reply, 0, &len)) == NULL)

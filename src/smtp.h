@@ -49,6 +49,12 @@ struct smtp_params {
 	 * (EHLO, STARTTLS refused or not offered, AUTH).
 	 */
 	int *unreachable;
+	/*
+	 * NULL, or set to 1 when the server refused an XOAUTH2 or
+	 * OAUTHBEARER token after an error challenge (334, then 535 or
+	 * 454): the token has expired; a fresh one may be tried.
+	 */
+	int *token_refused;
 };
 
 /*

@@ -121,6 +121,15 @@ static const struct {
 	    ":3: fallback: a cycle (default -> b -> c -> default)" },
 	{ "[smarthost b]\nhost = i\nfallback = b\n", ":3: fallback: a cycle "
 	    "(b -> b)" },
+	{ "[smarthost]\npassword_command = get 'pw\n", ":2: password_command: "
+	    "unbalanced quotes" },
+	{ "[smarthost]\nhost = h\nuser = u\npassword_file = /p\n"
+	    "password_command = get-pw\n", "password, password_file and "
+	    "password_command: choose one" },
+	{ "[smarthost]\nhost = h\nauth = oauthbearer\npassword_command = t\n",
+	    "auth = oauthbearer: needs user" },
+	{ "[smarthost]\nauth = oauth\n", ":2: auth: expected auto, plain, "
+	    "login, cram-md5, xoauth2, oauthbearer or none" },
 	{ "[local]\naliases = etc/aliases\n", "[local] aliases: must be an "
 	    "absolute path" },
 	{ "no section line\n", ":1: syntax error" },
