@@ -482,12 +482,80 @@ set_allowed(struct cfg_parse *cp, const struct key_def *k, char *base,
 	return 1;
 }
 
+/* A key naming a route (route, fallback); *line gets its line. */
+static int
+set_route_name(struct cfg_parse *cp, const struct key_def *k, char *base,
+    const char *value, int *line)
+{
+	if (!route_name_valid(value))
+		return bad(cp, k->name, "expected the NAME of a "
+		    "[smarthost NAME] section, or default");
+	*line = cp->line;
+	return set_str((char **)(void *)(base + k->off), value) == -1 ?
+	    bad(cp, k->name, "out of memory") : 1;
+}
+
+/* The keys of routes and users beyond an SMTP account's (set_key). */
+static int
+set_policy_key(struct cfg_parse *cp, const struct key_def *k, char *base,
+    const char *value)
+{
+	const char *errstr;
+	int v;
+
+	switch (k->type) {
+	case K_SENDERS:
+		return set_senders(cp, k, base, value);
+	case K_ALLOWED:
+		return set_allowed(cp, k, base, value);
+	case K_COMMAND:
+		if (*value != '\0' && !secretcmd_valid(value))
+			return bad(cp, k->name, "unbalanced quotes, or no "
+			    "command");
+		return set_str((char **)(void *)(base + k->off), value) == -1 ?
+		    bad(cp, k->name, "out of memory") : 1;
+	case K_FALLBACK:
+		return set_route_name(cp, k, base, value,
+		    &((struct cfg_smarthost *)(void *)base)->fallback_line);
+	case K_RATE:
+		if (rate_parse(value, ((struct cfg_smarthost *)(void *)base)->rate,
+		    &((struct cfg_smarthost *)(void *)base)->nrate) == -1)
+			return bad(cp, k->name, "expected limits like \"100/day, "
+			    "20/minute\" (N/day, N/hour or N/minute; N from 1 to "
+			    "100000; at most 4, one per period)");
+		return 1;
+	case K_PRIORITY:
+		if ((v = (int)strtonum(value, 1, 5, &errstr)) == 0 ||
+		    errstr != NULL)
+			return bad(cp, k->name, "expected 1 to 5 (3 is normal, "
+			    "5 most urgent)");
+		*(int *)(void *)(base + k->off) = v;
+		return 1;
+	case K_FROM:
+		return set_from(cp, k, cp->cur, value);
+	case K_FROM_NAME:
+		return set_from_name(cp, k, cp->cur, value);
+	case K_REWRITE:
+		if ((v = lookup_name(rewrite_names, sizeof(rewrite_names) /
+		    sizeof(rewrite_names[0]), value)) == -1)
+			return bad(cp, k->name, "expected always, foreign or no");
+		*(enum rewrite_mode *)(void *)(base + k->off) =
+		    (enum rewrite_mode)v;
+		return 1;
+	case K_ROUTE:
+		return set_route_name(cp, k, base, value,
+		    &((struct cfg_user *)(void *)base)->route_line);
+	default:
+		break;
+	}
+	return bad(cp, k->name, "internal error");
+}
+
 static int
 set_key(struct cfg_parse *cp, const struct key_def *k, const char *value)
 {
 	char *base = strcmp(k->section, "smarthost") == 0 ||
 	    strcmp(k->section, "user") == 0 ? cp->cur : (char *)cp->c;
-	const char *errstr;
 	int v;
 
 	switch (k->type) {
@@ -535,56 +603,8 @@ set_key(struct cfg_parse *cp, const struct key_def *k, const char *value)
 		*(enum auth_mech *)(void *)(base + k->off) =
 		    (enum auth_mech)v;
 		return 1;
-	case K_SENDERS:
-		return set_senders(cp, k, base, value);
-	case K_ALLOWED:
-		return set_allowed(cp, k, base, value);
-	case K_COMMAND:
-		if (*value != '\0' && !secretcmd_valid(value))
-			return bad(cp, k->name, "unbalanced quotes, or no "
-			    "command");
-		return set_str((char **)(void *)(base + k->off), value) == -1 ?
-		    bad(cp, k->name, "out of memory") : 1;
-	case K_FALLBACK:
-		if (!route_name_valid(value))
-			return bad(cp, k->name, "expected the NAME of a "
-			    "[smarthost NAME] section, or default");
-		((struct cfg_smarthost *)(void *)base)->fallback_line =
-		    cp->line;
-		return set_str((char **)(void *)(base + k->off), value) == -1 ?
-		    bad(cp, k->name, "out of memory") : 1;
-	case K_RATE:
-		if (rate_parse(value, ((struct cfg_smarthost *)(void *)base)->rate,
-		    &((struct cfg_smarthost *)(void *)base)->nrate) == -1)
-			return bad(cp, k->name, "expected limits like \"100/day, "
-			    "20/minute\" (N/day, N/hour or N/minute; N from 1 to "
-			    "100000; at most 4, one per period)");
-		return 1;
-	case K_PRIORITY:
-		if ((v = (int)strtonum(value, 1, 5, &errstr)) == 0 ||
-		    errstr != NULL)
-			return bad(cp, k->name, "expected 1 to 5 (3 is normal, "
-			    "5 most urgent)");
-		*(int *)(void *)(base + k->off) = v;
-		return 1;
-	case K_FROM:
-		return set_from(cp, k, cp->cur, value);
-	case K_FROM_NAME:
-		return set_from_name(cp, k, cp->cur, value);
-	case K_REWRITE:
-		if ((v = lookup_name(rewrite_names, sizeof(rewrite_names) /
-		    sizeof(rewrite_names[0]), value)) == -1)
-			return bad(cp, k->name, "expected always, foreign or no");
-		*(enum rewrite_mode *)(void *)(base + k->off) =
-		    (enum rewrite_mode)v;
-		return 1;
-	case K_ROUTE:
-		if (!route_name_valid(value))
-			return bad(cp, k->name, "expected the NAME of a "
-			    "[smarthost NAME] section, or default");
-		((struct cfg_user *)(void *)base)->route_line = cp->line;
-		return set_str((char **)(void *)(base + k->off), value) == -1 ?
-		    bad(cp, k->name, "out of memory") : 1;
+	default:
+		return set_policy_key(cp, k, base, value);
 	}
 	return bad(cp, k->name, "internal error");
 }

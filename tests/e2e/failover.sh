@@ -25,46 +25,22 @@ start_scripted refuser '{"rcpt": [["send", "550 5.1.1 no such user here\r\n"]]}'
 REFUSER_PORT=$SH_PORT REFUSER_RX=$SH_RX
 DEAD_PORT=$(mt free-port) || die "no free port"
 
+# route NAME PORT [SENDERS [FALLBACK]]: a plain [smarthost NAME] section.
+route() {
+	printf '\n[smarthost %s]\nhost = 127.0.0.1\nport = %s\ntls = none\n' "$1" "$2"
+	[ -n "${3:-}" ] && printf 'senders = %s\n' "$3"
+	[ -n "${4:-}" ] && printf 'fallback = %s\n' "$4"
+	return 0
+}
 CONF=$T/relayq.conf
-write_config "$CONF" port="$MAIN_PORT" extra="
-[smarthost primary]
-host = 127.0.0.1
-port = $DEAD_PORT
-tls = none
-senders = *@shop.example
-fallback = backup
-
-[smarthost busy]
-host = 127.0.0.1
-port = $G421_PORT
-tls = none
-senders = *@busy.example
-fallback = backup
-
-[smarthost refuser]
-host = 127.0.0.1
-port = $REFUSER_PORT
-tls = none
-senders = *@refuse.example
-fallback = backup
-
-[smarthost strict]
-host = 127.0.0.1
-port = $DEAD_PORT
-tls = none
-senders = *@strict.example
-fallback = other
-
-[smarthost other]
-host = 127.0.0.1
-port = $OTHER_PORT
-tls = none
-senders = *@other.example
-
-[smarthost backup]
-host = 127.0.0.1
-port = $BACKUP_PORT
-tls = none"
+write_config "$CONF" port="$MAIN_PORT" extra="$(
+	route primary "$DEAD_PORT" '*@shop.example' backup
+	route busy "$G421_PORT" '*@busy.example' backup
+	route refuser "$REFUSER_PORT" '*@refuse.example' backup
+	route strict "$DEAD_PORT" '*@strict.example' other
+	route other "$OTHER_PORT" '*@other.example'
+	route backup "$BACKUP_PORT"
+)"
 
 send() { # SENDER SUBJECT
 	printf 'Subject: %s\n\nbody\n' "$2" >"$T/msg"
