@@ -11,13 +11,19 @@ Control protocol (one line in, one line out, on the control port):
   wait N SECS    -> "<messages> <bytes>"      returns when messages >= N or after SECS
   quit           -> "bye"                     stop the sink
 
+--stamps FILE: for each message, append "SEQ TIME" to FILE just before the 250
+reply to its final dot (TIME: seconds since the epoch, microseconds; SEQ: the
+value of its X-Bench-Seq: header, "-" without one). bench/latency.sh uses it.
+
 Run with Debian's /usr/bin/python3 (python3-aiosmtpd), not a python3 from PATH.
 """
 import argparse
 import asyncio
 import os
+import re
 import ssl
 import sys
+import time
 
 from aiosmtpd.smtp import SMTP
 
@@ -41,9 +47,10 @@ class Counter:
 
 
 class Handler:
-    def __init__(self, counter, pipelining):
+    def __init__(self, counter, pipelining, stamps=None):
         self.counter = counter
         self.pipelining = pipelining
+        self.stamps = stamps
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         session.host_name = hostname
@@ -55,7 +62,13 @@ class Handler:
 
     async def handle_DATA(self, server, session, envelope):
         # One message per accepted DATA, whatever the number of recipients.
-        await self.counter.add(len(envelope.original_content or envelope.content or b""))
+        data = envelope.original_content or envelope.content or b""
+        await self.counter.add(len(data))
+        if self.stamps is not None:
+            m = re.search(rb"^X-Bench-Seq: *([0-9]+)", data, re.M | re.I)
+            self.stamps.write("%s %.6f\n" % (m.group(1).decode() if m else "-",
+                                             time.time()))
+            self.stamps.flush()
         return "250 2.0.0 OK discarded"
 
 
@@ -105,6 +118,7 @@ async def main():
     ap.add_argument("--tls-cert", help="offer STARTTLS with this cert (PEM, key included)")
     ap.add_argument("--tls-key")
     ap.add_argument("--no-pipelining", action="store_true")
+    ap.add_argument("--stamps", help="append 'SEQ TIME' per message (see above)")
     ap.add_argument("--max-size", type=int, default=64 * 1024 * 1024)
     ap.add_argument("--lifetime", type=float, default=3600.0,
                     help="exit by itself after this many seconds")
@@ -117,7 +131,8 @@ async def main():
     if args.tls_cert:
         tls_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         tls_ctx.load_cert_chain(args.tls_cert, args.tls_key)
-    handler = Handler(counter, not args.no_pipelining)
+    stamps = open(args.stamps, "a") if args.stamps else None
+    handler = Handler(counter, not args.no_pipelining, stamps)
 
     def factory():
         return SMTP(handler, data_size_limit=args.max_size, enable_SMTPUTF8=True,

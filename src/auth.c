@@ -47,6 +47,22 @@ auth_mech_name(enum auth_mech m)
 	return NULL;
 }
 
+void
+auth_mech_list(unsigned bits, char *dst, size_t size)
+{
+	const char *n;
+	int m;
+
+	dst[0] = '\0';
+	for (m = AUTH_PLAIN; m < AUTH_NONE; m++)
+		if ((bits & (1u << m)) != 0 &&
+		    (n = auth_mech_name((enum auth_mech)m)) != NULL) {
+			if (dst[0] != '\0')
+				strlcat(dst, " ", size);
+			strlcat(dst, n, size);
+		}
+}
+
 enum auth_mech
 auth_mech_lookup(const char *s, size_t len)
 {

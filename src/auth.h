@@ -30,6 +30,11 @@ struct auth {
 
 /* The SMTP name ("PLAIN", "CRAM-MD5", ...); NULL for AUTH_AUTO/NONE. */
 const char *auth_mech_name(enum auth_mech m);
+/*
+ * The mechanisms in bits (1u << mech), space-separated ("PLAIN LOGIN"),
+ * into dst; "" when none.
+ */
+void auth_mech_list(unsigned bits, char *dst, size_t size);
 /* The mechanism named by s[0..len) (case-insensitive), else AUTH_NONE. */
 enum auth_mech auth_mech_lookup(const char *s, size_t len);
 /*

@@ -5,7 +5,8 @@
  * honoured). NOTIFY= is: a recipient whose NOTIFY was given without
  * FAILURE (NEVER, or only SUCCESS/DELAY) is left out, and no DSN is sent
  * when that leaves nobody. Failure to queue a bounce is RQ_TEMP: the
- * caller keeps the original message and tries again later.
+ * caller keeps the original message and tries again later. Every field
+ * it writes is folded (header_fold), every text line within 998 octets.
  */
 #include "config.h"
 
@@ -95,11 +96,19 @@ dsn_text(struct buf *b, struct cfg *c, const struct env *env)
 	    "I'm sorry to have to inform you that your message could not\n"
 	    "be delivered to one or more recipients. The smarthost's\n"
 	    "answer, or the reason, is below.\n\n", cfg_hostname(c));
-	for (i = 0; i < env->nrcpt; i++)
-		if (reported(env, i))
-			buf_printf(b, "<%s>: %s\n", env->rcpts[i].addr,
-			    env->rcpts[i].reason ? env->rcpts[i].reason :
-			    "delivery failed");
+	for (i = 0; i < env->nrcpt; i++) {
+		const char *r = env->rcpts[i].reason;
+
+		if (!reported(env, i))
+			continue;
+		if (r == NULL)
+			r = "delivery failed";
+		/* A text line stays within 998 octets: the reason (at most
+		 * SPOOL_REASON_MAX) goes on its own line when it must. */
+		buf_printf(b, "<%s>:%s%s\n", env->rcpts[i].addr,
+		    strlen(env->rcpts[i].addr) + strlen(r) + 3 >
+		    HEADER_LINE_MAX ? "\n    " : " ", r);
+	}
 }
 
 static void
@@ -107,7 +116,7 @@ dsn_status(struct buf *b, struct cfg *c, const struct env *env)
 {
 	char date[64], code[16];
 	const char *r;
-	size_t i;
+	size_t i, start = b->len;
 
 	header_date(date, sizeof(date), env->arrival);
 	if (env->dsn.envid[0] != '\0')
@@ -126,14 +135,16 @@ dsn_status(struct buf *b, struct cfg *c, const struct env *env)
 		else if (*r != '\0')
 			buf_printf(b, "Diagnostic-Code: X-relayq; %s\n", r);
 	}
+	header_fold_since(b, start);	/* header syntax (RFC 3464 2) */
 }
 
 static void
 dsn_build(struct buf *b, struct cfg *c, const struct env *env, int msgfd,
     const char *id)
 {
-	char boundary[128];
+	char boundary[71];	/* RFC 2046 5.1.1: at most 70 characters */
 	time_t now = time(NULL);
+	size_t start = b->len;
 
 	snprintf(boundary, sizeof(boundary), "%s.%lld/%s", id,
 	    (long long)now, cfg_hostname(c));
@@ -144,9 +155,11 @@ dsn_build(struct buf *b, struct cfg *c, const struct env *env, int msgfd,
 	header_add_message_id(b, id, cfg_hostname(c), now);
 	buf_printf(b, "Auto-Submitted: auto-replied\nMIME-Version: 1.0\n"
 	    "Content-Type: multipart/report; report-type=delivery-status;\n"
-	    "\tboundary=\"%s\"\n\nThis is a MIME-encapsulated message.\n\n"
+	    "\tboundary=\"%s\"\n", boundary);
+	header_fold_since(b, start);
+	buf_printf(b, "\nThis is a MIME-encapsulated message.\n\n"
 	    "--%s\nContent-Description: Notification\n"
-	    "Content-Type: text/plain; charset=utf-8\n\n", boundary, boundary);
+	    "Content-Type: text/plain; charset=utf-8\n\n", boundary);
 	dsn_text(b, c, env);
 	buf_printf(b, "\n--%s\nContent-Description: Delivery report\n"
 	    "Content-Type: message/delivery-status\n\n", boundary);

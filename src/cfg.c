@@ -169,6 +169,7 @@ cfg_defaults(struct cfg *c)
 	parse_retry(c, default_retry);
 	c->lifetime = 5 * 86400;
 	c->max_size = 50 * 1048576;
+	c->min_free_pct = 2;
 	smarthost_defaults(&c->smarthost);
 	c->smarthost.name = strdup("default");
 }
@@ -208,6 +209,8 @@ enum key_type {
 	K_RATE,		/* N/day, N/hour, N/minute, ... */
 	K_FALLBACK,	/* a route name, with its line */
 	K_COMMAND,	/* password_command */
+	K_COUNT,	/* a number of messages */
+	K_MINFREE,	/* a size or a percentage of the file system */
 };
 
 /*
@@ -230,6 +233,9 @@ static const struct key_def keys[] = {
 	{ "queue", "retry", K_RETRY, 0 },
 	{ "queue", "lifetime", K_DURATION, O(lifetime) },
 	{ "queue", "max_size", K_SIZE, O(max_size) },
+	{ "queue", "min_free", K_MINFREE, 0 },
+	{ "queue", "user_max_queued", K_COUNT, O(user_max_queued) },
+	{ "queue", "user_max_bytes", K_SIZE, O(user_max_bytes) },
 	{ "local", "hostname", K_STR, O(hostname) },
 	{ "local", "domain", K_STR, O(domain) },
 	{ "local", "aliases", K_STR, O(aliases) },
@@ -257,6 +263,8 @@ static const struct key_def keys[] = {
 	{ "smarthost", "allowed_senders", K_ALLOWED, SH(allowed) },
 	{ "user", "allowed_senders", K_ALLOWED, US(allowed) },
 	{ "user", "priority", K_PRIORITY, US(priority) },
+	{ "user", "max_queued", K_COUNT, US(max_queued) },
+	{ "user", "max_bytes", K_SIZE, US(max_bytes) },
 	{ "smarthost", "rate", K_RATE, 0 },
 	{ "smarthost", "fallback", K_FALLBACK, SH(fallback) },
 };
@@ -309,6 +317,53 @@ valid_port(const char *value)
 
 	strtonum(value, 1, 65535, &errstr);
 	return errstr == NULL;
+}
+
+/* "5%" (percent of the file system) or a size. */
+static int
+parse_min_free(struct cfg *c, const char *value)
+{
+	const char *errstr;
+	char num[8];
+	size_t n = strlen(value);
+	long long pct;
+
+	if (n > 0 && value[n - 1] == '%') {
+		if (n - 1 == 0 || n - 1 >= sizeof(num))
+			return -1;
+		memcpy(num, value, n - 1);
+		num[n - 1] = '\0';
+		pct = strtonum(num, 0, 100, &errstr);
+		if (errstr != NULL)
+			return -1;
+		c->min_free_pct = (int)pct;
+		c->min_free = 0;
+		return 0;
+	}
+	if (cfg_parse_size(value, &c->min_free) == -1)
+		return -1;
+	c->min_free_pct = -1;
+	return 0;
+}
+
+static int
+set_number(struct cfg_parse *cp, const struct key_def *k, char *base,
+    const char *value)
+{
+	const char *errstr;
+	long long v;
+
+	if (k->type == K_MINFREE) {
+		if (parse_min_free(cp->c, value) == -1)
+			return bad(cp, k->name, "expected a size (100M) or a "
+			    "percentage from 0% to 100%");
+		return 1;
+	}
+	v = strtonum(value, 0, 1000000000, &errstr);
+	if (errstr != NULL)
+		return bad(cp, k->name, "not a number from 0 to 1000000000");
+	*(long long *)(void *)(base + k->off) = v;
+	return 1;
 }
 
 /*
@@ -545,6 +600,9 @@ set_policy_key(struct cfg_parse *cp, const struct key_def *k, char *base,
 	case K_ROUTE:
 		return set_route_name(cp, k, base, value,
 		    &((struct cfg_user *)(void *)base)->route_line);
+	case K_COUNT:
+	case K_MINFREE:
+		return set_number(cp, k, base, value);
 	default:
 		break;
 	}
@@ -663,6 +721,8 @@ begin_user(struct cfg_parse *cp, const char *name)
 	memset(v, 0, sizeof(*v));
 	v->uid = pw->pw_uid;
 	v->line = cp->secline;
+	v->max_queued = -1;	/* as [queue] says */
+	v->max_bytes = -1;
 	if ((v->name = strdup(name)) == NULL)
 		return -1;
 	c->nusers++;
@@ -836,6 +896,8 @@ section_problem(const char *line, size_t len, struct buf *names)
 	    strcmp(name + 10, ROUTE_DEFAULT) == 0))
 		return "a route NAME is letters, digits, '.', '-' and '_' "
 		    "(and not \"default\", the name of [smarthost])";
+	if (strcmp(name, "user ") == 0)
+		return "missing the user name";
 	if (strncmp(name, "user ", 5) == 0 && getpwnam(name + 5) == NULL)
 		return "no such user on this system";
 	snprintf(key, sizeof(key), "\n%s\n", name);
@@ -1073,6 +1135,12 @@ read_secret(const char *path, char **out, struct err *e)
 }
 
 enum rq_status
+cfg_read_secret(const char *path, char **out, struct err *e)
+{
+	return read_secret(path, out, e);
+}
+
+enum rq_status
 cfg_password(const struct cfg_smarthost *sh, char **out, struct err *e)
 {
 	*out = NULL;
@@ -1104,6 +1172,37 @@ cfg_is_loopback(const char *host)
 	return 0;
 }
 
+const struct cfg_user *
+cfg_user_find(const struct cfg *c, uid_t uid)
+{
+	size_t i;
+
+	for (i = 0; i < c->nusers; i++)
+		if (c->users[i].uid == uid)
+			return &c->users[i];
+	return NULL;
+}
+
+int
+cfg_read_mailname(const char *path, char *out, size_t len)
+{
+	char line[256];
+	size_t n;
+	FILE *fp;
+
+	if ((fp = fopen(path, "re")) == NULL)
+		return -1;
+	n = 0;
+	if (fgets(line, sizeof(line), fp) != NULL) {
+		n = strcspn(line, " \t\r\n");
+		line[n] = '\0';
+	}
+	fclose(fp);
+	if (n == 0 || strlcpy(out, line, len) >= len)
+		return -1;
+	return 0;
+}
+
 const char *
 cfg_hostname(struct cfg *c)
 {
@@ -1111,6 +1210,10 @@ cfg_hostname(struct cfg *c)
 	char name[256];
 
 	if (c->hostname != NULL)
+		return c->hostname;
+	/* Debian's visible mail name, when the admin set one. */
+	if (cfg_read_mailname(CFG_MAILNAME, name, sizeof(name)) == 0 &&
+	    (c->hostname = strdup(name)) != NULL)
 		return c->hostname;
 	if (gethostname(name, sizeof(name)) == -1)
 		strlcpy(name, "localhost", sizeof(name));
@@ -1130,21 +1233,12 @@ cfg_hostname(struct cfg *c)
 const char *
 cfg_domain(struct cfg *c)
 {
-	char line[256];
-	size_t n;
-	FILE *fp;
+	char name[256];
 
 	if (c->domain != NULL)
 		return c->domain;
-	if ((fp = fopen("/etc/mailname", "re")) != NULL) {
-		if (fgets(line, sizeof(line), fp) != NULL) {
-			n = strcspn(line, " \t\r\n");
-			line[n] = '\0';
-			if (n > 0)
-				c->domain = strdup(line);
-		}
-		fclose(fp);
-	}
+	if (cfg_read_mailname(CFG_MAILNAME, name, sizeof(name)) == 0)
+		c->domain = strdup(name);
 	if (c->domain == NULL)
 		c->domain = strdup(cfg_hostname(c));
 	return c->domain != NULL ? c->domain : "localhost";

@@ -90,7 +90,11 @@ struct cfg_smarthost {
 	int fallback_line;
 };
 
-/* A [user NAME] section: per-user policy, by the caller's uid. */
+/*
+ * A [user NAME] section: policy for the local user NAME (resolved with
+ * getpwnam when the file is read), by the caller's uid. A limit of -1
+ * means "as [queue] says".
+ */
 struct cfg_user {
 	char *name;
 	uid_t uid;		/* getpwnam(name) when the file was read */
@@ -99,6 +103,8 @@ struct cfg_user {
 	int route_line;
 	struct cfg_list allowed;	/* allowed_senders, as patterns */
 	int priority;		/* 1..5 (5 most urgent); 0: not given */
+	long long max_queued;	/* messages; 0: no limit; -1: inherit */
+	off_t max_bytes;	/* bytes; 0: no limit; -1: inherit */
 };
 
 struct cfg {
@@ -109,6 +115,10 @@ struct cfg {
 	size_t nretry;
 	time_t lifetime;
 	off_t max_size;
+	off_t min_free;		/* bytes that must stay free, or ... */
+	int min_free_pct;	/* ... percent of the file system (-1: bytes) */
+	long long user_max_queued;	/* per user; 0: no limit */
+	off_t user_max_bytes;		/* per user; 0: no limit */
 	/* [local] */
 	char *alert;		/* who hears of refused senders */
 	char *hostname;		/* NULL: the FQDN, looked up at need */
@@ -119,7 +129,7 @@ struct cfg {
 	/* [smarthost NAME] sections, in file order */
 	struct cfg_smarthost *routes;
 	size_t nroutes;
-	/* [user NAME] sections */
+	/* [user NAME] sections, in file order */
 	struct cfg_user *users;
 	size_t nusers;
 };
@@ -144,6 +154,10 @@ void cfg_list_free(struct cfg_list *l);
 enum rq_status cfg_password(const struct cfg_smarthost *sh, char **out,
     struct err *e);
 
+/* The first line of the secret file path (same checks as password_file);
+ * the caller wipes and frees *out. */
+enum rq_status cfg_read_secret(const char *path, char **out, struct err *e);
+
 /* RQ_OK when path is a regular file not group/world-writable nor
  * world-readable (password files, client keys); else RQ_TEMP. */
 enum rq_status cfg_secret_ok(const char *path, struct err *e);
@@ -153,7 +167,18 @@ int cfg_parse_duration(const char *s, time_t *out);	/* 30s 5m 2h 5d 1w */
 int cfg_parse_size(const char *s, off_t *out);		/* 10k 50M 1G */
 int cfg_parse_bool(const char *s, int *out);
 
-/* [local] hostname, else this host's FQDN (looked up once). */
+#define CFG_MAILNAME	"/etc/mailname"
+/*
+ * The first word of the first line of a mailname file (Debian's visible
+ * mail name) into out; -1 when the file is missing, empty or the word
+ * does not fit.
+ */
+int cfg_read_mailname(const char *path, char *out, size_t len);
+/* The [user NAME] section of uid, or NULL. */
+const struct cfg_user *cfg_user_find(const struct cfg *c, uid_t uid);
+
+/* [local] hostname, else /etc/mailname, else this host's FQDN (looked up
+ * once). */
 const char *cfg_hostname(struct cfg *c);
 /* [local] domain, else /etc/mailname, else the hostname. */
 const char *cfg_domain(struct cfg *c);

@@ -31,9 +31,11 @@ struct deliver_filter;
 /* sendmail -qI/-qR/-qS: one pass over the selected messages, now. */
 int cmd_run_selected(struct cfg *c, const struct deliver_filter *f,
     int verbose);
-/* Queue a short test message to rcpt from the caller (relayq test). */
-enum rq_status cmd_submit_test(struct cfg *c, const char *rcpt,
-    char id[], struct err *e);
+/* relayq probe ADDRESS [options] (cmd_setup.c); argv[0] is "probe". */
+int cmd_probe(struct cfg *c, int argc, char **argv);
+/* relayq setup [ADDRESS] [options] (cmd_setup.c): probe, write the
+ * configuration and password file, test; argv[0] is "setup". */
+int cmd_setup(struct cfg *c, int verbose, int argc, char **argv);
 /* Print "prog: msg" and return the exit code for e. */
 int cmd_fail(const char *prog, const struct err *e);
 

@@ -1,12 +1,13 @@
 /*
- * cmd_relayq.c - `relayq [-C file] [-v] COMMAND`: run, queue management
- * and smarthost tests. Commands that change the queue take each entry's
+ * cmd_relayq.c - `relayq [-C file] [-v] COMMAND`: run, daemon, queue
+ * management and smarthost tests. Commands that change the queue take each entry's
  * lock, so they are safe while a runner is working.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,12 +18,15 @@
 #include "compat.h"
 #include "aliases.h"
 #include "cmd.h"
+#include "daemon.h"
 #include "deliver.h"
+#include "diagnose.h"
 #include "log.h"
 #include "mailq.h"
 #include "pickup.h"
 #include "priv.h"
 #include "queue.h"
+#include "route.h"
 #include "smtp.h"
 #include "spool.h"
 #include "vis.h"
@@ -39,6 +43,9 @@ usage(void)
 	fprintf(stderr,
 	    "usage: relayq [-C config] [-v] command [arguments]\n"
 	    "  run                       deliver every due message once\n"
+	    "  daemon                    deliver new mail at once and retry "
+	    "on\n"
+	    "                            schedule, until SIGTERM\n"
 	    "  queue list [--json]       list the queue (as mailq, or one "
 	    "JSON\n"
 	    "                            object per message as postqueue -j)\n"
@@ -49,9 +56,15 @@ usage(void)
 	    "  queue hold ID...|ALL      keep from delivery\n"
 	    "  queue release ID...|ALL   deliver again\n"
 	    "  queue delete ID...|ALL    remove for good\n"
-	    "  test [--send ADDRESS]     connect, TLS and AUTH to the "
-	    "smarthost;\n"
-	    "                            --send: also deliver a test message\n"
+	    "  test [ROUTE|--all] [--send ADDRESS [--from ADDRESS]] [--json]\n"
+	    "                            resolve, connect, TLS and AUTH, step\n"
+	    "                            by step, with advice on failure;\n"
+	    "                            --send: also send a test message\n"
+	    "  probe ADDRESS [--password-file FILE] [--ca-file FILE]\n"
+	    "        [--timeout SECONDS] find working smarthost settings\n"
+	    "  setup [ADDRESS] [--password-file FILE] [--name NAME]\n"
+	    "                            probe, write the configuration and\n"
+	    "                            the password file, send a test\n"
 	    "  version                   print the version\n");
 }
 
@@ -360,42 +373,153 @@ cmd_flush(struct rq_ctx *x, int argc, char **argv)
 	return EX_OK;
 }
 
-/*
- * Connect, TLS, AUTH, QUIT: is the smarthost configured right? With
- * --send ADDRESS, then queue a test message to ADDRESS and deliver it now.
- */
+/* relayq test's arguments. */
+struct test_args {
+	const char *route;	/* NULL with all */
+	int all;
+	int json;
+	const char *send_to;
+	const char *from;
+};
+
 static int
-cmd_test(struct rq_ctx *x, const char *send_to)
+test_usage(const char *why)
 {
-	struct smtp_session *s;
+	fprintf(stderr, "relayq: test: %s\nusage: relayq test [ROUTE | --all] "
+	    "[--send ADDRESS [--from ADDRESS]] [--json]\n", why);
+	return EX_USAGE;
+}
+
+static int
+test_parse(int argc, char **argv, struct test_args *a)
+{
+	int i;
+
+	memset(a, 0, sizeof(*a));
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--all") == 0)
+			a->all = 1;
+		else if (strcmp(argv[i], "--json") == 0)
+			a->json = 1;
+		else if ((strcmp(argv[i], "--send") == 0 ||
+		    strcmp(argv[i], "--from") == 0) && i + 1 < argc) {
+			if (argv[i][2] == 's')
+				a->send_to = argv[++i];
+			else
+				a->from = argv[++i];
+		} else if (argv[i][0] != '-' && a->route == NULL)
+			a->route = argv[i];
+		else
+			return test_usage("unexpected argument");
+	}
+	if (a->all && a->route != NULL)
+		return test_usage("name a route or --all, not both");
+	if (a->from != NULL && a->send_to == NULL)
+		return test_usage("--from needs --send");
+	if (a->route == NULL && !a->all)
+		a->route = "default";
+	return 0;
+}
+
+/* "relayq: test: no route named NAME" with the names there are. */
+static int
+test_no_route(const struct cfg *c, const char *name)
+{
+	size_t i;
+
+	fprintf(stderr, "relayq: test: no route named \"%s\" in %s "
+	    "(routes:", name, c->path);
+	for (i = 0; i < route_count(c); i++)
+		fprintf(stderr, " %s", route_at(c, i)->name);
+	fprintf(stderr, ")\n");
+	return EX_USAGE;
+}
+
+/* The envelope sender of the test message: --from, else the route's
+ * from address, else its account when it is an address, else the
+ * caller at [local] domain. */
+static const char *
+test_sender(struct cfg *c, const struct cfg_smarthost *sh,
+    const struct test_args *a, char *buf, size_t size)
+{
+	const struct passwd *pw = getpwuid(getuid());
+
+	if (a->from != NULL)
+		return a->from;
+	if (sh->from != NULL)
+		return sh->from;
+	if (sh->user != NULL && strchr(sh->user, '@'))
+		return sh->user;
+	snprintf(buf, size, "%s@%s", pw != NULL ? pw->pw_name : "root",
+	    cfg_domain(c));
+	return buf;
+}
+
+/* One route: resolve, connect, TLS, AUTH (and the message). */
+static int
+test_one(struct rq_ctx *x, const struct test_args *a, const char *name)
+{
+	const struct cfg_smarthost *sh;
+	struct diag_opts o;
 	struct smtp_params p;
-	char *password = NULL, id[SPOOL_ID_LEN + 1];
+	char *password = NULL, sender[512];
 	struct err e;
 	enum rq_status st;
 
-	if (priv_become_runner(x->c.queue_dir, &e) != RQ_OK ||
-	    deliver_secrets(&x->c, &x->c.smarthost, &password, &e) != RQ_OK)
+	if ((sh = route_find(&x->c, name)) == NULL)
+		return test_no_route(&x->c, name);
+	if (deliver_secrets(&x->c, sh, &password, &e) != RQ_OK)
 		return cmd_fail("relayq", &e);
-	deliver_smtp_params(&x->c, &x->c.smarthost, password, x->verbose, &p);
-	st = smtp_open(&s, &p, &e);
+	deliver_smtp_params(&x->c, sh, password, x->verbose, &p);
+	memset(&o, 0, sizeof(o));
+	o.route = name;
+	o.send_to = a->send_to;
+	o.sender = test_sender(&x->c, sh, a, sender, sizeof(sender));
+	o.json = a->json;
+	o.now = time(NULL);
+	st = diag_test(&p, &o, stdout, &e);
 	if (password != NULL) {
 		explicit_bzero(password, strlen(password));
 		free(password);
 	}
-	if (st != RQ_OK)
-		return cmd_fail("relayq", &e);
-	printf("relayq: %s: ok (%s%s%s)\n", smtp_peer(s),
-	    *smtp_tls_info(s) ? smtp_tls_info(s) : "no TLS",
-	    x->c.smarthost.user ? ", authenticated as " : "",
-	    x->c.smarthost.user ? x->c.smarthost.user : "");
-	smtp_close(s);
-	if (send_to == NULL)
-		return EX_OK;
-	if (cmd_submit_test(&x->c, send_to, id, &e) != RQ_OK)
-		return cmd_fail("relayq", &e);
-	printf("relayq: test message %s queued for <%s>\n", id, send_to);
 	fflush(stdout);
-	return cmd_run_queue(&x->c, id, 1, x->verbose, 1);
+	return st == RQ_OK ? EX_OK : err_exitcode(st);
+}
+
+/*
+ * Is the smarthost configured right? Every step with its time, the usual
+ * mistakes named with their fix; exit 0 only when all of it worked.
+ */
+static int
+cmd_test(struct rq_ctx *x, int argc, char **argv)
+{
+	struct test_args a;
+	struct err e;
+	size_t i;
+	int r, worst = EX_OK;
+
+	if ((r = test_parse(argc, argv, &a)) != 0)
+		return r;
+	if (priv_become_runner(x->c.queue_dir, &e) != RQ_OK)
+		return cmd_fail("relayq", &e);
+	if (!a.all)
+		return test_one(x, &a, a.route);
+	for (i = 0; i < route_count(&x->c); i++)
+		if ((r = test_one(x, &a, route_at(&x->c, i)->name)) != EX_OK)
+			worst = r;
+	return worst;
+}
+
+/* The long-running runner (daemon.c) as the spool owner. */
+static int
+cmd_daemon(struct rq_ctx *x)
+{
+	struct err e;
+
+	if (priv_become_runner(x->c.queue_dir, &e) != RQ_OK ||
+	    daemon_run(&x->c, x->custom, x->verbose, &e) != RQ_OK)
+		return cmd_fail("relayq", &e);
+	return EX_OK;
 }
 
 static int
@@ -406,11 +530,14 @@ dispatch(struct rq_ctx *x, int argc, char **argv)
 
 	if (strcmp(argv[0], "run") == 0 && argc == 1)
 		return cmd_run_queue(&x->c, NULL, 0, x->verbose, x->verbose);
-	if (strcmp(argv[0], "test") == 0 && argc == 1)
-		return cmd_test(x, NULL);
-	if (strcmp(argv[0], "test") == 0 && argc == 3 &&
-	    strcmp(argv[1], "--send") == 0)
-		return cmd_test(x, argv[2]);
+	if (strcmp(argv[0], "daemon") == 0 && argc == 1)
+		return cmd_daemon(x);
+	if (strcmp(argv[0], "test") == 0)
+		return cmd_test(x, argc, argv);
+	if (strcmp(argv[0], "probe") == 0)
+		return cmd_probe(&x->c, argc, argv);
+	if (strcmp(argv[0], "setup") == 0)
+		return cmd_setup(&x->c, x->verbose, argc, argv);
 	if (strcmp(argv[0], "queue") != 0 || argc < 2) {
 		usage();
 		return EX_USAGE;

@@ -30,6 +30,7 @@
 #include "addr.h"
 #include "buf.h"
 #include "cmd.h"
+#include "daemon.h"
 #include "deliver.h"
 #include "dropper.h"
 #include "dsn.h"
@@ -41,6 +42,7 @@
 #include "smtpd.h"
 #include "spool.h"
 #include "submit.h"
+#include "usage.h"
 
 enum mode { M_SUBMIT, M_MAILQ, M_NEWALIASES, M_RUNQ, M_VERIFY, M_SMTP };
 enum delivery { D_BACKGROUND, D_QUEUE, D_INTERACTIVE };
@@ -167,8 +169,9 @@ opt_q(struct sm_opts *o, const char *v)
 	if (v[0] == 'G' || v[0] == 'Q' || v[0] == 'L' || v[0] == '!')
 		return bad_usage("-q%s: selective queue runs are not supported "
 		    "by this version of relayq", v);
-	return bad_usage("-q%s: relayq runs no daemon; run \"sendmail -q\" "
-	    "from cron or the relayq-run.timer instead", v);
+	return bad_usage("-q%s: periodic queue runs are the job of \"relayq "
+	    "daemon\" (or of \"sendmail -q\" from cron or relayq-run.timer)",
+	    v);
 }
 
 /* -N notify, -R ret, -V envid (RFC 3461, sendmail's syntax); -L tag. */
@@ -510,13 +513,34 @@ background(const char *what)
 	return 0;
 }
 
-/* After the commit: deliver now, in the background, or leave queued. */
+/*
+ * Non-zero when relayq daemon was told about new mail and sends it now.
+ * wake comes from daemon_wake_open() (made before the group was dropped)
+ * and is closed here. -odq leaves the mail for a later run; -odi, when
+ * the caller may deliver itself, shows the outcome in the foreground.
+ */
+static int
+woke_daemon(const struct sm_opts *o, int may_deliver, int wake)
+{
+	if (o->delivery == D_QUEUE ||
+	    (o->delivery == D_INTERACTIVE && may_deliver)) {
+		if (wake != -1)
+			close(wake);
+		return 0;
+	}
+	return daemon_wake(wake) == 0;
+}
+
+/* After the commit: the daemon, else deliver now, in the background, or
+ * leave queued. */
 static void
 after_commit(const struct sm_opts *o, struct cfg *c, const char *id,
-    int may_deliver)
+    int may_deliver, int wake)
 {
 	pid_t pid;
 
+	if (woke_daemon(o, may_deliver, wake))
+		return;
 	if (o->delivery == D_QUEUE || !may_deliver)
 		return;		/* `sendmail -q` (cron, timer) sends it */
 	if (o->delivery == D_INTERACTIVE) {
@@ -528,6 +552,19 @@ after_commit(const struct sm_opts *o, struct cfg *c, const char *id,
 	_exit(cmd_run_queue(c, id, 1, 0, 0));
 }
 
+/*
+ * Room in the spool, and the caller under its queue limits? Asked while
+ * the maildrop can still be listed (set-gid), before anything is read;
+ * a set-gid helper asks again for each entry it makes (usage.h).
+ */
+static enum rq_status
+admission(const struct cfg *c, const struct spool *sp, struct err *e)
+{
+	if (usage_space_check(c, sp->fd[SP_MAILDROP], e) != RQ_OK)
+		return RQ_TEMP;
+	return usage_user_check(c, sp->fd[SP_MAILDROP], getuid(), NULL, e);
+}
+
 /* Check the envelope, then queue what infd holds: *id on RQ_OK. */
 static enum rq_status
 submit_from(const struct sm_opts *o, struct cfg *c, int was_setid, int infd,
@@ -535,8 +572,9 @@ submit_from(const struct sm_opts *o, struct cfg *c, int was_setid, int infd,
 {
 	struct submission s;
 	struct submit_opts so;
+	struct usage_admit ua;
 	struct spool sp;
-	struct dropper dr = { -1, -1 };
+	struct dropper dr = DROPPER_INIT;
 	enum rq_status st;
 
 	if ((st = prepare(o, c, &s, e)) != RQ_OK) {
@@ -550,6 +588,15 @@ submit_from(const struct sm_opts *o, struct cfg *c, int was_setid, int infd,
 		submission_free(&s);
 		return st;
 	}
+	if ((st = admission(c, &sp, e)) != RQ_OK) {
+		spool_close(&sp);
+		submission_free(&s);
+		return st;
+	}
+	ua.c = c;
+	ua.uid = getuid();
+	dr.admit = usage_admit;
+	dr.admit_arg = &ua;
 	memset(&so, 0, sizeof(so));
 	so.sender = s.sender;
 	so.from_addr = s.from_addr;
@@ -666,10 +713,16 @@ do_submit(const struct sm_opts *o, struct cfg *c, int custom, int was_setid)
 
 	/* A caller that stopped reading stdout/stderr must not turn a
 	 * committed message into a death by SIGPIPE. */
+	int wake;
+
 	(void)signal(SIGPIPE, SIG_IGN);
-	if (submit_from(o, c, was_setid, STDIN_FILENO, id, &e) != RQ_OK)
+	wake = daemon_wake_open(c->queue_dir);	/* still set-gid here */
+	if (submit_from(o, c, was_setid, STDIN_FILENO, id, &e) != RQ_OK) {
+		if (wake != -1)
+			close(wake);
 		return cmd_fail("sendmail", &e);
-	after_commit(o, c, id, !was_setid || getuid() == 0 || custom);
+	}
+	after_commit(o, c, id, !was_setid || getuid() == 0 || custom, wake);
 	return EX_OK;
 }
 
@@ -722,11 +775,18 @@ bs_fail(const struct err *e)
 /* Deliver what the session queued, as after_commit() does for one. */
 static void
 bs_deliver(const struct sm_opts *o, struct cfg *c, const struct bs_ids *ids,
-    int may_deliver)
+    int may_deliver, int wake)
 {
 	size_t i;
 
-	if (ids->n == 0 || o->delivery == D_QUEUE || !may_deliver)
+	if (ids->n == 0) {
+		if (wake != -1)
+			close(wake);
+		return;
+	}
+	if (woke_daemon(o, may_deliver, wake))
+		return;
+	if (o->delivery == D_QUEUE || !may_deliver)
 		return;
 	if (o->delivery == D_BACKGROUND && background(ids->v[0]) != 0)
 		return;
@@ -749,9 +809,11 @@ do_smtp(const struct sm_opts *o, struct cfg *c, int custom, int was_setid)
 	struct submit_opts tmpl;
 	struct smtpd_params p;
 	struct bs_ids ids = { NULL, 0 };
-	struct dropper dr = { -1, -1 };
+	struct usage_admit ua;
+	struct dropper dr = DROPPER_INIT;
 	struct spool sp;
 	struct err e;
+	int wake;
 
 	(void)signal(SIGPIPE, SIG_IGN);	/* a vanished client is no crash */
 	po.extract = 1;			/* no recipients on the command line */
@@ -762,9 +824,21 @@ do_smtp(const struct sm_opts *o, struct cfg *c, int custom, int was_setid)
 		submission_free(&s);
 		return bs_fail(&e);
 	}
+	if (admission(c, &sp, &e) != RQ_OK) {
+		spool_close(&sp);
+		submission_free(&s);
+		return bs_fail(&e);
+	}
+	wake = daemon_wake_open(c->queue_dir);	/* still set-gid here */
+	ua.c = c;
+	ua.uid = getuid();
+	dr.admit = usage_admit;
+	dr.admit_arg = &ua;
 	/* Set-id: entries come from a helper that keeps the group. */
 	if (priv_is_setid() && (dropper_start(&dr, sp.fd[SP_MAILDROP], &e) !=
 	    RQ_OK || priv_drop() == -1)) {
+		if (wake != -1)
+			close(wake);
 		if (dr.pid > 0)
 			err_sys(&e, RQ_TEMP, "cannot drop privileges");
 		dropper_stop(&dr);
@@ -798,44 +872,9 @@ do_smtp(const struct sm_opts *o, struct cfg *c, int custom, int was_setid)
 	dropper_stop(&dr);
 	spool_close(&sp);
 	submission_free(&s);
-	bs_deliver(o, c, &ids, !was_setid || getuid() == 0 || custom);
+	bs_deliver(o, c, &ids, !was_setid || getuid() == 0 || custom, wake);
 	free(ids.v);
 	return EX_OK;
-}
-
-enum rq_status
-cmd_submit_test(struct cfg *c, const char *rcpt, char id[], struct err *e)
-{
-	char text[1024], date[64];
-	char *rcpts[1] = { (char *)rcpt };
-	struct sm_opts o;
-	enum rq_status st;
-	int p[2];
-	size_t n;
-
-	header_date(date, sizeof(date), time(NULL));
-	n = (size_t)snprintf(text, sizeof(text), "To: %s\nSubject: relayq test "
-	    "message from %s\n\nThis message was sent by `relayq test --send` "
-	    "on %s at %s.\nIf you can read it, relayq can deliver mail through "
-	    "%s.\n", rcpt, cfg_hostname(c), cfg_hostname(c), date,
-	    c->smarthost.host);
-	if (n >= sizeof(text))
-		return err_set(e, RQ_USAGE, "recipient address too long");
-	if (pipe(p) == -1)
-		return err_sys(e, RQ_TEMP, "pipe");
-	if (write(p[1], text, n) != (ssize_t)n) {	/* fits a pipe buffer */
-		close(p[0]);
-		close(p[1]);
-		return err_sys(e, RQ_TEMP, "pipe write");
-	}
-	close(p[1]);
-	memset(&o, 0, sizeof(o));
-	o.ignore_dots = 1;
-	o.rcpts = rcpts;
-	o.nrcpt = 1;
-	st = submit_from(&o, c, 0, p[0], id, e);
-	close(p[0]);
-	return st;
 }
 
 int
@@ -875,8 +914,11 @@ cmd_sendmail(int argc, char **argv, enum cmd_persona persona)
 		r = cmd_newaliases(&c, prog);
 		break;
 	case M_RUNQ:
+		/* Postfix's and sendmail's -q: attempt every queued message
+		 * now (after fixing the smarthost settings, say). `relayq
+		 * run`, from the timer or cron, keeps the retry schedule. */
 		r = o.qselect ? cmd_run_selected(&c, &o.qsel, o.verbose) :
-		    cmd_run_queue(&c, NULL, 0, o.verbose, o.verbose);
+		    cmd_run_queue(&c, NULL, 1, o.verbose, o.verbose);
 		break;
 	case M_VERIFY:
 		r = do_verify(&o, &c, was_setid);

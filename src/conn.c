@@ -41,6 +41,7 @@ struct conn {
 	int64_t deadline;	/* ms, CLOCK_MONOTONIC */
 	int timeout;		/* seconds, for messages */
 	int broken;
+	int timed_out;		/* the last failure was the deadline */
 	char rbuf[CONN_RBUF];
 	size_t rlen;
 	char line[CONN_LINE_MAX + 1];
@@ -48,8 +49,8 @@ struct conn {
 	char peer[512];
 };
 
-static int64_t
-conn_now(void)
+int64_t
+conn_clock_ms(void)
 {
 	struct timespec ts;
 
@@ -61,7 +62,7 @@ void
 conn_set_timeout(struct conn *c, int seconds)
 {
 	c->timeout = seconds;
-	c->deadline = conn_now() + (int64_t)seconds * 1000;
+	c->deadline = conn_clock_ms() + (int64_t)seconds * 1000;
 }
 
 static enum rq_status
@@ -80,9 +81,11 @@ conn_wait(struct conn *c, short events, struct err *e)
 	int r;
 
 	for (;;) {
-		if ((left = c->deadline - conn_now()) <= 0)
+		if ((left = c->deadline - conn_clock_ms()) <= 0) {
+			c->timed_out = 1;
 			return conn_fail(c, e, err_set(e, RQ_TEMP,
 			    "timed out after %ds", c->timeout));
+		}
 		pfd.fd = c->fd;
 		pfd.events = events;
 		pfd.revents = 0;
@@ -96,15 +99,22 @@ conn_wait(struct conn *c, short events, struct err *e)
 
 /* --- connecting ----------------------------------------------------------- */
 
+/* The numeric form of an address. */
+static void
+conn_addr_str(const struct addrinfo *ai, char *dst, size_t size)
+{
+	if (getnameinfo(ai->ai_addr, ai->ai_addrlen, dst, size, NULL, 0,
+	    NI_NUMERICHOST) != 0)
+		strlcpy(dst, "?", size);
+}
+
 static void
 conn_set_peer(struct conn *c, const char *host, const char *port,
     const struct addrinfo *ai)
 {
 	char addr[80];		/* numeric IPv6 with a scope fits */
 
-	if (getnameinfo(ai->ai_addr, ai->ai_addrlen, addr, sizeof(addr),
-	    NULL, 0, NI_NUMERICHOST) != 0)
-		strlcpy(addr, "?", sizeof(addr));
+	conn_addr_str(ai, addr, sizeof(addr));
 	snprintf(c->peer, sizeof(c->peer), "%s[%s]:%s", host, addr, port);
 }
 
@@ -133,6 +143,7 @@ conn_try(struct conn *c, const struct addrinfo *ai)
 		close(fd);
 		c->fd = -1;
 		c->broken = 0;
+		c->timed_out = 0;
 		return soerr;
 	}
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -184,7 +195,7 @@ lookup_async(const char *host, const char *port,
 		return r;
 	}
 	while ((r = gai_error(&q->cb)) == EAI_INPROGRESS &&
-	    (left = end - conn_now()) > 0) {
+	    (left = end - conn_clock_ms()) > 0) {
 		ts.tv_sec = (time_t)(left / 1000);
 		ts.tv_nsec = (long)(left % 1000) * 1000000;
 		(void)gai_suspend((const struct gaicb *const *)list, 1, &ts);
@@ -221,32 +232,71 @@ conn_resolve(const char *host, const char *port, int timeout,
 	hints.ai_socktype = SOCK_STREAM;
 #ifdef HAVE_GETADDRINFO_A
 	return lookup_async(host, port, &hints,
-	    conn_now() + (int64_t)timeout * 1000, res, timed_out);
+	    conn_clock_ms() + (int64_t)timeout * 1000, res, timed_out);
 #else
 	(void)timeout;
 	return getaddrinfo(host, port, &hints, res);
 #endif
 }
 
+static void
+conn_tell(const struct conn_watch *w, enum conn_event ev, const char *text,
+    int errnum, int64_t t0)
+{
+	if (w != NULL && w->fn != NULL)
+		w->fn(w->arg, ev, text, errnum, (long)(conn_clock_ms() - t0));
+}
+
+/* Every address of res, ", "-separated, for the watcher. */
+static void
+conn_tell_addrs(const struct conn_watch *w, const struct addrinfo *res,
+    int64_t t0)
+{
+	char all[1024], one[80];
+	const struct addrinfo *ai;
+
+	if (w == NULL)
+		return;
+	all[0] = '\0';
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		conn_addr_str(ai, one, sizeof(one));
+		if (all[0] != '\0')
+			strlcat(all, ", ", sizeof(all));
+		strlcat(all, one, sizeof(all));
+	}
+	conn_tell(w, CONN_EV_RESOLVED, all, 0, t0);
+}
+
 static enum rq_status
 conn_connect(struct conn *c, const char *host, const char *port,
-    int timeout, struct err *e)
+    int timeout, const struct conn_watch *w, struct err *e)
 {
 	struct addrinfo *res, *ai;
+	char addr[80];
 	int r, soerr = 0, timed_out;
+	int64_t t0 = conn_clock_ms();
 
 	if ((r = conn_resolve(host, port, timeout, &res, &timed_out)) != 0) {
 		if (timed_out)
-			return err_set(e, RQ_TEMP, "connect to %s:%s: name "
-			    "lookup timed out after %d s", host, port,
-			    timeout);
-		return err_set(e, RQ_TEMP, "connect to %s:%s: %s", host, port,
-		    r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
+			err_set(e, RQ_TEMP, "connect to %s:%s: name lookup "
+			    "timed out after %d s", host, port, timeout);
+		else
+			err_set(e, RQ_TEMP, "connect to %s:%s: %s", host, port,
+			    r == EAI_SYSTEM ? strerror(errno) :
+			    gai_strerror(r));
+		conn_tell(w, CONN_EV_RESOLVED, e->msg, timed_out ?
+		    ETIMEDOUT : EHOSTUNREACH, t0);
+		return RQ_TEMP;
 	}
+	conn_tell_addrs(w, res, t0);
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		conn_set_peer(c, host, port, ai);
 		conn_set_timeout(c, timeout);
-		if ((soerr = conn_try(c, ai)) == 0)
+		t0 = conn_clock_ms();
+		soerr = conn_try(c, ai);
+		conn_addr_str(ai, addr, sizeof(addr));
+		conn_tell(w, CONN_EV_CONNECT, addr, soerr, t0);
+		if (soerr == 0)
 			break;
 	}
 	freeaddrinfo(res);
@@ -259,7 +309,7 @@ conn_connect(struct conn *c, const char *host, const char *port,
 
 enum rq_status
 conn_open(struct conn **out, const char *host, const char *port,
-    int timeout, struct err *e)
+    int timeout, const struct conn_watch *w, struct err *e)
 {
 	struct conn *c;
 	enum rq_status st;
@@ -270,7 +320,7 @@ conn_open(struct conn **out, const char *host, const char *port,
 	c->fd = -1;
 	buf_init(&c->wbuf, CONN_WBUF_MAX);
 	snprintf(c->peer, sizeof(c->peer), "%s[?]:%s", host, port);
-	if ((st = conn_connect(c, host, port, timeout, e)) != RQ_OK) {
+	if ((st = conn_connect(c, host, port, timeout, w, e)) != RQ_OK) {
 		conn_close(c);
 		return st;
 	}
@@ -462,6 +512,18 @@ const char *
 conn_tls_info(const struct conn *c)
 {
 	return c->tls != NULL ? tls_info(c->tls) : "";
+}
+
+void
+conn_tls_peer(const struct conn *c, struct tls_peer *p)
+{
+	tls_peer_get(c != NULL ? c->tls : NULL, p);
+}
+
+int
+conn_timed_out(const struct conn *c)
+{
+	return c != NULL && c->timed_out;
 }
 
 const char *

@@ -18,6 +18,7 @@
 #define RELAYQ_CONN_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "err.h"
 #include "tls.h"
 
@@ -26,13 +27,32 @@
 struct conn;
 
 /*
+ * Who wants to see each address (relayq test, probe): called after the
+ * name lookup (CONN_EV_RESOLVED: text is every address, ", "-separated,
+ * or the lookup's failure; errnum 0 on success, else ETIMEDOUT for a
+ * lookup that ran out of time, EHOSTUNREACH for any other failure) and
+ * after each connection attempt (CONN_EV_CONNECT: text is the address,
+ * errnum 0 or the attempt's errno). ms is the time the step took.
+ */
+enum conn_event { CONN_EV_RESOLVED, CONN_EV_CONNECT };
+
+struct conn_watch {
+	void (*fn)(void *arg, enum conn_event ev, const char *text,
+	    int errnum, long ms);
+	void *arg;
+};
+
+/*
  * Connect to host:port, trying each address getaddrinfo() returns until
  * one accepts; each attempt may take timeout seconds. On failure the
  * reason names the last address tried: "connect to
- * localhost[127.0.0.1]:2525: Connection refused".
+ * localhost[127.0.0.1]:2525: Connection refused". w may be NULL.
  */
 enum rq_status conn_open(struct conn **out, const char *host,
-    const char *port, int timeout, struct err *e);
+    const char *port, int timeout, const struct conn_watch *w,
+    struct err *e);
+/* The monotonic clock in milliseconds that every deadline uses. */
+int64_t conn_clock_ms(void);
 /* From now on, reads and writes must finish within seconds. */
 void conn_set_timeout(struct conn *c, int seconds);
 /*
@@ -63,6 +83,11 @@ enum rq_status conn_starttls(struct conn *c, const struct tls_params *tp,
 int conn_tls_active(const struct conn *c);
 /* TLS protocol and cipher, or "" without TLS. */
 const char *conn_tls_info(const struct conn *c);
+/* The server's certificate and verification so far (see tls.h): also
+ * after a failed handshake, until conn_close(). */
+void conn_tls_peer(const struct conn *c, struct tls_peer *p);
+/* Non-zero when the last failure was a deadline that passed. */
+int conn_timed_out(const struct conn *c);
 /* "host[address]:port" */
 const char *conn_peer(const struct conn *c);
 /* Close (TLS close_notify without waiting) and free; NULL is fine. */

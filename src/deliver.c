@@ -1,11 +1,15 @@
 /*
  * deliver.c - the queue runner's pass (see deliver.h).
  *
- * One SMTP session serves every message of the pass. If opening it fails,
- * the remaining messages are deferred with the same reason rather than
- * hammering the smarthost; if it breaks mid-pass it is reopened a bounded
- * number of times. The smarthost password is read once per pass, only
- * when a session is actually opened, and wiped afterwards.
+ * One SMTP session per route serves every message of the pass that takes
+ * that route (relayq daemon lends the default route's session, which it
+ * keeps open between passes). If opening it fails, the remaining messages
+ * of the route are deferred with the same reason rather than hammering
+ * the smarthost; if it breaks mid-pass it is reopened a bounded number of
+ * times. A route's password is read once per pass, only when its session
+ * is actually opened, and wiped afterwards. The pass goes in
+ * queue_order(), after the first look at new messages sets their route
+ * and priority.
  */
 #include "config.h"
 
@@ -14,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,10 +35,21 @@
 #include "route.h"
 #include "smtp.h"
 #include "spool.h"
+#include "usage.h"
 
 #define MAX_REOPEN	3
 #define BOUNCE_ROUNDS	4
-#define RCPT_BATCH	1000	/* recipients per SMTP transaction */
+/*
+ * Recipients per SMTP transaction. Each transaction carries the message
+ * again (SMTP has no other way past a server's per-transaction limit), so
+ * fewer would mean more copies. But RFC 5321 obliges servers to take only
+ * 100 and few take more than 1000; a bigger batch would rarely save a
+ * copy, and would cost memory (results per recipient) and crash safety:
+ * the state is saved after each transaction, and a crash between its "."
+ * and that save re-sends the whole batch.
+ */
+#define RCPT_BATCH	1000
+#define STOPPED(o)	((o)->stop != NULL && *(o)->stop)
 
 /* One route's session: at most one connection per route per pass. */
 struct route_sess {
@@ -555,6 +569,14 @@ notify_failed(struct runner *r, struct env *env, int fd)
 	return 0;
 }
 
+/* Remember the earliest time a message left waiting is due. */
+static void
+note_due(struct runner *r, time_t when)
+{
+	if (r->stats->next_due == 0 || when < r->stats->next_due)
+		r->stats->next_due = when;
+}
+
 /* Save the outcome: remove the entry when done, else schedule a retry. */
 static void
 settle(struct runner *r, struct env *env, int fd, time_t now)
@@ -567,6 +589,7 @@ settle(struct runner *r, struct env *env, int fd, time_t now)
 			env->attempts++;
 			env->next = queue_next_attempt(r->c, env->attempts,
 			    now);
+			note_due(r, env->next);
 			r->stats->deferred++;
 			report(r, env, "deferred", env->reason);
 		}
@@ -664,6 +687,7 @@ deliver_one(struct runner *r, const char *id)
 		/* not selected (-qR, -qS): left exactly as it was */
 	} else if (!r->o->flush && env.next > now) {
 		r->stats->skipped++;
+		note_due(r, env.next);
 	} else if (env.route != NULL || first_look(r, &env, fd) == 0) {
 		if (!expire(r, &env, now) && attempt(r, &env, fd) == -1)
 			hold(r, &env);
@@ -727,6 +751,34 @@ deliver_filter_match(const struct deliver_filter *f, const char *id,
 	return hit;
 }
 
+/*
+ * The first look at the new messages of l (those without a route yet)
+ * before the pass is ordered: it sets their route and priority
+ * (policy.h), which queue_order() then goes by.
+ */
+static void
+first_looks(struct runner *r, const struct idlist *l)
+{
+	struct env env;
+	struct err e;
+	size_t i;
+	int fd;
+
+	for (i = 0; i < l->n; i++) {
+		if (!deliver_filter_match(r->o->filter, l->ids[i], NULL) ||
+		    queue_lock(&r->sp, SP_QUEUE, l->ids[i], &fd, &e) != RQ_OK)
+			continue;
+		if (env_load(r->sp.fd[SP_QUEUE], l->ids[i], &env, &e) ==
+		    RQ_OK) {
+			if (env.route == NULL && deliver_filter_match(
+			    r->o->filter, l->ids[i], &env))
+				(void)first_look(r, &env, fd);
+			env_free(&env);
+		}
+		close(fd);
+	}
+}
+
 /* The queue ids to work on: one message, or all of them. */
 static enum rq_status
 work_list(struct runner *r, struct idlist *l, struct err *e)
@@ -735,9 +787,15 @@ work_list(struct runner *r, struct idlist *l, struct err *e)
 	const char *only = r->o->only_id;
 
 	if (only == NULL) {
-		if (pickup_run(&r->sp, r->al, NULL, NULL, e) != RQ_OK)
+		if (!usage_pickup_blocked(r->c, &r->sp) &&
+		    pickup_run(&r->sp, r->al, NULL, NULL, e) != RQ_OK)
 			log_warnx("pickup: %s", e->msg);
-		return queue_scan(&r->sp, SP_QUEUE, l, e);
+		if (queue_scan(&r->sp, SP_QUEUE, l, e) != RQ_OK)
+			return e->status;
+		first_looks(r, l);
+		if (queue_order(&r->sp, l, e) != RQ_OK)
+			log_warnx("%s (arrival order instead)", e->msg);
+		return RQ_OK;
 	}
 	memset(l, 0, sizeof(*l));
 	if (!spool_id_valid(only))
@@ -747,76 +805,6 @@ work_list(struct runner *r, struct idlist *l, struct err *e)
 	if (idlist_add_id(l, picked[0] != '\0' ? picked : only) == -1)
 		return err_sys(e, RQ_INTERNAL, "malloc");
 	return RQ_OK;
-}
-
-/* A queued message's place in the pass. */
-struct work {
-	char id[SPOOL_ID_LEN + 1];
-	int priority;
-	time_t arrival;		/* in seconds: ties are common */
-	struct timespec written;	/* the message file's mtime */
-};
-
-/* Higher priority first, then first in, first out. */
-static int
-work_cmp(const void *a, const void *b)
-{
-	const struct work *x = a, *y = b;
-
-	if (x->priority != y->priority)
-		return y->priority - x->priority;
-	if (x->arrival != y->arrival)
-		return x->arrival < y->arrival ? -1 : 1;
-	if (x->written.tv_sec != y->written.tv_sec)
-		return x->written.tv_sec < y->written.tv_sec ? -1 : 1;
-	if (x->written.tv_nsec != y->written.tv_nsec)
-		return x->written.tv_nsec < y->written.tv_nsec ? -1 : 1;
-	return strcmp(x->id, y->id);
-}
-
-/* Take the first look at new messages and learn every priority. */
-static void
-work_learn(struct runner *r, struct work *w)
-{
-	struct env env;
-	struct stat st;
-	struct err e;
-	int fd;
-
-	w->priority = ENV_PRIORITY_NORMAL;
-	if (queue_lock(&r->sp, SP_QUEUE, w->id, &fd, &e) != RQ_OK)
-		return;
-	if (fstat(fd, &st) == 0)
-		w->written = st.st_mtim;
-	if (env_load(r->sp.fd[SP_QUEUE], w->id, &env, &e) == RQ_OK) {
-		if (env.route != NULL || !deliver_filter_match(r->o->filter,
-		    w->id, &env) || first_look(r, &env, fd) == 0) {
-			w->priority = env.priority;
-			w->arrival = env.arrival;
-		}
-		env_free(&env);
-	}
-	close(fd);
-}
-
-/* Order l for the pass: priority (highest first), then arrival. */
-static void
-prioritize(struct runner *r, struct idlist *l)
-{
-	struct work *w;
-	size_t i;
-
-	if (l->n < 2 || (w = calloc(l->n, sizeof(*w))) == NULL)
-		return;		/* without memory: queue order */
-	for (i = 0; i < l->n; i++) {
-		strlcpy(w[i].id, l->ids[i], sizeof(w[i].id));
-		if (deliver_filter_match(r->o->filter, w[i].id, NULL))
-			work_learn(r, &w[i]);
-	}
-	qsort(w, l->n, sizeof(*w), work_cmp);
-	for (i = 0; i < l->n; i++)
-		strlcpy(l->ids[i], w[i].id, sizeof(l->ids[i]));
-	free(w);
 }
 
 /* DSNs queued in this pass go out in this pass too. */
@@ -865,13 +853,23 @@ deliver_run(struct cfg *c, const struct deliver_opts *o,
 		return st;
 	}
 	r.al = pickup_aliases(c, &r.aliases);
+	r.rs[0].s = o->session != NULL ? *o->session : NULL;
 	if ((st = work_list(&r, &l, e)) == RQ_OK) {
-		prioritize(&r, &l);
-		for (i = 0; i < l.n; i++)
+		for (i = 0; i < l.n && !STOPPED(o); i++)
 			if (deliver_filter_match(o->filter, l.ids[i], NULL))
 				deliver_one(&r, l.ids[i]);
 		idlist_free(&l);
-		deliver_bounces(&r);
+		if (!STOPPED(o))
+			deliver_bounces(&r);
+		/* What each user has queued now, for the submitters' limits
+		 * (a run for one message leaves that to the next full pass). */
+		if (o->only_id == NULL)
+			usage_publish(c, &r.sp);
+	}
+	/* The default route's session goes back to the lender. */
+	if (o->session != NULL) {
+		*o->session = r.rs[0].s;
+		r.rs[0].s = NULL;
 	}
 	sessions_close(&r);
 	idlist_free(&r.bounces);

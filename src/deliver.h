@@ -12,7 +12,9 @@
 #ifndef RELAYQ_DELIVER_H
 #define RELAYQ_DELIVER_H
 
+#include <signal.h>
 #include <stddef.h>
+#include <time.h>
 #include "cfg.h"
 #include "err.h"
 
@@ -46,6 +48,18 @@ struct deliver_opts {
 	int flush;		/* ignore next-attempt times */
 	int verbose;		/* SMTP dialogue on stderr */
 	int report;		/* one outcome line per message on stderr */
+	/*
+	 * NULL: the pass opens its own sessions and closes them. Else
+	 * *session (NULL or an open session to the default route that the
+	 * caller checked with smtp_reset()) is used first for that route,
+	 * and whatever session to it is open at the end is left there for
+	 * the caller (relayq daemon keeps it); other routes' sessions last
+	 * one pass.
+	 */
+	struct smtp_session **session;
+	/* Not NULL: once *stop is set, no further message is started (the
+	 * one in flight is finished and saved). */
+	volatile sig_atomic_t *stop;
 };
 
 struct deliver_stats {
@@ -53,6 +67,8 @@ struct deliver_stats {
 	size_t deferred;	/* messages kept for a later attempt */
 	size_t bounced;		/* DSNs queued */
 	size_t skipped;		/* not due, or locked by another runner */
+	time_t next_due;	/* earliest next attempt of a message left
+				   waiting (0: none) */
 };
 
 struct smtp_params;

@@ -9,11 +9,18 @@
  * indented by 41 spaces; a blank line between messages. Then sendmail's
  * "\t\tTotal requests: N" and, last, "-- N Kbytes in N Requests.".
  * mailq_print_json() gives the same entries as Postfix's `postqueue -j`.
+ * What the administrator must know but no queue entry says (a pickup
+ * problem the runner recorded, entries in corrupt/) goes to stderr first,
+ * where Postfix puts its warnings too: parsers of either listing on
+ * stdout never see it.
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -21,6 +28,7 @@
 
 #include "compat.h"
 #include "mailq.h"
+#include "pickup.h"
 #include "queue.h"
 #include "spool.h"
 
@@ -193,6 +201,72 @@ open_spool(const struct cfg *c, struct spool *sp, struct err *e)
 	return RQ_OK;
 }
 
+/* ---- notes for the administrator ------------------------------------- */
+
+void
+mailq_notes(FILE *out, size_t ncorrupt, const char *pickup)
+{
+	if (pickup != NULL && *pickup != '\0')
+		fprintf(out, "-- warning: the queue run cannot pick up mail: %s "
+		    "(see relayq(8))\n", pickup);
+	if (ncorrupt > 0)
+		fprintf(out, "-- %zu message%s in corrupt/ (see relayq(8))\n",
+		    ncorrupt, ncorrupt == 1 ? "" : "s");
+}
+
+/* The line pickup left in PICKUP_WARNING, made printable; or NULL. */
+static char *
+pickup_warning(const char *dir)
+{
+	char path[PATH_MAX], buf[1024], *out = NULL;
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir,
+	    PICKUP_WARNING) >= sizeof(path) || (fd = open(path, O_RDONLY |
+	    O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) == -1)
+		return NULL;
+	n = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ?
+	    read(fd, buf, sizeof(buf) - 1) : -1;
+	close(fd);
+	if (n <= 0)
+		return NULL;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	if (env_set_reason(&out, buf) == -1)
+		return NULL;
+	return out;
+}
+
+/* Entries in corrupt/ (0 when it cannot be read). */
+static size_t
+corrupt_count(const struct cfg *c)
+{
+	struct spool sp;
+	struct idlist ids;
+	struct err e;
+	size_t n = 0;
+
+	if (spool_open(&sp, c->queue_dir, 1u << SP_CORRUPT, 0, &e) != RQ_OK)
+		return 0;
+	if (queue_scan(&sp, SP_CORRUPT, &ids, &e) == RQ_OK) {
+		n = ids.n;
+		idlist_free(&ids);
+	}
+	spool_close(&sp);
+	return n;
+}
+
+static void
+print_notes(const struct cfg *c)
+{
+	char *w = pickup_warning(c->queue_dir);
+
+	mailq_notes(stderr, corrupt_count(c), w);
+	free(w);
+}
+
 enum rq_status
 mailq_print(const struct cfg *c, FILE *out, struct err *e)
 {
@@ -206,6 +280,7 @@ mailq_print(const struct cfg *c, FILE *out, struct err *e)
 
 	if ((st = open_spool(c, &sp, e)) != RQ_OK)
 		return st;
+	print_notes(c);
 	for (s = 0; s < sizeof(subs) / sizeof(subs[0]); s++) {
 		if (sp.fd[subs[s]] == -1)
 			continue;
@@ -391,6 +466,7 @@ mailq_print_json(const struct cfg *c, FILE *out, struct err *e)
 
 	if ((st = open_spool(c, &sp, e)) != RQ_OK)
 		return st;
+	print_notes(c);
 	for (s = 0; s < sizeof(subs) / sizeof(subs[0]); s++) {
 		if (sp.fd[subs[s]] == -1)
 			continue;

@@ -10,7 +10,10 @@
 #include "cfg.h"
 #include "err.h"
 
-/* RQ_NOPERM when the caller may not read the queue. */
+/*
+ * RQ_NOPERM when the caller may not read the queue. Before the listing,
+ * mailq_notes() on stderr (both listings).
+ */
 enum rq_status mailq_print(const struct cfg *c, FILE *out, struct err *e);
 
 /*
@@ -28,5 +31,12 @@ enum rq_status mailq_print_json(const struct cfg *c, FILE *out,
  * of an invalid sequence replaced by \ufffd.
  */
 void mailq_json_string(FILE *out, const char *s);
+
+/*
+ * The administrator's notes, one line each, every line starting "-- ":
+ * the problem pickup recorded (pickup, NULL or "" when none) and the
+ * number of entries in corrupt/ (none when 0).
+ */
+void mailq_notes(FILE *out, size_t ncorrupt, const char *pickup);
 
 #endif

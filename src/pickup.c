@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,8 +27,17 @@
 #include "log.h"
 #include "pickup.h"
 #include "queue.h"
+#include "usage.h"
 
-#define STALE_WRITING	86400	/* an unfinished entry older than this */
+/*
+ * An unfinished entry (0600) not written for this long and locked by no
+ * process was abandoned: its writer died (a live writer holds its lock
+ * from creation to commit, however slow its input).
+ */
+#define ABANDONED_AFTER	(5 * 60)
+/* The same when the lock table cannot be read: a last resort. */
+#define UNKNOWN_LOCK_AFTER	(24 * 60 * 60)
+#define PROC_LOCKS	"/proc/locks"
 
 const struct aliases *
 pickup_aliases(struct cfg *c, struct aliases *al)
@@ -243,13 +253,67 @@ move_in(const struct spool *sp, const char *mid, char *id, int mfd,
 	return err_sys(e, RQ_TEMP, "move %s into the queue", mid);
 }
 
+int
+pickup_lock_line(const char *line, unsigned maj, unsigned min,
+    unsigned long long ino)
+{
+	unsigned a, b;
+	unsigned long long i;
+	char end;
+	const char *p;
+
+	/* "N: [-> ]CLASS TYPE MODE PID MAJ:MIN:INO START END" */
+	for (p = line; (p = strchr(p, ' ')) != NULL; p++) {
+		while (*p == ' ')
+			p++;
+		if (sscanf(p, "%x:%x:%llu%c", &a, &b, &i, &end) == 4 &&
+		    end == ' ')
+			return a == maj && b == min && i == ino;
+	}
+	return 0;
+}
+
 /*
- * Remove an entry left unfinished (0600) for a day by a writer that may
- * still be alive (stopped). Its mode is checked only after it has been
- * renamed away: the writer checks its name after setting 0704, so either
- * it sees the name gone and fails, or the mode seen here is 0704 and the
- * entry goes back for pickup. A check before the unlink alone would race
- * with a writer committing in between (an accepted message lost).
+ * 1 when a process holds a lock on the file st (of maildrop/mid), 0 when
+ * none does, -1 when that cannot be known. The runner cannot open a
+ * user's 0600 entry to try the lock itself: the kernel's lock table
+ * (PROC_LOCKS, readable by all) names each lock's file.
+ */
+static int
+entry_locked(const struct spool *sp, const char *mid, const struct stat *st)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	int fd, held = 0;
+	FILE *f;
+
+	fd = openat(sp->fd[SP_MAILDROP], mid, O_RDONLY | O_NOFOLLOW |
+	    O_NONBLOCK | O_CLOEXEC);
+	if (fd != -1) {
+		held = flock(fd, LOCK_SH | LOCK_NB) == -1 ? 1 : 0;
+		close(fd);
+		return held;
+	}
+	if (errno != EACCES || (f = fopen(PROC_LOCKS, "re")) == NULL)
+		return -1;
+	while (!held && getline(&line, &cap, f) != -1)
+		held = pickup_lock_line(line, major(st->st_dev),
+		    minor(st->st_dev), (unsigned long long)st->st_ino);
+	free(line);
+	if (ferror(f))
+		held = -1;
+	fclose(f);
+	return held;
+}
+
+/*
+ * Remove an abandoned entry (0600, unlocked for ABANDONED_AFTER) of a
+ * writer that may yet come back (stopped before it took its lock). Its
+ * mode is checked only after it has been renamed away: the writer checks
+ * its name after setting 0704, so either it sees the name gone and fails,
+ * or the mode seen here is 0704 and the entry goes back for pickup. A
+ * check before the unlink alone would race with a writer committing in
+ * between (an accepted message lost).
  */
 static void
 reap_stale(const struct spool *sp, const char *mid, const struct stat *seen)
@@ -265,8 +329,10 @@ reap_stale(const struct spool *sp, const char *mid, const struct stat *seen)
 	    st.st_dev == seen->st_dev &&
 	    (st.st_mode & 07777) == SPOOL_MODE_WRITING) {
 		if (unlinkat(sp->fd[SP_TMP], tmp, 0) == 0)
-			log_warnx("maildrop/%s: removed an entry left "
-			    "unfinished for a day", mid);
+			log_warnx("maildrop/%s: removed an unfinished entry "
+			    "that no process was writing (%lld bytes, uid "
+			    "%lu)", mid, (long long)st.st_size,
+			    (unsigned long)st.st_uid);
 		return;
 	}
 	/* Committed meanwhile (or replaced): back where pickup looks. */
@@ -282,13 +348,17 @@ reap_stale(const struct spool *sp, const char *mid, const struct stat *seen)
 static int
 entry_ok(const struct spool *sp, const char *mid, struct stat *st)
 {
+	time_t age;
 	mode_t mode;
+	int locked;
 
 	if (fstatat(sp->fd[SP_MAILDROP], mid, st, AT_SYMLINK_NOFOLLOW) == -1)
 		return 0;	/* gone */
 	mode = st->st_mode & 07777;
 	if (S_ISREG(st->st_mode) && mode == SPOOL_MODE_WRITING) {
-		if (time(NULL) - st->st_mtime > STALE_WRITING)
+		age = time(NULL) - st->st_mtime;
+		if (age > ABANDONED_AFTER && ((locked = entry_locked(sp, mid,
+		    st)) == 0 || (locked == -1 && age > UNKNOWN_LOCK_AFTER)))
 			reap_stale(sp, mid, st);
 		return 0;	/* still being written */
 	}
@@ -360,6 +430,8 @@ pickup_entry(const struct spool *sp, const struct aliases *al,
 	else if (rs == RQ_OK)
 		rs = pickup_orphan(sp, al, id, e); /* moved in as a copy */
 	if (rs == RQ_OK) {
+		/* Counted as queued before it leaves the maildrop (usage.h). */
+		usage_picked(sp, fst.st_uid, fst.st_size, &fst.st_ctim);
 		if (unlinkat(sp->fd[SP_MAILDROP], mid, 0) == 0)
 			(void)spool_fsync_dir(sp->fd[SP_MAILDROP]);
 		if (picked != NULL)
@@ -369,23 +441,86 @@ pickup_entry(const struct spool *sp, const struct aliases *al,
 	return rs;
 }
 
+/* Write text as PICKUP_WARNING (via tmp/, atomically); -1 on failure. */
+static int
+write_warning(const struct spool *sp, int top, const char *text)
+{
+	char tmp[64];
+	size_t n = strlen(text);
+	int fd, r;
+
+	snprintf(tmp, sizeof(tmp), "%s.%ld", PICKUP_WARNING, (long)getpid());
+	if ((fd = openat(sp->fd[SP_TMP], tmp, O_WRONLY | O_CREAT | O_TRUNC |
+	    O_NOFOLLOW | O_CLOEXEC, 0644)) == -1)
+		return -1;
+	r = fchmod(fd, 0644) == 0 && write(fd, text, n) == (ssize_t)n &&
+	    write(fd, "\n", 1) == 1 ? 0 : -1;
+	if (close(fd) == -1)
+		r = -1;
+	if (r == 0 && renameat(sp->fd[SP_TMP], tmp, top, PICKUP_WARNING) == 0)
+		return 0;
+	(void)unlinkat(sp->fd[SP_TMP], tmp, 0);
+	return -1;
+}
+
+/*
+ * Tell mailq why mail waits in maildrop/ (why NULL: nothing waits); the
+ * log has it already, but nobody reads the log of a cron job.
+ */
+static void
+record_problem(const struct spool *sp, size_t n, const char *why)
+{
+	char text[1024];
+	int top;
+
+	if ((top = open(sp->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return;
+	if (why == NULL) {
+		if (unlinkat(top, PICKUP_WARNING, 0) == 0)
+			log_info("pickup: maildrop/ is flowing again");
+	} else {
+		if (n > 0)
+			snprintf(text, sizeof(text), "%zu message%s wait%s in "
+			    "maildrop/: %s", n, n == 1 ? "" : "s", n == 1 ?
+			    "s" : "", why);
+		else
+			snprintf(text, sizeof(text), "%s", why);
+		if (write_warning(sp, top, text) == -1)
+			log_warn("pickup: cannot record for mailq: %s", text);
+	}
+	close(top);
+}
+
 enum rq_status
 pickup_run(const struct spool *sp, const struct aliases *al,
     const char *only_id, char *picked, struct err *e)
 {
+	char why[sizeof(e->msg)];
 	struct idlist l;
 	enum rq_status st;
-	size_t i;
+	size_t i, failed = 0;
 
-	if (al != NULL && al->broken[0] != '\0')
+	if (al != NULL && al->broken[0] != '\0') {
+		if (only_id == NULL) {
+			/* (a long reason loses its tail, never its start) */
+			if (snprintf(why, sizeof(why), "%s (mail waits until "
+			    "the aliases file can be read)", al->broken) < 0)
+				strlcpy(why, al->broken, sizeof(why));
+			record_problem(sp, 0, why);
+		}
 		return err_set(e, RQ_TEMP, "%s", al->broken);
+	}
 	if (only_id != NULL)
 		return pickup_entry(sp, al, only_id, picked, e);
 	if ((st = queue_scan(sp, SP_MAILDROP, &l, e)) != RQ_OK)
 		return st;
 	for (i = 0; i < l.n; i++)
-		if (pickup_entry(sp, al, l.ids[i], NULL, e) != RQ_OK)
+		if (pickup_entry(sp, al, l.ids[i], NULL, e) != RQ_OK) {
 			log_warnx("pickup %s: %s", l.ids[i], e->msg);
+			strlcpy(why, e->msg, sizeof(why));
+			failed++;
+		}
 	idlist_free(&l);
+	record_problem(sp, failed, failed > 0 ? why : NULL);
 	return RQ_OK;
 }

@@ -96,7 +96,7 @@ decide(struct cfg *c, const struct spool *sp, struct env *env,
     const char *head, size_t hlen, enum policy_verdict *v, char *why,
     size_t whylen, struct err *e)
 {
-	const struct cfg_user *u = route_user(c, env->uid);
+	const struct cfg_user *u = cfg_user_find(c, env->uid);
 	struct buf key;
 	char who[64];
 	int alert, p;

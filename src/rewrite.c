@@ -56,16 +56,23 @@ rewrite_sender(const struct cfg_smarthost *sh, const char *sender)
 	return sh->from;
 }
 
-/* "Name: value\n"; value may hold folds (LF + white space). */
+/*
+ * "Name: value\n"; value may hold folds (LF + white space). The field is
+ * folded like every field relayq writes (header_fold_since): no line
+ * over HEADER_LINE_SOFT octets where white space allows, none over
+ * HEADER_LINE_MAX.
+ */
 static int
 put_field(struct buf *out, const char *name, const char *value, size_t len)
 {
+	size_t start = out->len;
+
 	if (buf_printf(out, "%s:", name) == -1 ||
 	    (len > 0 && value[0] != ' ' && value[0] != '\t' &&
 	    buf_putc(out, ' ') == -1) ||
-	    buf_append(out, value, len) == -1)
+	    buf_append(out, value, len) == -1 || buf_putc(out, '\n') == -1)
 		return -1;
-	return buf_putc(out, '\n');
+	return header_fold_since(out, start);
 }
 
 static int

@@ -174,17 +174,6 @@ route_find(const struct cfg *c, const char *name)
 	return NULL;
 }
 
-const struct cfg_user *
-route_user(const struct cfg *c, uid_t uid)
-{
-	size_t i;
-
-	for (i = 0; i < c->nusers; i++)
-		if (c->users[i].uid == uid)
-			return &c->users[i];
-	return NULL;
-}
-
 /* Non-zero when one of sh's sender patterns matches sender. */
 static int
 senders_match(const struct cfg_smarthost *sh, const char *sender)
@@ -207,7 +196,7 @@ route_select(const struct cfg *c, const char *sender, uid_t uid)
 	for (i = 0; i < c->nroutes; i++)
 		if (senders_match(&c->routes[i], sender))
 			return &c->routes[i];
-	if ((u = route_user(c, uid)) != NULL && u->route != NULL &&
+	if ((u = cfg_user_find(c, uid)) != NULL && u->route != NULL &&
 	    (sh = route_find(c, u->route)) != NULL)
 		return sh;
 	return &c->smarthost;
@@ -343,7 +332,7 @@ enum rq_status
 route_sender_allowed(const struct cfg *c, const char *sender, uid_t uid,
     const char *who, struct err *e)
 {
-	const struct cfg_user *u = route_user(c, uid);
+	const struct cfg_user *u = cfg_user_find(c, uid);
 	const struct cfg_smarthost *sh = route_select(c, sender, uid);
 
 	if (u != NULL && !list_admits(&u->allowed, sender))

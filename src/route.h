@@ -68,9 +68,6 @@ enum rq_status route_sender_allowed(const struct cfg *c, const char *sender,
  * senders (if any) match, and its allowed_senders admit it. */
 int route_admits(const struct cfg_smarthost *sh, const char *sender);
 
-/* The [user NAME] section of uid, or NULL. */
-const struct cfg_user *route_user(const struct cfg *c, uid_t uid);
-
 /* The route of a message from sender submitted by uid (never NULL). */
 const struct cfg_smarthost *route_select(const struct cfg *c,
     const char *sender, uid_t uid);

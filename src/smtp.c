@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "compat.h"
@@ -70,6 +71,42 @@ static const char *const smtp_names[SMTP_NSTATES] = {
 	[SMTP_RSET] = "RSET",
 	[SMTP_QUIT] = "QUIT",
 	[SMTP_BROKEN] = "broken",
+};
+
+/* The step an observer is told about, per state (-1: none). */
+static const int smtp_steps[SMTP_NSTATES] = {
+	[SMTP_CONNECT] = SMTP_STEP_CONNECT,
+	[SMTP_TLS] = SMTP_STEP_TLS,
+	[SMTP_GREETING] = SMTP_STEP_GREETING,
+	[SMTP_EHLO] = SMTP_STEP_EHLO,
+	[SMTP_HELO] = SMTP_STEP_EHLO,
+	[SMTP_STARTTLS] = SMTP_STEP_STARTTLS,
+	[SMTP_AUTH] = SMTP_STEP_AUTH,
+	[SMTP_AUTH_NEXT] = SMTP_STEP_AUTH,
+	[SMTP_READY] = -1,
+	[SMTP_MAIL] = SMTP_STEP_MAIL,
+	[SMTP_RCPT] = SMTP_STEP_RCPT,
+	[SMTP_DATA] = SMTP_STEP_DATA,
+	[SMTP_BODY] = SMTP_STEP_EOD,
+	[SMTP_EOD] = SMTP_STEP_EOD,
+	[SMTP_RSET] = -1,
+	[SMTP_QUIT] = -1,
+	[SMTP_BROKEN] = -1,
+};
+
+static const char *const smtp_step_names[SMTP_STEP_N] = {
+	[SMTP_STEP_RESOLVE] = "resolve",
+	[SMTP_STEP_CONNECT] = "connect",
+	[SMTP_STEP_TLS] = "TLS",
+	[SMTP_STEP_GREETING] = "greeting",
+	[SMTP_STEP_EHLO] = "EHLO",
+	[SMTP_STEP_STARTTLS] = "STARTTLS",
+	[SMTP_STEP_AUTH_CHOICE] = "AUTH mechanism",
+	[SMTP_STEP_AUTH] = "AUTH",
+	[SMTP_STEP_MAIL] = "MAIL FROM",
+	[SMTP_STEP_RCPT] = "RCPT TO",
+	[SMTP_STEP_DATA] = "DATA",
+	[SMTP_STEP_EOD] = "message",
 };
 
 /* Seconds per state (Postfix's defaults); BODY applies to each write. */
@@ -126,6 +163,10 @@ struct smtp_session {
 	struct auth auth;
 	struct smtp_txn *txn;	/* during smtp_send() */
 	int timeout;		/* replaces every table value when > 0 */
+	int greeting_timeout;	/* > 0: the greeting's limit */
+	smtp_observe_fn *observe;
+	void *observe_arg;
+	int64_t t0;		/* ms: when the observed step began */
 	int verbose;
 	int need_auth;
 	enum tls_mode tls;
@@ -140,10 +181,96 @@ smtp_state_name(int state)
 	return smtp_names[state];
 }
 
+const char *
+smtp_step_name(enum smtp_step st)
+{
+	return (unsigned)st < SMTP_STEP_N ? smtp_step_names[st] : "?";
+}
+
 static int
 smtp_timeout(const struct smtp_session *s, enum smtp_state st)
 {
-	return s->timeout > 0 ? s->timeout : smtp_timeouts[st];
+	int t = s->timeout > 0 ? s->timeout : smtp_timeouts[st];
+
+	if (st == SMTP_GREETING && s->greeting_timeout > 0 &&
+	    s->greeting_timeout < t)
+		return s->greeting_timeout;
+	return t;
+}
+
+/* --- the observer --------------------------------------------------------- */
+
+/* An event with the common fields set; the caller adds the rest. */
+static void
+smtp_event_init(const struct smtp_session *s, struct smtp_event *ev,
+    enum smtp_step step, int ok, const char *detail)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->step = step;
+	ev->ok = ok;
+	ev->ms = (long)(conn_clock_ms() - s->t0);
+	ev->detail = detail != NULL ? detail : "";
+	ev->auth_chosen = AUTH_NONE;
+	ev->timed_out = !ok && conn_timed_out(s->conn);
+}
+
+static void
+smtp_tell(const struct smtp_session *s, const struct smtp_event *ev)
+{
+	if (s->observe != NULL)
+		s->observe(s->observe_arg, ev);
+}
+
+/* A step of state st ended: with the reply in s->reply when code > 0. */
+static void
+smtp_note(struct smtp_session *s, enum smtp_state st, int ok,
+    const char *detail)
+{
+	struct smtp_event ev;
+	char sum[SMTP_SUMMARY];
+
+	if (s->observe == NULL || smtp_steps[st] < 0)
+		return;
+	if (detail == NULL)
+		detail = reply_summary(&s->reply, sum, sizeof(sum));
+	smtp_event_init(s, &ev, (enum smtp_step)smtp_steps[st], ok, detail);
+	if (detail == sum)
+		ev.code = s->reply.code;
+	if (st == SMTP_EHLO && ok)
+		ev.caps = &s->caps;
+	smtp_tell(s, &ev);
+}
+
+/* The TLS handshake ended: what the server's certificate says. */
+static void
+smtp_note_tls(struct smtp_session *s, int ok, const char *detail)
+{
+	struct smtp_event ev;
+	struct tls_peer peer;
+
+	if (s->observe == NULL)
+		return;
+	conn_tls_peer(s->conn, &peer);
+	smtp_event_init(s, &ev, SMTP_STEP_TLS, ok, detail);
+	ev.peer = &peer;
+	smtp_tell(s, &ev);
+}
+
+/* conn.c's name lookup and connection attempts, passed on. */
+static void
+smtp_conn_event(void *arg, enum conn_event cev, const char *text,
+    int errnum, long ms)
+{
+	struct smtp_session *s = arg;
+	struct smtp_event ev;
+
+	smtp_event_init(s, &ev, cev == CONN_EV_RESOLVED ? SMTP_STEP_RESOLVE :
+	    SMTP_STEP_CONNECT, errnum == 0, text);
+	ev.ms = ms;
+	ev.errnum = errnum;
+	ev.timed_out = errnum == ETIMEDOUT;
+	smtp_tell(s, &ev);
+	s->t0 = conn_clock_ms();
 }
 
 /* --- verbose dialogue ----------------------------------------------------- */
@@ -441,14 +568,42 @@ smtp_tls_start(struct smtp_session *s, enum smtp_state st, struct err *e)
 	struct tls_params tp = smtp_tls_params(s->p);
 
 	s->state = st;
+	s->t0 = conn_clock_ms();
 	conn_set_timeout(s->conn, smtp_timeout(s, st));
-	if (conn_starttls(s->conn, &tp, e) != RQ_OK)
+	if (conn_starttls(s->conn, &tp, e) != RQ_OK) {
+		smtp_note_tls(s, 0, e->msg);
 		return smtp_io_fail(s, st, e);
+	}
+	smtp_note_tls(s, 1, conn_tls_info(s->conn));
 	if (s->verbose)
 		fprintf(stderr, "--- TLS: %s\n", conn_tls_info(s->conn));
 	log_debug("%s: TLS: %s", conn_peer(s->conn), conn_tls_info(s->conn));
 	memset(&s->caps, 0, sizeof(s->caps));	/* learnt in clear: void */
 	return RQ_OK;
+}
+
+/* What was offered and chosen (m: AUTH_NONE and why in detail). */
+static void
+smtp_note_auth_choice(struct smtp_session *s, enum auth_mech m,
+    const char *detail)
+{
+	struct smtp_event ev;
+
+	if (s->observe == NULL)
+		return;
+	s->t0 = conn_clock_ms();
+	smtp_event_init(s, &ev, SMTP_STEP_AUTH_CHOICE, m != AUTH_NONE,
+	    detail);
+	ev.auth_offered = s->caps.auth;
+	ev.auth_chosen = m;
+	smtp_tell(s, &ev);
+}
+
+static enum rq_status
+smtp_choose_auth_fail(struct smtp_session *s, struct err *e)
+{
+	smtp_note_auth_choice(s, AUTH_NONE, e->msg);
+	return RQ_TEMP;
 }
 
 static enum rq_status
@@ -457,19 +612,26 @@ smtp_choose_auth(struct smtp_session *s, struct err *e)
 	const struct smtp_params *p = s->p;
 	enum auth_mech m;
 
-	if (!conn_tls_active(s->conn) && !p->plaintext_auth)
-		return err_set(e, RQ_TEMP, "refusing to send credentials to "
-		    "%s without TLS", conn_peer(s->conn));
-	if (p->password == NULL)
-		return err_set(e, RQ_TEMP, "no password configured for AUTH "
-		    "as %s", p->user);
+	if (!conn_tls_active(s->conn) && !p->plaintext_auth) {
+		err_set(e, RQ_TEMP, "refusing to send credentials to %s "
+		    "without TLS", conn_peer(s->conn));
+		return smtp_choose_auth_fail(s, e);
+	}
+	if (p->password == NULL) {
+		err_set(e, RQ_TEMP, "no password configured for AUTH as %s",
+		    p->user);
+		return smtp_choose_auth_fail(s, e);
+	}
 	if ((m = auth_choose(p->auth, s->caps.auth)) == AUTH_NONE) {
 		if (p->auth != AUTH_AUTO)
-			return err_set(e, RQ_TEMP, "AUTH %s not offered by %s",
+			err_set(e, RQ_TEMP, "AUTH %s not offered by %s",
 			    auth_mech_name(p->auth), conn_peer(s->conn));
-		return err_set(e, RQ_TEMP, "no usable AUTH mechanism offered "
-		    "by %s", conn_peer(s->conn));
+		else
+			err_set(e, RQ_TEMP, "no usable AUTH mechanism offered "
+			    "by %s", conn_peer(s->conn));
+		return smtp_choose_auth_fail(s, e);
 	}
+	smtp_note_auth_choice(s, m, auth_mech_name(m));
 	auth_init(&s->auth, m, p->user, p->password);
 	s->state = SMTP_AUTH;
 	return RQ_OK;
@@ -482,8 +644,11 @@ smtp_after_ehlo(struct smtp_session *s, struct err *e)
 	if (s->tls == TLS_MODE_STARTTLS && !conn_tls_active(s->conn)) {
 		if (!s->caps.starttls) {
 			s->state = SMTP_BROKEN;	/* send nothing more */
-			return err_set(e, RQ_TEMP, "STARTTLS not offered by %s",
+			err_set(e, RQ_TEMP, "STARTTLS not offered by %s",
 			    conn_peer(s->conn));
+			s->t0 = conn_clock_ms();
+			smtp_note(s, SMTP_STARTTLS, 0, e->msg);
+			return RQ_TEMP;
 		}
 		s->state = SMTP_STARTTLS;
 		return RQ_OK;
@@ -689,14 +854,54 @@ smtp_handle(struct smtp_session *s, enum smtp_state st, struct err *e)
 	}
 }
 
+/* Did the reply to state st say yes (for the observer)? */
+static int
+smtp_reply_ok(enum smtp_state st, int code)
+{
+	switch (st) {
+	case SMTP_GREETING:
+	case SMTP_STARTTLS:
+		return code == 220;
+	case SMTP_EHLO:
+	case SMTP_HELO:
+		return code == 250;
+	case SMTP_AUTH:
+	case SMTP_AUTH_NEXT:
+		return code == 235;
+	case SMTP_DATA:
+		return code == 354;
+	default:
+		return code / 100 == 2;
+	}
+}
+
+/* Tell the observer about the reply just read (an AUTH challenge is
+ * not an outcome: the step goes on). */
+static void
+smtp_note_reply(struct smtp_session *s, enum smtp_state st)
+{
+	if ((st == SMTP_AUTH || st == SMTP_AUTH_NEXT) && s->reply.code == 334)
+		return;
+	if (s->observe == NULL)
+		return;
+	if (st == SMTP_EHLO && s->reply.code == 250)
+		reply_parse_caps(&s->reply, &s->caps);	/* for ev.caps */
+	smtp_note(s, st, smtp_reply_ok(st, s->reply.code), NULL);
+}
+
 /* One command and its reply: the unit of the non-pipelined dialogue. */
 static enum rq_status
 smtp_step(struct smtp_session *s, enum smtp_state st, struct err *e)
 {
+	if (st != SMTP_AUTH_NEXT)
+		s->t0 = conn_clock_ms();
 	if (smtp_enter(s, st, e) != RQ_OK ||
 	    smtp_flush(s, st, e) != RQ_OK ||
-	    smtp_read_reply(s, st, e) != RQ_OK)
+	    smtp_read_reply(s, st, e) != RQ_OK) {
+		smtp_note(s, st, 0, e->msg);
 		return RQ_TEMP;
+	}
+	smtp_note_reply(s, st);
 	return smtp_handle(s, st, e);
 }
 
@@ -748,6 +953,9 @@ smtp_new(const struct smtp_params *p)
 	s->state = SMTP_CONNECT;
 	s->p = p;
 	s->timeout = p->timeout > 0 ? p->timeout : 0;
+	s->greeting_timeout = p->greeting_timeout;
+	s->observe = p->observe;
+	s->observe_arg = p->observe_arg;
 	s->verbose = p->verbose;
 	s->tls = p->tls;
 	s->need_auth = p->user != NULL && *p->user != '\0' &&
@@ -780,8 +988,12 @@ smtp_setup(struct smtp_session *s, struct err *e)
 	const struct smtp_params *p = s->p;
 	enum smtp_state st;
 
+	struct conn_watch w = { smtp_conn_event, s };
+
+	s->t0 = conn_clock_ms();
 	if (conn_open(&s->conn, p->host, p->port,
-	    smtp_timeout(s, SMTP_CONNECT), e) != RQ_OK) {
+	    smtp_timeout(s, SMTP_CONNECT), s->observe != NULL ? &w : NULL,
+	    e) != RQ_OK) {
 		s->state = SMTP_BROKEN;
 		smtp_set_unreachable(s, SMTP_CONNECT);
 		return RQ_TEMP;
@@ -942,12 +1154,17 @@ smtp_txn_envelope(struct smtp_session *s, struct smtp_txn *t,
 				return RQ_TEMP;
 		if (sent == done)
 			break;
+		s->t0 = conn_clock_ms();
 		if (smtp_flush(s, smtp_txn_cmd(t, sent - 1), e) != RQ_OK)
 			return RQ_TEMP;
 		st = smtp_txn_cmd(t, done++);
 		s->state = st;
-		if (smtp_read_reply(s, st, e) != RQ_OK ||
-		    smtp_handle(s, st, e) != RQ_OK)
+		if (smtp_read_reply(s, st, e) != RQ_OK) {
+			smtp_note(s, st, 0, e->msg);
+			return RQ_TEMP;
+		}
+		smtp_note_reply(s, st);
+		if (smtp_handle(s, st, e) != RQ_OK)
 			return RQ_TEMP;
 	}
 	return RQ_OK;
@@ -1013,9 +1230,14 @@ static enum rq_status
 smtp_txn_finish(struct smtp_session *s, struct smtp_txn *t, struct err *e)
 {
 	if (t->data_ok && t->naccepted > 0) {
+		s->t0 = conn_clock_ms();
 		if (smtp_txn_body(s, t->m, e) != RQ_OK ||
-		    smtp_read_reply(s, SMTP_EOD, e) != RQ_OK ||
-		    smtp_handle(s, SMTP_EOD, e) != RQ_OK)
+		    smtp_read_reply(s, SMTP_EOD, e) != RQ_OK) {
+			smtp_note(s, SMTP_EOD, 0, e->msg);
+			return RQ_TEMP;
+		}
+		smtp_note_reply(s, SMTP_EOD);
+		if (smtp_handle(s, SMTP_EOD, e) != RQ_OK)
 			return RQ_TEMP;
 		s->state = SMTP_READY;
 		return RQ_OK;
@@ -1094,6 +1316,20 @@ const char *
 smtp_tls_info(const struct smtp_session *s)
 {
 	return s != NULL && s->conn != NULL ? conn_tls_info(s->conn) : "";
+}
+
+enum rq_status
+smtp_reset(struct smtp_session *s, struct err *e)
+{
+	if (s->state != SMTP_READY)
+		return err_set(e, RQ_TEMP, "session with %s is not usable",
+		    s->conn != NULL ? conn_peer(s->conn) : "smarthost");
+	if (smtp_step(s, SMTP_RSET, e) != RQ_OK) {
+		s->state = SMTP_BROKEN;
+		return RQ_TEMP;
+	}
+	s->state = SMTP_READY;
+	return RQ_OK;
 }
 
 void

@@ -24,6 +24,51 @@
 #include "err.h"
 
 struct smtp_session;
+struct reply_caps;
+struct tls_peer;
+
+/*
+ * The steps an observer (relayq test, relayq probe) is told about, in
+ * the order they happen. There is one SMTP client: the observer only
+ * watches the state machine that delivers mail.
+ */
+enum smtp_step {
+	SMTP_STEP_RESOLVE,	/* detail: every address, or the failure */
+	SMTP_STEP_CONNECT,	/* one per address tried; errnum */
+	SMTP_STEP_TLS,		/* handshake (implicit or after STARTTLS);
+				   peer: certificate and verification */
+	SMTP_STEP_GREETING,
+	SMTP_STEP_EHLO,		/* caps: what the server offers */
+	SMTP_STEP_STARTTLS,
+	SMTP_STEP_AUTH_CHOICE,	/* auth_offered, auth_chosen, or why none */
+	SMTP_STEP_AUTH,		/* the server's verdict on the credentials */
+	SMTP_STEP_MAIL,
+	SMTP_STEP_RCPT,
+	SMTP_STEP_DATA,
+	SMTP_STEP_EOD,		/* the reply to the message's final dot */
+	SMTP_STEP_N
+};
+
+struct smtp_event {
+	enum smtp_step step;
+	int ok;			/* the step did what it should */
+	long ms;		/* how long it took */
+	int code;		/* the server's reply code; 0: none */
+	int timed_out;		/* it ran out of time */
+	int errnum;		/* RESOLVE/CONNECT: errno of the failure */
+	const char *detail;	/* one line: what was seen, or why not
+				   (server text sanitized) */
+	const struct reply_caps *caps;	/* EHLO, else NULL */
+	const struct tls_peer *peer;	/* TLS, else NULL */
+	unsigned auth_offered;	/* AUTH_CHOICE: bits (1u << mech) */
+	enum auth_mech auth_chosen;	/* AUTH_CHOICE: AUTH_NONE if none */
+};
+
+/* Called synchronously for every step; must not call back into smtp. */
+typedef void smtp_observe_fn(void *arg, const struct smtp_event *ev);
+
+/* "resolve", "connect", "TLS", ...: for reports. */
+const char *smtp_step_name(enum smtp_step st);
 
 struct smtp_params {
 	const char *host;
@@ -40,6 +85,9 @@ struct smtp_params {
 	int plaintext_auth;		/* AUTH allowed without TLS */
 	const char *helo;		/* our EHLO name */
 	int timeout;			/* base seconds; 0: defaults */
+	int greeting_timeout;		/* > 0: at most this for the greeting
+					   (a TLS port waits for our hello
+					   and never greets) */
 	int verbose;			/* dialogue to stderr, secrets masked */
 	/*
 	 * NULL, or where smtp_open() says, when it fails, whether the
@@ -55,6 +103,8 @@ struct smtp_params {
 	 * 454): the token has expired; a fresh one may be tried.
 	 */
 	int *token_refused;
+	smtp_observe_fn *observe;	/* NULL: nobody watches */
+	void *observe_arg;
 };
 
 /*
@@ -98,6 +148,12 @@ const char *smtp_peer(const struct smtp_session *s);
 /* TLS protocol/cipher, or "" without TLS. */
 const char *smtp_tls_info(const struct smtp_session *s);
 void smtp_close(struct smtp_session *s);
+/*
+ * Before reusing a session that sat idle (the server may have timed it
+ * out): RSET and its 2xx. RQ_TEMP when the session is no longer usable;
+ * the caller then smtp_close()s it and opens another.
+ */
+enum rq_status smtp_reset(struct smtp_session *s, struct err *e);
 
 /*
  * The DATA encoder (RFC 5321 4.5.2), pure so that it is tested alone.

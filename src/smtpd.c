@@ -247,6 +247,12 @@ parse_path(struct smtpd *d, const char *arg, const char *kw, char **path,
 		reply(d, "451 4.3.0 Out of memory");
 		return -1;
 	}
+	/* Qualified, it may have grown past what the spool takes. */
+	if (n > 0 && addr_check(*path, "address", &e) != RQ_OK) {
+		free(*path);
+		reply(d, "501 5.1.3 Address too long once qualified");
+		return -1;
+	}
 	return 0;
 }
 
@@ -378,8 +384,13 @@ cmd_rcpt(struct smtpd *d, const char *arg)
 		free(path);
 		return;
 	}
+	/* Never more than a queue file takes (spool.h): refused here,
+	 * the recipients so far stay (RFC 5321 4.5.3.1.10). */
+	if (max > SPOOL_RCPT_MAX)
+		max = SPOOL_RCPT_MAX;
 	if (d->nrcpt >= max) {
-		reply(d, "452 4.5.3 Error: too many recipients");
+		reply(d, "452 4.5.3 Error: too many recipients (limit %zu)",
+		    max);
 		free(path);
 		return;
 	}
@@ -450,7 +461,7 @@ data_end(struct smtpd *d)
 		reply(d, "250 2.0.0 Ok: queued as %s", id);
 	} else if (st == RQ_DATAERR) {
 		log_warnx("smtp session: %s", e.msg);
-		reply(d, strstr(e.msg, "max_size") != NULL ? "552 5.3.4 "
+		reply(d, strstr(e.msg, "too large") != NULL ? "552 5.3.4 "
 		    "Message size exceeds the fixed limit" : "554 5.6.0 "
 		    "Message refused: malformed content");
 	} else {

@@ -24,7 +24,7 @@
 #include "submit.h"
 
 #define SMTPD_LINE_MAX	1000	/* a command line, CRLF included */
-#define SMTPD_RCPT_MAX	1000	/* recipients per message */
+#define SMTPD_RCPT_MAX	1000	/* recipients per message (default) */
 
 struct smtpd_params {
 	const char *hostname;		/* greeting and EHLO reply */
@@ -35,7 +35,9 @@ struct smtpd_params {
 	 * sets sender, rcpts and ignore_dots itself.
 	 */
 	const struct submit_opts *tmpl;
-	size_t max_rcpt;		/* 0: SMTPD_RCPT_MAX */
+	/* 0: SMTPD_RCPT_MAX; never more than SPOOL_RCPT_MAX (the RCPT
+	 * past it is answered 452) */
+	size_t max_rcpt;
 	/* Called with the id of each committed message, or NULL. */
 	void (*queued)(void *arg, const char *id);
 	void *arg;

@@ -1,9 +1,9 @@
 /*
  * spool.c - message and envelope file formats, written durably.
  *
- * Commit discipline (promise 1): data, trailer and end record are written,
- * the mode is set, the file is fsync()ed, then its directory; only then is
- * RQ_OK returned. Any failure removes what was written. Readers treat
+ * Commit discipline (promise 1 in doc/ARCHITECTURE.md): data, trailer and
+ * end record are written, the mode is set, the file is fsync()ed, then its
+ * directory; only then is RQ_OK returned. Any failure removes what was written. Readers treat
  * every file as hostile: bounded sizes, strict records, the end record and
  * length must agree, addresses are checked as on submission.
  */
@@ -27,11 +27,20 @@
 #include "route.h"
 #include "spool.h"
 
-#define HEAD_MAX	4096		/* version, A, U, S, M records */
-#define TRAILER_MAX	(64 << 20)	/* recipients of one message */
-#define ENV_MAX		(64 << 20)
+#define HEAD_MAX	SPOOL_HEAD_MAX
+#define TRAILER_MAX	SPOOL_TRAILER_MAX
+#define ENV_MAX		SPOOL_ENV_MAX
 #define END_LEN		23		/* "Z " 20 digits "\n" */
-#define REASON_MAX	900
+#define REASON_MAX	SPOOL_REASON_MAX
+#define DSN_REC_MAX	(DSN_ENVID_MAX + 16)
+
+/* What the writer may write, the reader reads (see spool.h). */
+_Static_assert(3 * (DSN_REC_MAX + 3) + 2 * 32 <= 4096,
+    "D and X records fit the slack of SPOOL_TRAILER_MAX");
+_Static_assert(HEAD_MAX >= 8 + 2 * 32 + SPOOL_ADDR_MAX + 8,
+    "the longest head fits SPOOL_HEAD_MAX");
+_Static_assert(SPOOL_TRAILER_MAX < (64u << 20),
+    "a trailer is read into memory at once");
 
 static const char *const sub_names[SP_NSUB] = {
 	"maildrop", "queue", "hold", "corrupt", "tmp", "state",
@@ -137,9 +146,30 @@ spool_close(struct spool *sp)
 	sp->dir = NULL;
 }
 
-/* ---- DSN records ("D KEY value", both formats) -------------------------- */
+/* ---- limits ------------------------------------------------------------ */
 
-#define DSN_REC_MAX	(DSN_ENVID_MAX + 16)
+enum rq_status
+spool_check_rcpts(const char *const *rcpts, size_t n, struct err *e)
+{
+	size_t i;
+
+	if (n > SPOOL_RCPT_MAX)
+		return err_set(e, RQ_DATAERR, "too many recipients: %zu "
+		    "(limit %d)", n, SPOOL_RCPT_MAX);
+	for (i = 0; i < n; i++) {
+		if (strlen(rcpts[i]) > SPOOL_ADDR_MAX)
+			return err_set(e, RQ_DATAERR, "recipient address too "
+			    "long: %zu octets (limit %d)", strlen(rcpts[i]),
+			    SPOOL_ADDR_MAX);
+		if (rcpts[i][0] == '\0' ||
+		    addr_check(rcpts[i], "recipient", NULL) != RQ_OK)
+			return err_set(e, RQ_DATAERR, "invalid recipient "
+			    "address (malformed)");
+	}
+	return RQ_OK;
+}
+
+/* ---- DSN records ("D KEY value", both formats) -------------------------- */
 
 /* The values of the D records for d ("NOTIFY FAILURE"...); how many. */
 static size_t
@@ -333,11 +363,16 @@ spool_writer_flush(struct spool_writer *w)
 void
 spool_writer_abort(struct spool_writer *w)
 {
+	int saved = errno;
+
 	if (w->fd == -1)
 		return;
+	/* Without the set-id group this unlink fails (EACCES): it must not
+	 * turn a full disk into "Permission denied" for the caller. */
 	(void)unlinkat(w->dirfd, w->id, 0);
 	close(w->fd);
 	w->fd = -1;
+	errno = saved;
 }
 
 static enum rq_status
@@ -358,6 +393,7 @@ spool_writer_commit(struct spool_writer *w, const char *const *rcpts,
 {
 	char num[32], dv[3][DSN_REC_MAX];
 	struct stat st, named;
+	struct err le;
 	size_t i, ndv;
 
 	if (w->max > 0 && w->msglen > w->max)
@@ -365,11 +401,8 @@ spool_writer_commit(struct spool_writer *w, const char *const *rcpts,
 		    "the maximum size ([queue] max_size)", 0);
 	/* Never commit what spool_msg_read() refuses (it would be moved
 	 * to corrupt/ after the caller was told the mail is queued). */
-	for (i = 0; i < nrcpt; i++)
-		if (rcpts[i][0] == '\0' ||
-		    addr_check(rcpts[i], "recipient", NULL) != RQ_OK)
-			return writer_fail(w, e, RQ_DATAERR, "invalid "
-			    "recipient address (too long or malformed)", 0);
+	if (spool_check_rcpts(rcpts, nrcpt, &le) != RQ_OK)
+		return writer_fail(w, e, RQ_DATAERR, le.msg, 0);
 	for (i = 0; i < nrcpt; i++)
 		writer_rec(w, 'R', rcpts[i]);
 	ndv = dsn_values(&w->dsn, dv);
@@ -395,13 +428,21 @@ spool_writer_commit(struct spool_writer *w, const char *const *rcpts,
 	 * entry back. (nlink alone would miss the rename.) On failure the
 	 * mode goes back to 0600 before the lock is released: an entry the
 	 * reaper put back is then never picked up (we exit non-zero). */
-	if (fstat(w->fd, &st) == -1 || st.st_nlink == 0 ||
-	    (w->named != NULL ? w->named(w->named_arg, w->id) != 1 :
-	    (fstatat(w->dirfd, w->id, &named, AT_SYMLINK_NOFOLLOW) == -1 ||
-	    named.st_dev != st.st_dev || named.st_ino != st.st_ino))) {
+	errno = ENOENT;
+	if (w->named != NULL ? w->named(w->named_arg, w->id, w->fd) != 1 :
+	    (fstat(w->fd, &st) == -1 || st.st_nlink == 0 ||
+	    fstatat(w->dirfd, w->id, &named, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    named.st_dev != st.st_dev || named.st_ino != st.st_ino)) {
+		int saved = errno;
+
 		(void)fchmod(w->fd, SPOOL_MODE_WRITING);
 		close(w->fd);	/* not ours to unlink any more */
 		w->fd = -1;
+		if (saved != ENOENT) {
+			errno = saved;
+			return err_sys(e, RQ_TEMP, "queue file %s: commit",
+			    w->id);
+		}
 		return err_set(e, RQ_TEMP, "queue file %s: removed before "
 		    "commit", w->id);
 	}
@@ -519,6 +560,8 @@ add_rcpt(struct spool_msg *m, const char *v, struct err *e)
 
 	if (addr_check(v, "recipient", e) != RQ_OK || *v == '\0')
 		return bad_file(e, "bad recipient");
+	if (m->nrcpt == SPOOL_RCPT_MAX)
+		return bad_file(e, "too many recipients");
 	if ((r = array_grow(m->rcpts, m->nrcpt, sizeof(*r))) == NULL)
 		return err_sys(e, RQ_INTERNAL, "reallocarray");
 	m->rcpts = r;
@@ -537,7 +580,7 @@ read_trailer(int fd, off_t start, off_t len, struct spool_msg *m,
 	int have_x = 0;
 	enum rq_status st = RQ_OK;
 
-	if (len > TRAILER_MAX)
+	if (len > (off_t)TRAILER_MAX)
 		return bad_file(e, "trailer too large");
 	if ((t = malloc((size_t)len + 1)) == NULL)
 		return err_sys(e, RQ_INTERNAL, "malloc");
@@ -861,7 +904,7 @@ env_load(int dirfd, const char *id, struct env *env, struct err *e)
 		return err_sys(e, RQ_TEMP, "open %s", name);
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_size > ENV_MAX) {
+	    st.st_size > (off_t)ENV_MAX) {
 		close(fd);
 		return err_set(e, RQ_DATAERR, "%s: not a regular file of sane "
 		    "size", name);

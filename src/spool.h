@@ -31,8 +31,39 @@
 #include <stddef.h>
 #include <sys/types.h>
 #include <time.h>
+#include "addr.h"
 #include "dsn.h"
 #include "err.h"
+
+/*
+ * The limits of a message file: one set, for the writer and the reader.
+ * spool_writer_commit() refuses (RQ_DATAERR, naming the limit and the
+ * value) whatever spool_msg_read() would refuse, so a message that a
+ * submission was told is queued can always be read by pickup. The
+ * trailer bound follows from the others (checked at compile time in
+ * spool.c); the envelope bound leaves room for a last reply per
+ * recipient.
+ */
+#define SPOOL_RCPT_MAX		100000	/* recipients of one message */
+#define SPOOL_ADDR_MAX		ADDR_MAX	/* octets of one address */
+#define SPOOL_HEAD_MAX		4096	/* version, A, U, S, M records */
+#define SPOOL_REASON_MAX	900	/* a stored reply or reason */
+/* R records of SPOOL_RCPT_MAX longest addresses, D, X and slack. */
+#define SPOOL_TRAILER_MAX	\
+	((size_t)SPOOL_RCPT_MAX * (SPOOL_ADDR_MAX + 3) + 4096)
+/* Envelope: each recipient with its state and last reply. */
+#define SPOOL_ENV_MAX		\
+	((size_t)SPOOL_RCPT_MAX * (SPOOL_ADDR_MAX + SPOOL_REASON_MAX + 8) + \
+	65536)
+
+/*
+ * RQ_OK when rcpts[0..n) fit a message file: at most SPOOL_RCPT_MAX, each
+ * a non-empty address of at most SPOOL_ADDR_MAX octets that addr_check()
+ * accepts. Else RQ_DATAERR, e.g. "too many recipients: 140000 (limit
+ * 100000)".
+ */
+enum rq_status spool_check_rcpts(const char *const *rcpts, size_t n,
+    struct err *e);
 
 #define SPOOL_ID_LEN	16
 #define SPOOL_MODE_WRITING	0600
@@ -73,11 +104,12 @@ struct spool_writer {
 	int werrno;		/* first write error */
 	struct dsn_req dsn;	/* zeroed by open; set before commit */
 	/*
-	 * NULL (open/adopt), or how commit checks that dirfd/id is still
-	 * this file when the writer cannot look itself (set-gid, without
-	 * the group): 1 yes, 0 no or unknown.
+	 * NULL (open/adopt), or how commit makes dirfd/id name this file
+	 * (fd) when the writer cannot itself (set-gid, without the group):
+	 * links an anonymous entry, or checks the name of a named one.
+	 * 1 yes, 0 no with errno (ENOENT: the name is gone).
 	 */
-	int (*named)(void *arg, const char *id);
+	int (*named)(void *arg, const char *id, int fd);
 	void *named_arg;
 	size_t wlen;
 	char wbuf[65536];
@@ -101,10 +133,13 @@ void spool_writer_adopt(struct spool_writer *w, int dirfd, int fd,
 /* Append message bytes (buffered). Errors surface at commit. */
 void spool_writer_put(struct spool_writer *w, const void *p, size_t n);
 /*
- * Write the trailer, set mode, fsync the file, fsync the directory, and
- * check the file is still linked under its name (w->named, if set). RQ_OK means the message is on stable
- * storage. On failure the file is removed: RQ_TEMP, or RQ_DATAERR when
- * the message exceeded max.
+ * Check the limits (max and spool_check_rcpts(), before anything else is
+ * written), write the trailer, set mode, fsync the file, fsync the
+ * directory, and check the file is still linked under its name (or have
+ * w->named link it). RQ_OK means the message is on stable storage. On
+ * failure the file is removed: RQ_TEMP, or RQ_DATAERR when the message
+ * exceeded max or the recipients do not fit the limits above (the error
+ * names the limit and the value).
  */
 enum rq_status spool_writer_commit(struct spool_writer *w,
     const char *const *rcpts, size_t nrcpt, unsigned flags, mode_t mode,
@@ -114,6 +149,7 @@ enum rq_status spool_writer_commit(struct spool_writer *w,
  * the descriptor is open for reading too). -1 with errno on failure.
  */
 int spool_writer_flush(struct spool_writer *w);
+/* Remove what was written (errno is kept, for the caller's message). */
 void spool_writer_abort(struct spool_writer *w);
 
 /* A parsed message file. */
@@ -149,7 +185,7 @@ struct env_rcpt {
 struct env {
 	char id[SPOOL_ID_LEN + 1];
 	time_t arrival;
-	uid_t uid;
+	uid_t uid;		/* the submitter */
 	char *sender;
 	unsigned flags;
 	struct dsn_req dsn;	/* "D" records, as in the message file */
@@ -162,7 +198,8 @@ struct env {
 				   NULL until the runner has chosen */
 	int priority;		/* "P" record: 1..5, 5 most urgent;
 				   ENV_PRIORITY_NORMAL when absent (0, in
-				   an env built by hand, means the same) */
+				   an env built by hand, means the same);
+				   a pass sends higher first (queue.h) */
 	struct env_rcpt *rcpts;
 	size_t nrcpt;
 };

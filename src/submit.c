@@ -9,18 +9,23 @@
  * the same stored message); other bytes are kept as they came.
  *
  * Lines longer than LINE_MAX (998) octets are never refused or cut. A long
- * header line is folded at white space (or, with none, a space is put in).
- * In the body, the first pass decides from the header whether the message
- * is single-part text (no Content-Type or text/<any>, and no
+ * header line is folded at white space (header_fold()). In the body,
+ * the first pass decides from the header whether the message is
+ * single-part text (no Content-Type or text/<any>, and no
  * Content-Transfer-Encoding or 7bit/8bit): if not, long lines are folded
  * as they are written (a line break every LINE_MAX octets); if so, the
  * body is written as it came and, when a long line was seen, a second pass
- * re-encodes the whole body as quoted-printable. That pass reads the entry
- * back through its own descriptor and appends the new header and QP body
- * after the old message, then moves it down over the old one and truncates
- * the file (a leftward copy, so nothing unread is overwritten): memory
- * stays at two 64 KiB buffers, the entry stays uncommitted (0600, no end
- * record) until the normal commit, and no second file is needed.
+ * re-encodes the whole body as quoted-printable or base64 (reencode.h),
+ * in the entry itself, which stays uncommitted (0600, no end record) until
+ * the normal commit.
+ *
+ * Sizes: [queue] max_size applies to what the caller sent, counted as
+ * read with each line end as one octet (CRLF and LF alike), before relayq
+ * adds or removes anything; the final "." of -bs or a lone-dot input is
+ * not counted. Past it nothing more is written and the message is
+ * refused at the end (RQ_DATAERR). What is written to the queue is
+ * bounded separately by SUBMIT_STORED_MAX (the added fields, folding and
+ * the re-encoding).
  */
 #include "config.h"
 
@@ -36,12 +41,11 @@
 #include "buf.h"
 #include "header.h"
 #include "priv.h"
+#include "reencode.h"
 #include "submit.h"
 
 #define FIELD_MAX	(16 << 20)
-#define RCPT_MAX	1000000
-#define LINE_MAX_OCTETS	998	/* RFC 5322 2.1.1, without the CRLF */
-#define QP_LINE		76	/* RFC 2045 6.7 (5), the '=' included */
+#define LINE_MAX_OCTETS	HEADER_LINE_MAX	/* RFC 5322 2.1.1, no CRLF */
 
 struct lreader {
 	int fd;
@@ -102,12 +106,18 @@ lr_next(struct lreader *r, const char **p, size_t *len, int *nl)
 	}
 }
 
-/* A set of recipients, deduplicated (case-insensitive), in input order. */
+/*
+ * A set of recipients, deduplicated (case-insensitive), in input order.
+ * At most SPOOL_RCPT_MAX are kept; addresses past that are only counted
+ * (over), so that the refusal can say how many there were without memory
+ * growing with them.
+ */
 struct rcpts {
 	char **v;
 	size_t n, cap;
 	size_t *slot;		/* open addressing: index + 1, 0 = empty */
 	size_t nslot;
+	size_t over;		/* addresses past SPOOL_RCPT_MAX, not kept */
 };
 
 static size_t
@@ -140,7 +150,8 @@ rcpts_rehash(struct rcpts *rs)
 	return 0;
 }
 
-/* Add a copy of a; duplicates are ignored. 0, or -1 on ENOMEM/limit. */
+/* Add a copy of a; duplicates are ignored, past the limit it is counted
+ * only. 0, or -1 on ENOMEM. */
 static int
 rcpts_add(struct rcpts *rs, const char *a)
 {
@@ -153,8 +164,10 @@ rcpts_add(struct rcpts *rs, const char *a)
 	    h = (h + 1) & (rs->nslot - 1))
 		if (strcasecmp(rs->v[rs->slot[h] - 1], a) == 0)
 			return 0;
-	if (rs->n == RCPT_MAX)
-		return -1;
+	if (rs->n == SPOOL_RCPT_MAX) {
+		rs->over++;
+		return 0;
+	}
 	if (rs->n == rs->cap) {
 		size_t cap = rs->cap ? rs->cap * 2 : 16;
 
@@ -204,13 +217,23 @@ struct sub {
 	int hdr_8bit;		/* 8-bit bytes in the header section */
 	size_t linelen;		/* octets of the body line being written */
 	int long_body;		/* a body line over LINE_MAX_OCTETS */
+	off_t insize;		/* octets read (LF line ends): max_size */
 };
+
+/* Over max_size: nothing more is written, the refusal comes at the end. */
+static int
+sub_too_big(const struct sub *s)
+{
+	return s->o->max_size > 0 && s->insize > s->o->max_size;
+}
 
 static void
 sub_put(struct sub *s, const char *p, size_t n)
 {
 	size_t i;
 
+	if (sub_too_big(s))
+		return;
 	if (!(s->flags & MSG_F_8BIT))
 		for (i = 0; i < n; i++)
 			if ((unsigned char)p[i] >= 0x80) {
@@ -248,7 +271,7 @@ collect_one(void *arg, const char *a)
 	r = rcpts_add(c->rs, q);
 	free(q);
 	if (r == -1)
-		err_set(c->e, RQ_TEMP, "too many recipients or out of memory");
+		err_set(c->e, RQ_TEMP, "out of memory");
 	return r;
 }
 
@@ -326,53 +349,21 @@ mime_field(struct sub *s, const char *f, size_t len)
 	}
 }
 
-/*
- * Write one header line, folded so that no line is longer than
- * LINE_MAX_OCTETS: before the last white space that keeps the line short
- * enough (not before the colon), else at the limit with a space put in.
- */
-static void
-put_header_line(struct sub *s, const char *p, size_t len, int first)
+static int
+field_sink(void *arg, const void *p, size_t n)
 {
-	const char *colon = first ? memchr(p, ':', len) : NULL;
-	size_t min = colon != NULL ? (size_t)(colon - p) + 1 : 1, i, max;
-	int space = 0;
-
-	while (len + (size_t)space > LINE_MAX_OCTETS) {
-		max = LINE_MAX_OCTETS - (size_t)space;
-		for (i = max; i > min && p[i] != ' ' && p[i] != '\t'; i--)
-			;
-		if (i <= min)
-			i = max;
-		if (space)
-			sub_put(s, " ", 1);
-		sub_put(s, p, i);
-		sub_put(s, "\n", 1);
-		space = p[i] != ' ' && p[i] != '\t';
-		p += i;
-		len -= i;
-		min = 1;
-	}
-	if (space)
-		sub_put(s, " ", 1);
-	sub_put(s, p, len);
-	sub_put(s, "\n", 1);
+	sub_put(arg, p, n);
+	return 0;
 }
 
-/* A whole field: its lines, each folded when too long. */
+/*
+ * A whole field as the caller wrote it; a line over LINE_MAX_OCTETS is
+ * folded (header_fold), legal ones are kept byte for byte.
+ */
 static void
 put_header(struct sub *s, const char *f, size_t len)
 {
-	const char *nl;
-	int first = 1;
-
-	while ((nl = memchr(f, '\n', len)) != NULL) {
-		put_header_line(s, f, (size_t)(nl - f), first);
-		len -= (size_t)(nl - f) + 1;
-		f = nl + 1;
-		first = 0;
-	}
-	put_header_line(s, f, len, first);
+	(void)header_fold(f, len, HEADER_LINE_MAX, field_sink, s);
 }
 
 static void
@@ -521,6 +512,7 @@ sub_feed(struct sub *s, const char *p, size_t len, int nl)
 
 	if (ph == PH_DONE)
 		return 1;
+	s->insize += (off_t)len + (nl ? 1 : 0);
 	if (ph == PH_BODY)
 		next = body_line(s, p, len, s->cont, nl);
 	else
@@ -528,6 +520,8 @@ sub_feed(struct sub *s, const char *p, size_t len, int nl)
 	/* A non-header line opened the body: it is body text. */
 	if (ph != PH_BODY && next == PH_BODY && !(len == 0 && nl))
 		next = body_line(s, p, len, s->cont, nl);
+	if (next == PH_DONE)
+		s->insize -= (off_t)len + 1;	/* the lone "." is no data */
 	s->ph = next;
 	s->cont = !nl;
 	return next == PH_DONE;
@@ -550,226 +544,20 @@ read_input(struct sub *s)
 	return RQ_OK;
 }
 
-/* ---- the quoted-printable pass (see the header comment) ---------------- */
-
-struct pio {
-	int fd;
-	off_t off, end;		/* reader: next and end offsets */
-	size_t i, n;
-	int err;		/* errno of the first failure */
-	char buf[65536];
-};
-
-static int
-pio_getc(struct pio *r)
-{
-	ssize_t got;
-	size_t want;
-
-	if (r->i == r->n) {
-		if (r->off >= r->end || r->err)
-			return -1;
-		want = sizeof(r->buf);
-		if ((off_t)want > r->end - r->off)
-			want = (size_t)(r->end - r->off);
-		if ((got = pread(r->fd, r->buf, want, r->off)) <= 0) {
-			r->err = got == 0 ? EIO : errno;
-			return -1;
-		}
-		r->off += got;
-		r->i = 0;
-		r->n = (size_t)got;
-	}
-	return (unsigned char)r->buf[r->i++];
-}
-
-static void
-pio_flush(struct pio *w)
-{
-	size_t done = 0;
-	ssize_t n;
-
-	while (done < w->n && !w->err) {
-		n = pwrite(w->fd, w->buf + done, w->n - done, w->off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			w->err = n == 0 ? EIO : errno;
-			break;
-		}
-		done += (size_t)n;
-		w->off += n;
-	}
-	w->n = 0;
-}
-
-static void
-pio_put(struct pio *w, const char *p, size_t len)
-{
-	for (; len > 0; p++, len--) {
-		if (w->n == sizeof(w->buf))
-			pio_flush(w);
-		w->buf[w->n++] = *p;
-	}
-}
-
-struct qp {
-	struct pio *w;
-	size_t col;		/* octets on the current encoded line */
-	int pend;		/* a space or tab not yet known to end a line */
-};
-
-static void
-qp_token(struct qp *q, const char *t, size_t n)
-{
-	if (q->col + n > QP_LINE - 1) {
-		pio_put(q->w, "=\n", 2);	/* soft line break */
-		q->col = 0;
-	}
-	pio_put(q->w, t, n);
-	q->col += n;
-}
-
-static void
-qp_hex(struct qp *q, int c)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	char t[3] = { '=', hex[(c >> 4) & 15], hex[c & 15] };
-
-	qp_token(q, t, 3);
-}
-
-/* Encode one byte of body text (RFC 2045 6.7); c < 0 ends the body. */
-static void
-qp_byte(struct qp *q, int c)
-{
-	char t;
-
-	if (q->pend != -1) {
-		if (c == '\n' || c < 0)
-			qp_hex(q, q->pend);	/* no white space at line end */
-		else {
-			t = (char)q->pend;
-			qp_token(q, &t, 1);
-		}
-		q->pend = -1;
-	}
-	if (c < 0)
-		return;
-	if (c == '\n') {
-		pio_put(q->w, "\n", 1);
-		q->col = 0;
-	} else if (c == ' ' || c == '\t')
-		q->pend = c;
-	else if (c >= 33 && c <= 126 && c != '=') {
-		t = (char)c;
-		qp_token(q, &t, 1);
-	} else
-		qp_hex(q, c);
-}
-
-/*
- * Copy the header section (r up to the blank line) to w without its
- * Content-Transfer-Encoding field, and add the MIME fields QP needs.
- */
-static void
-qp_header(struct sub *s, struct pio *r, struct pio *w)
-{
-	char pre[64];
-	size_t n;
-	int c = 0, drop = 0;
-
-	while (c != -1) {
-		for (n = 0; n < sizeof(pre) && (c = pio_getc(r)) != -1; ) {
-			pre[n++] = (char)c;
-			if (c == '\n')
-				break;
-		}
-		if (n == 1 && pre[0] == '\n')
-			break;			/* the separator */
-		if (!header_is_continuation(pre, n))
-			drop = header_is(pre, n, "Content-Transfer-Encoding");
-		if (!drop)
-			pio_put(w, pre, n);
-		while (n > 0 && pre[n - 1] != '\n' && (c = pio_getc(r)) != -1) {
-			pre[0] = (char)c;
-			if (!drop)
-				pio_put(w, pre, 1);
-			if (c == '\n')
-				break;
-		}
-	}
-	if (!s->seen_mime)
-		pio_put(w, "MIME-Version: 1.0\n", 18);
-	pio_put(w, "Content-Transfer-Encoding: quoted-printable\n\n", 45);
-}
-
-/* Move the new message [from, from + len) down to msg_start. */
-static int
-qp_move(struct sub *s, off_t from, off_t len)
-{
-	char *buf;
-	off_t done = 0;
-	ssize_t n;
-
-	if ((buf = malloc(65536)) == NULL)
-		return -1;
-	while (done < len) {
-		n = pread(s->w.fd, buf, (size_t)(len - done < 65536 ?
-		    len - done : 65536), from + done);
-		if (n <= 0 || pwrite(s->w.fd, buf, (size_t)n,
-		    s->msg_start + done) != n) {
-			if (n == 0)
-				errno = EIO;
-			free(buf);
-			return -1;
-		}
-		done += n;
-	}
-	free(buf);
-	if (ftruncate(s->w.fd, s->msg_start + len) == -1 ||
-	    lseek(s->w.fd, s->msg_start + len, SEEK_SET) == -1)
-		return -1;
-	return 0;
-}
-
+/* Re-encode a single-part text body with a long line (reencode.h). */
 static enum rq_status
 requote(struct sub *s)
 {
-	struct pio *r, *w;
-	struct qp q;
-	off_t end = s->msg_start + s->w.msglen;
-	int c, err;
+	enum rq_status st;
+	off_t len;
 
 	if (spool_writer_flush(&s->w) == -1)
 		return err_sys(s->e, RQ_TEMP, "queue file %s: write", s->w.id);
-	if ((r = calloc(1, sizeof(*r))) == NULL ||
-	    (w = calloc(1, sizeof(*w))) == NULL) {
-		free(r);
-		return err_sys(s->e, RQ_TEMP, "malloc");
-	}
-	r->fd = w->fd = s->w.fd;
-	r->off = s->msg_start;
-	r->end = end;
-	w->off = end;
-	qp_header(s, r, w);
-	q.w = w;
-	q.col = 0;
-	q.pend = -1;
-	while ((c = pio_getc(r)) != -1)
-		qp_byte(&q, c);
-	qp_byte(&q, -1);
-	pio_flush(w);
-	err = r->err ? r->err : w->err;
-	if (err == 0 && qp_move(s, end, w->off - end) == -1)
-		err = errno;
-	if (err == 0)
-		s->w.msglen = w->off - end;
-	free(r);
-	free(w);
-	errno = err;
-	return err == 0 ? RQ_OK : err_sys(s->e, RQ_TEMP, "queue file %s: "
-	    "quoted-printable pass", s->w.id);
+	st = reencode_body(s->w.fd, s->msg_start, s->w.msglen, s->body_off,
+	    !s->seen_mime, s->w.max, &len, s->e);
+	if (st == RQ_OK)
+		s->w.msglen = len;
+	return st;
 }
 
 /* Command-line recipients plus, with -t, those of the header. */
@@ -786,6 +574,12 @@ final_rcpts(struct sub *s, struct rcpts *out)
 	for (i = 0; o->extract && i < h->n; i++)
 		if (rcpts_add(out, h->v[i]) == -1)
 			return err_set(s->e, RQ_TEMP, "out of memory");
+	if (o->extract)
+		out->over += h->over;
+	/* Before anything is committed: the spool would refuse it too. */
+	if (out->n + out->over > SPOOL_RCPT_MAX)
+		return err_set(s->e, RQ_DATAERR, "too many recipients: %zu "
+		    "(limit %d)", out->n + out->over, SPOOL_RCPT_MAX);
 	if (out->n == 0)
 		return err_set(s->e, RQ_USAGE, o->extract ? "no recipient "
 		    "addresses found in the message header (-t)" :
@@ -809,11 +603,12 @@ sub_open(struct sub *s, int dirfd)
 			return err_sys(s->e, RQ_TEMP, "cannot create queue "
 			    "file");
 		spool_writer_adopt(&s->w, dirfd, fd, id, o->sender, time(NULL),
-		    o->uid, o->max_size);
+		    o->uid, SUBMIT_STORED_MAX(o->max_size));
 		s->w.named = o->named;
 		s->w.named_arg = o->create_arg;
 	} else if ((st = spool_writer_open(&s->w, dirfd, NULL, o->sender,
-	    time(NULL), o->uid, o->max_size, s->e)) != RQ_OK)
+	    time(NULL), o->uid, SUBMIT_STORED_MAX(o->max_size), s->e)) !=
+	    RQ_OK)
 		return st;
 	if (o->dsn != NULL)
 		s->w.dsn = *o->dsn;
@@ -845,13 +640,19 @@ sub_close(struct sub *s, char *id)
 	if (s->ph == PH_FIRST || s->ph == PH_HEADER)
 		end_headers(s, 0);
 	memset(&all, 0, sizeof(all));
+	if (st == RQ_OK && sub_too_big(s))
+		st = err_set(s->e, RQ_DATAERR, "message too large: %lld octets "
+		    "(limit [queue] max_size = %lld)", (long long)s->insize,
+		    (long long)o->max_size);
+	if (st == RQ_OK)
+		st = final_rcpts(s, &all);
+	/* Past the stored bound the first pass kept only a part: the
+	 * commit refuses that, there is nothing to re-encode. */
 	if (st == RQ_OK && s->long_body && s->body_off >= 0 &&
-	    (o->max_size == 0 || s->w.msglen <= o->max_size)) {
+	    (s->w.max == 0 || s->w.msglen <= s->w.max)) {
 		if ((st = requote(s)) == RQ_OK && !s->hdr_8bit)
 			s->flags &= ~(unsigned)MSG_F_8BIT;
 	}
-	if (st == RQ_OK)
-		st = final_rcpts(s, &all);
 	if (st != RQ_OK) {
 		spool_writer_abort(&s->w);
 		rcpts_free(&all);
@@ -1011,6 +812,9 @@ submit_parse_rcpts(char *const *args, size_t nargs, const char *domain,
 			st = collect(&rs, args[i], strlen(args[i]), domain,
 			    "recipient argument", e);
 	}
+	if (st == RQ_OK && rs.over > 0)
+		st = err_set(e, RQ_DATAERR, "too many recipients: %zu (limit "
+		    "%d)", rs.n + rs.over, SPOOL_RCPT_MAX);
 	free(rs.slot);
 	*out = rs.v;
 	*nout = rs.n;

@@ -9,7 +9,17 @@
  * queued under *id. Before that point every failure leaves nothing a
  * runner would pick up: RQ_TEMP for resources, RQ_DATAERR for bad input,
  * RQ_USAGE when there is no recipient. Lines over 998 octets are kept:
- * folded, or the body re-encoded as quoted-printable (see submit.c).
+ * folded, or the body re-encoded as quoted-printable or base64 (see
+ * submit.c).
+ *
+ * Sizes: max_size counts the message as the caller sent it (line ends as
+ * one octet each); a larger one is refused with RQ_DATAERR ("message too
+ * large: N octets (limit [queue] max_size = M)"). The queue file of one
+ * submission, the temporary copy of the re-encoding included, never
+ * grows past SUBMIT_STORED_MAX(max_size) octets of message: the added
+ * header fields and the re-encoding (at most about twice the body, see
+ * reencode.h) fit in it, so a message within max_size is never refused
+ * for them; past it, RQ_DATAERR too.
  */
 #ifndef RELAYQ_SUBMIT_H
 #define RELAYQ_SUBMIT_H
@@ -18,6 +28,10 @@
 #include <sys/types.h>
 #include "err.h"
 #include "spool.h"
+
+#define SUBMIT_STORED_SLACK	(256 << 10)	/* fields relayq adds */
+#define SUBMIT_STORED_MAX(max)	\
+	((max) > 0 ? 4 * (off_t)(max) + SUBMIT_STORED_SLACK : (off_t)0)
 
 struct submit_opts {
 	const char *sender;		/* envelope sender; "" for <> */
@@ -39,8 +53,9 @@ struct submit_opts {
 	 * reading and writing and its id, or -1 with errno.
 	 */
 	int (*create)(void *arg, char id[SPOOL_ID_LEN + 1]);
-	/* With create: is id still the entry it made? (1 yes, 0 no) */
-	int (*named)(void *arg, const char *id);
+	/* With create: commit fd as id (link it, or check its name is
+	 * still fd): 1 yes, 0 no with errno (spool_writer.named). */
+	int (*named)(void *arg, const char *id, int fd);
 	void *create_arg;
 };
 

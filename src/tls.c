@@ -30,6 +30,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <time.h>
+
 #include "compat.h"
 #include "tls.h"
 
@@ -43,6 +45,8 @@ struct tls {
 	int connected;		/* handshake completed */
 	int failed;		/* fatal error: no close_notify */
 	unsigned char pin[TLS_FP_LEN];
+	X509 *leaf;		/* the server's certificate, once seen */
+	long vfail;		/* the first verification error, or 0 */
 	char *host;
 	char info[160];
 };
@@ -195,6 +199,28 @@ tls_is_ip_literal(const char *host)
 	    inet_pton(AF_INET6, host, &a6) == 1;
 }
 
+/*
+ * OpenSSL's verdict stands (ok is returned unchanged); we only keep the
+ * leaf certificate and the first error, so that a failed handshake can
+ * still say what the server presented.
+ */
+static int
+tls_verify_cb(int ok, X509_STORE_CTX *x)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(x,
+	    SSL_get_ex_data_X509_STORE_CTX_idx());
+	struct tls *t = ssl != NULL ? SSL_get_app_data(ssl) : NULL;
+	X509 *leaf = X509_STORE_CTX_get0_cert(x);
+
+	if (t == NULL)
+		return ok;
+	if (t->leaf == NULL && leaf != NULL && X509_up_ref(leaf) == 1)
+		t->leaf = leaf;
+	if (!ok && t->vfail == 0)
+		t->vfail = X509_STORE_CTX_get_error(x);
+	return ok;
+}
+
 static enum rq_status
 tls_ctx_trust(struct tls *t, const struct tls_params *p, struct err *e)
 {
@@ -213,7 +239,7 @@ tls_ctx_trust(struct tls *t, const struct tls_params *p, struct err *e)
 	} else if (SSL_CTX_set_default_verify_paths(t->ctx) != 1)
 		return err_set(e, RQ_TEMP, "TLS: cannot load the system CA "
 		    "store: %s", tls_ossl_reason("error"));
-	SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, NULL);
+	SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, tls_verify_cb);
 	return RQ_OK;
 }
 
@@ -301,6 +327,7 @@ tls_ssl_new(struct tls *t, struct err *e)
 		    tls_ossl_reason("out of memory"));
 	BIO_set_data(bio, &t->fd);
 	SSL_set_bio(t->ssl, bio, bio);
+	SSL_set_app_data(t->ssl, t);
 	SSL_set_connect_state(t->ssl);
 	return tls_ssl_names(t, e);
 }
@@ -371,6 +398,17 @@ tls_check_pin(struct tls *t, X509 *cert, struct err *e)
 	return RQ_OK;
 }
 
+/* The peer's certificate with a reference the caller frees, or NULL. */
+static X509 *
+tls_get1_peer(SSL *ssl)
+{
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+	return SSL_get1_peer_certificate(ssl);
+#else
+	return SSL_get_peer_certificate(ssl);
+#endif
+}
+
 static enum rq_status
 tls_check_peer(struct tls *t, struct err *e)
 {
@@ -378,11 +416,7 @@ tls_check_peer(struct tls *t, struct err *e)
 	long vr;
 	enum rq_status st = RQ_OK;
 
-#if OPENSSL_VERSION_NUMBER >= 0x30000000L
-	cert = SSL_get1_peer_certificate(t->ssl);
-#else
-	cert = SSL_get_peer_certificate(t->ssl);
-#endif
+	cert = tls_get1_peer(t->ssl);
 	if (cert == NULL) {
 		if (t->verify || t->pinned)
 			st = err_set(e, RQ_TEMP, "TLS: no certificate from "
@@ -474,6 +508,165 @@ tls_write(struct tls *t, const void *buf, size_t n, struct err *e)
 	return tls_io_result(t, r, errno, "write", e);
 }
 
+/* --- the peer, for diagnostics ------------------------------------------- */
+
+/* Control and non-ASCII bytes of server-chosen text become '?'. */
+static void
+tls_sanitize(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
+			*s = '?';
+}
+
+static void
+tls_name_str(const X509_NAME *n, char *dst, size_t size)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	int len;
+
+	dst[0] = '\0';
+	if (b == NULL)
+		return;
+	if (X509_NAME_print_ex(b, n, 0, XN_FLAG_RFC2253) >= 0 &&
+	    (len = BIO_read(b, dst, (int)size - 1)) > 0)
+		dst[len] = '\0';
+	BIO_free(b);
+	tls_sanitize(dst);
+}
+
+/* One subjectAltName entry (DNS or IP) appended to dst. */
+static void
+tls_san_add(const GENERAL_NAME *g, char *dst, size_t size)
+{
+	char one[300];
+	const unsigned char *d;
+	int len;
+
+	if (g->type == GEN_DNS) {
+		d = ASN1_STRING_get0_data(g->d.dNSName);
+		len = ASN1_STRING_length(g->d.dNSName);
+		snprintf(one, sizeof(one), "%.*s", len > 255 ? 255 : len,
+		    (const char *)d);
+	} else if (g->type == GEN_IPADD) {
+		d = ASN1_STRING_get0_data(g->d.iPAddress);
+		len = ASN1_STRING_length(g->d.iPAddress);
+		if ((len != 4 && len != 16) || inet_ntop(len == 4 ? AF_INET :
+		    AF_INET6, d, one, sizeof(one)) == NULL)
+			return;
+	} else
+		return;
+	tls_sanitize(one);
+	if (dst[0] != '\0')
+		strlcat(dst, ", ", size);
+	strlcat(dst, one, size);
+}
+
+static void
+tls_sans(X509 *cert, char *dst, size_t size)
+{
+	GENERAL_NAMES *gens;
+	int i;
+
+	dst[0] = '\0';
+	gens = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+	if (gens == NULL)
+		return;
+	for (i = 0; i < sk_GENERAL_NAME_num(gens); i++)
+		tls_san_add(sk_GENERAL_NAME_value(gens, i), dst, size);
+	GENERAL_NAMES_free(gens);
+}
+
+static enum tls_verdict
+tls_verdict_of(long code)
+{
+	switch (code) {
+	case X509_V_OK:
+		return TLS_VERDICT_OK;
+	case X509_V_ERR_HOSTNAME_MISMATCH:
+	case X509_V_ERR_IP_ADDRESS_MISMATCH:
+		return TLS_VERDICT_NAME;
+	case X509_V_ERR_CERT_HAS_EXPIRED:
+	case X509_V_ERR_CERT_NOT_YET_VALID:
+		return TLS_VERDICT_EXPIRED;
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+	case X509_V_ERR_CERT_UNTRUSTED:
+		return TLS_VERDICT_UNTRUSTED;
+	default:
+		return TLS_VERDICT_OTHER;
+	}
+}
+
+static void
+tls_peer_cert(X509 *cert, struct tls_peer *p)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	struct tm tm;
+
+	p->have_cert = 1;
+	tls_name_str(X509_get_subject_name(cert), p->subject,
+	    sizeof(p->subject));
+	tls_name_str(X509_get_issuer_name(cert), p->issuer,
+	    sizeof(p->issuer));
+	tls_sans(cert, p->names, sizeof(p->names));
+	if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) == 1)
+		p->not_after = timegm(&tm);
+	if (X509_digest(cert, EVP_sha256(), md, &len) == 1 &&
+	    len == TLS_FP_LEN)
+		tls_hex(md, len, p->fingerprint, sizeof(p->fingerprint));
+}
+
+static void
+tls_peer_verdict(const struct tls *t, struct tls_peer *p)
+{
+	long code = t->vfail;
+
+	if (!t->verify) {
+		strlcpy(p->verify, "not checked (tls_verify = no)",
+		    sizeof(p->verify));
+		return;
+	}
+	if (code == 0 && t->connected)
+		code = SSL_get_verify_result(t->ssl);
+	else if (code == 0) {
+		strlcpy(p->verify, "not reached", sizeof(p->verify));
+		return;
+	}
+	p->verdict = tls_verdict_of(code);
+	strlcpy(p->verify, code == X509_V_OK ? "ok" :
+	    X509_verify_cert_error_string(code), sizeof(p->verify));
+}
+
+void
+tls_peer_get(const struct tls *t, struct tls_peer *p)
+{
+	X509 *cert;
+
+	memset(p, 0, sizeof(*p));
+	if (t == NULL)
+		return;
+	if (t->connected) {
+		strlcpy(p->version, SSL_get_version(t->ssl),
+		    sizeof(p->version));
+		strlcpy(p->cipher, SSL_get_cipher_name(t->ssl),
+		    sizeof(p->cipher));
+		p->bits = SSL_get_cipher_bits(t->ssl, NULL);
+	}
+	if ((cert = t->leaf) != NULL)
+		tls_peer_cert(cert, p);
+	else if (t->connected &&
+	    (cert = tls_get1_peer(t->ssl)) != NULL) {
+		tls_peer_cert(cert, p);
+		X509_free(cert);
+	}
+	tls_peer_verdict(t, p);
+}
+
 const char *
 tls_info(const struct tls *t)
 {
@@ -488,6 +681,7 @@ tls_free(struct tls *t, int notify)
 	if (notify && t->ssl != NULL && t->connected && !t->failed)
 		(void)SSL_shutdown(t->ssl);	/* best effort, no wait */
 	ERR_clear_error();
+	X509_free(t->leaf);
 	SSL_free(t->ssl);
 	SSL_CTX_free(t->ctx);
 	BIO_meth_free(t->meth);

@@ -16,6 +16,7 @@
 #define RELAYQ_TLS_H
 
 #include <stddef.h>
+#include <time.h>
 #include "err.h"
 
 #define TLS_WANT_READ	(-2)
@@ -53,6 +54,45 @@ long tls_read(struct tls *t, void *buf, size_t n, struct err *e);
 long tls_write(struct tls *t, const void *buf, size_t n, struct err *e);
 /* "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256 bits)", for logs. */
 const char *tls_info(const struct tls *t);
+/*
+ * What the verification said, in classes a person can act on (relayq
+ * test and probe give advice by class, without seeing OpenSSL's codes).
+ */
+enum tls_verdict {
+	TLS_VERDICT_UNCHECKED,	/* tls_verify = no, or no handshake yet */
+	TLS_VERDICT_OK,
+	TLS_VERDICT_NAME,	/* valid chain, certificate for other names */
+	TLS_VERDICT_UNTRUSTED,	/* no chain to a trusted CA (self-signed,
+				   private CA, missing intermediate) */
+	TLS_VERDICT_EXPIRED,	/* expired or not yet valid */
+	TLS_VERDICT_OTHER,
+};
+
+/*
+ * The server's certificate and the verification result as plain strings,
+ * for `relayq test` and `relayq probe`. Available once the server sent
+ * its certificate, also when the handshake then failed verification (the
+ * certificate is kept by the verify callback), so a failure can show the
+ * names the certificate does have. Every string is printable ASCII:
+ * control bytes the server put into a name become '?'.
+ */
+struct tls_peer {
+	int have_cert;
+	char version[32];	/* "TLSv1.3"; "" before the handshake ended */
+	char cipher[96];
+	int bits;
+	char subject[256];	/* RFC 2253: "CN=smtp.example.com" */
+	char names[512];	/* subjectAltName DNS names and IPs, ", " */
+	char issuer[256];
+	time_t not_after;	/* 0: unknown */
+	enum tls_verdict verdict;
+	char verify[160];	/* "ok", or OpenSSL's reason */
+	char fingerprint[3 * TLS_FP_LEN];	/* SHA-256, "AB:CD:..." */
+};
+
+/* Fill p from t (p cleared first; t NULL: nothing known). */
+void tls_peer_get(const struct tls *t, struct tls_peer *p);
+
 /*
  * Free everything. With notify (a healthy session), first send
  * close_notify if the socket takes it at once.

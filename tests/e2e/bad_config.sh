@@ -8,7 +8,8 @@
 . "${RELAYQ_E2E_DIR:-$(dirname "$0")}/lib.sh"
 e2e_init
 GOOD=$T/good.conf
-write_config "$GOOD" port="$(mt free-port)" tls=none ca_file= user=
+down_port DOWN_PORT
+write_config "$GOOD" port="$DOWN_PORT" tls=none ca_file= user=
 CONF=$GOOD
 
 # A good message first, so the spool exists and is not empty.

@@ -3,8 +3,9 @@
 # most 1 000 (RCPT_BATCH in src/deliver.c), and the state is saved after
 # each: a runner killed (-9) in the middle of the second transaction
 # re-sends only that one. The smarthost holds each 250 to the final dot for
-# 2 s; the runner is killed 3 s after the first copy was stored (its 250
-# seen and saved, the second transaction under way). Then:
+# 2 s; the runner is killed when the second transaction's MAIL arrives (the
+# state after the first is saved before it: no fixed sleep that a slow
+# machine could outlast). Then:
 #  - the first 1 000 recipients were delivered exactly once;
 #  - after a clean run, every recipient was delivered, and the only
 #    duplicates are recipients of the second transaction (the window "final
@@ -37,7 +38,12 @@ while [ "$(received_count)" -lt 1 ] && [ $_i -lt $((E2E_WAIT * 10)) ]; do
 	_i=$((_i + 1))
 done
 check_eq "the first transaction arrived" 1 "$(received_count)"
-sleep 3
+_i=0
+while [ "$(sent_lines MAIL "$SH_LOG" | wc -l)" -lt 2 ] && [ $_i -lt $((E2E_WAIT * 10)) ]; do
+	nap
+	_i=$((_i + 1))
+done
+check_eq "the second transaction began" 2 "$(sent_lines MAIL "$SH_LOG" | wc -l | tr -d ' ')"
 kill -9 "$RPID" 2>/dev/null
 wait "$RPID" 2>/dev/null
 check_eq "killed inside the second transaction (one copy stored, or two)" ok \

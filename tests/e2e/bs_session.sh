@@ -87,6 +87,8 @@ check_body "1: body, dot-unstuffed" "$T/body1" "$M1.eml"
 check_eq "1: Message-ID kept" "<one@example.net>" "$(header "$M1.eml" Message-ID)"
 check_eq "1: one Date" 1 "$(header "$M1.eml" Date | grep -c .)"
 check_grep "1: Received added" '^Received: by relayq\.test' "$M1.eml"
+check_date "1: Received: dated, RFC 5322, of now" "$(received_date "$M1.eml")" \
+	"$E2E_DATE_SLACK"
 M2=$(msg_by_subject "symfony two") || die "message 2 missing"
 check_eq "2: envelope sender" "other@example.net" "$(jget "$M2.json" mail_from)"
 check_eq "2: envelope recipient" "dave@example.org" "$(rcpts "$M2")"

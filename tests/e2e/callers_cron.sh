@@ -169,7 +169,8 @@ check_eq "no cancelled message anywhere" "" \
 	"$(grep -l 'cancelled by SIGKILL' "$SH_RX"/*.eml 2>/dev/null)"
 # What the killed submitters leave is an unfinished maildrop entry (mode
 # 0600, no "complete" marker), which pickup never takes and removes once it
-# is a day old: age them, and a queue run must clean them up unsent.
+# is 5 minutes old with no lock held: age them, and a queue run must clean
+# them up unsent.
 LEFT=$(grep -rl 'cancelled by SIGKILL' "$UD/spool" 2>/dev/null)
 for f in $LEFT; do
 	check_eq "leftover $(basename "$f"): an unfinished entry (mode 0600)" 600 \

@@ -22,7 +22,7 @@ PLUGINS=/usr/lib/nagios/plugins
 	skip "$PLUGINS/check_mailq not found (Debian package monitoring-plugins-standard)"
 need_cmd perl perl
 make_certs
-DOWN_PORT=$(mt free-port) || die "free-port"
+down_port DOWN_PORT
 caller_setup port="$DOWN_PORT"
 
 mkdir "$T/plugins" || die "mkdir"

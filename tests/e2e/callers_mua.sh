@@ -145,7 +145,7 @@ if command -v s-nail >/dev/null 2>&1; then
 	check_eq "s-nail: envelope recipients" "second@example.net snail-to@example.org" \
 		"$(all_rcpts "from s-nail")"
 	check_body "s-nail: body" "$T/snail.body" "$M.eml"
-	check_match "s-nail: its Date: kept" "$DATE_RE" "$(header "$M.eml" Date)"
+	check_date "s-nail: its Date: kept" "$(header "$M.eml" Date)" "$E2E_DATE_SLACK"
 	check_added_headers "s-nail" "$M.eml"
 fi
 if command -v mutt >/dev/null 2>&1; then

@@ -1,5 +1,5 @@
 #!/bin/sh
-# relayq e2e (promise 1 of README.md): a full disk and failing I/O.
+# relayq e2e (promise 1 in doc/ARCHITECTURE.md): a full disk and failing I/O.
 #
 # A. The spool on a small tmpfs (root only; skipped when the mount fails),
 #    with messages already queued (deferred in queue/, and waiting in
@@ -23,6 +23,9 @@
 #    verdicts.  (libfiu wraps rename() but relayq calls renameat(): B
 #    covers renames.)  Skipped when fiu-run is missing or cannot preload
 #    (an ASan build).
+# D. [queue] min_free above the free space (a huge size, and 100%): exit 75
+#    with the spool's file system and the floor named, nothing left in
+#    maildrop/, -bs answers 421; the runner still picks up and delivers.
 # shellcheck source=./lib.sh
 . "${RELAYQ_E2E_DIR:-$(dirname "$0")}/lib.sh"
 e2e_init
@@ -35,7 +38,7 @@ FIU_P=${DISKFULL_FIU_P:-0.05}
 HAVE_STRACE=0
 have_strace && HAVE_STRACE=1
 start_smarthost full --mode plain
-DEAD_PORT=$(mt free-port)
+down_port DEAD_PORT
 M=$T/msgs
 mkdir "$M"
 LEDGER=$T/ledger
@@ -263,4 +266,41 @@ note "duplicates allowed (dot accepted, state not saved): $(wc -l <"$ALLOWED")"
 check_eq "nothing moved to corrupt/" "" "$(ls -A "$T/spool/corrupt")"
 check_eq "queue/ empty" "" "$(ls -A "$T/spool/queue")"
 note "times: A $((t1 - t0)) s, B $((t2 - t1)) s, C $((t3 - t2)) s"
+
+# ---- D. [queue] min_free ---------------------------------------------------------
+# A floor above the free space of the test's file system stands in for a
+# full disk: a size larger than any disk, or 100% (never met on a file
+# system holding anything).
+MF=$T/mf
+mkdir "$MF"
+mf_config() { # MIN_FREE
+	write_config "$MF/relayq.conf" spool="$MF/spool" tls=none tls_verify= \
+		ca_file= user=
+	sed -i "s|^\[queue\]\$|[queue]\nmin_free = $1|" "$MF/relayq.conf"
+}
+printf 'Subject: min_free one\n\nbody\n' >"$MF/msg"
+mf_config 0
+sm -C "$MF/relayq.conf" -odq -i d1@example.org <"$MF/msg"
+expect_rc "D: min_free = 0: accepted" 0
+for floor in 1000000G 100%; do
+	mf_config "$floor"
+	sm -C "$MF/relayq.conf" -odq -i d2@example.org <"$MF/msg"
+	expect_rc "D: min_free = $floor: refused, temporary" 75
+	check_grep "D: min_free = $floor: the message names the spool and the floor" \
+		"the file system of the spool $MF/spool has .* free, less than \\[queue\\] min_free" "$ERR"
+done
+check_grep "D: a percentage is shown with its size" \
+	'min_free \(100% = [0-9.]+[kMG]\)' "$ERR"
+check_eq "D: refused submissions left nothing in maildrop/" 1 \
+	"$(ls -A "$MF/spool/maildrop" | wc -l | tr -d ' ')"
+printf 'EHLO client.test\r\nQUIT\r\n' >"$MF/bs.in"
+sm -C "$MF/relayq.conf" -bs <"$MF/bs.in"
+check_grep "D: sendmail -bs below the floor: 421 with the reason" \
+	'^421 4.3.0 .*min_free' "$OUT"
+# The runner keeps going below the floor (maildrop/ and queue/ share the
+# file system: a pickup takes no net space; delivery frees space).
+rq -C "$MF/relayq.conf" run
+expect_rc "D: relayq run below the floor" 0
+check_eq "D: below the floor, the accepted message was picked up and sent" \
+	"" "$(ls -A "$MF/spool/queue" "$MF/spool/maildrop" | grep '^[0-9A-F]')"
 e2e_finish

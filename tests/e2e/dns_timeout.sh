@@ -4,7 +4,8 @@
 # names a silent server on 127.0.0.1:53 with resolver limits of 3 x 20 s;
 # the smarthost is a name that only DNS could resolve and [smarthost]
 # timeout is 2s. `relayq test` and `sendmail -odi` must give up after about
-# 2 s (not 60), exit 75 and say why; the message stays queued with the
+# 2 s (not 60: judged as under 20 s, room for a loaded machine), exit 75
+# and say why; the message stays queued with the
 # reason in mailq. (relayq bounds the lookup with glibc's getaddrinfo_a;
 # without it the resolver's own limits would apply.)
 # shellcheck source=./lib.sh
@@ -67,15 +68,15 @@ run "$T/in_ns" "$T" "$RELAYQ_SBIN/relayq" -C "$CONF" test
 expect_rc "relayq test with a silent name server" 75
 cat "$OUT" "$ERR" >"$T/test.out"
 check_grep "relayq test: says the lookup timed out" 'name lookup timed out' "$T/test.out"
-check_match "relayq test: gave up within 8 s (the resolver alone: 60 s)" '^ok$' \
-	"$([ "$MS" -lt 8000 ] && echo ok || echo "$MS ms")"
+check_match "relayq test: gave up within 20 s (the resolver alone: 60 s)" '^ok$' \
+	"$([ "$MS" -lt 20000 ] && echo ok || echo "$MS ms")"
 note "relayq test: $MS ms"
 
 printf 'Subject: dns timeout\n\nbody\n' >"$T/msg"
 run "$T/in_ns" "$T" "$RELAYQ_SBIN/sendmail" -C "$CONF" -odi bob@example.org <"$T/msg"
 check_match "sendmail -odi: queued, delivery deferred" '^(0|75)$' "$RC"
-check_match "sendmail -odi: gave up within 8 s" '^ok$' \
-	"$([ "$MS" -lt 8000 ] && echo ok || echo "$MS ms")"
+check_match "sendmail -odi: gave up within 20 s (not 60)" '^ok$' \
+	"$([ "$MS" -lt 20000 ] && echo ok || echo "$MS ms")"
 note "sendmail -odi: exit $RC, $MS ms"
 mailq_of "$CONF"
 check_grep "mailq: the message waits, with the reason" 'name lookup timed out' "$OUT"

@@ -8,7 +8,10 @@
 #  - a smarthost without DSN gets none of them (sendmail's behaviour) and
 #    the message is still delivered
 #  - relayq's own bounces honour NOTIFY: NEVER suppresses the bounce; the
-#    default sends one, with Original-Envelope-Id and headers only
+#    default sends one, with Original-Envelope-Id and headers only, its
+#    Date: and Arrival-Date: valid RFC 5322 dates of now; with a
+#    recipient of 480 octets its lines stay within 998 octets, its fields
+#    folded, the address intact once unfolded
 # shellcheck source=./lib.sh
 . "${RELAYQ_E2E_DIR:-$(dirname "$0")}/lib.sh"
 e2e_init
@@ -83,13 +86,28 @@ check_queue_empty "NOTIFY=NEVER: the failed message is gone, no bounce queued" "
 check_eq "NOTIFY=NEVER: no bounce reached the smarthost" 1 "$(received_count "$NODSN_RX")"
 
 printf 'Subject: tell me\nX-Check: original header\n\nsecret body line\n' >"$T/msg5"
-sm -C "$CONF" -odi -i -f alice@example.test -R full -V 'QQ314159' "$UTF_RCPT" <"$T/msg5"
+LONG_RCPT=$(printf 'j\303\266rg%0468d@example.org' 0)
+sm -C "$CONF" -odi -i -f alice@example.test -R full -V 'QQ314159' "$UTF_RCPT" "$LONG_RCPT" <"$T/msg5"
 expect_rc "default NOTIFY message accepted" 0
 wait_for 2 "$E2E_WAIT" "$NODSN_RX" || die "no bounce for the default NOTIFY"
 B=$(msg_by_subject "Undelivered Mail Returned to Sender" "$NODSN_RX") || die "no bounce"
 check_eq "bounce goes to the sender" alice@example.test "$(rcpts "$B")"
 check_grep "bounce carries Original-Envelope-Id" '^Original-Envelope-Id: QQ314159' "$B.eml"
+check_date "bounce: Date: RFC 5322, of now" "$(header "$B.eml" Date)" "$E2E_DATE_SLACK"
+check_date "bounce: Arrival-Date: RFC 5322, of now" \
+	"$(sed -n 's/^Arrival-Date: //p' "$B.eml" | tr -d '\r')" "$E2E_DATE_SLACK"
 check_grep "bounce returns the original headers" '^X-Check: original header' "$B.eml"
 check_no_grep "RET=FULL: the body is not returned (headers only)" 'secret body line' "$B.eml"
+check_eq "bounce: lines within 998 octets, header within 78, long address intact" "ok" "$("$RELAYQ_PYTHON" -c '
+import sys, re
+d = open(sys.argv[1], "rb").read()
+rcpt = sys.argv[2].encode()
+bad = [l[:40] for l in d.split(b"\r\n") if len(l) > 998]
+head = d.split(b"\r\n\r\n")[0].split(b"\r\n")
+bad += [l[:40] for l in head if len(l) > 78 and not l.startswith(b"Received:")]
+un = re.sub(rb"\r\n[ \t]+", b" ", d)
+if b"Final-Recipient: rfc822; " + rcpt not in un: bad.append(b"no Final-Recipient")
+if b"<" + rcpt + b">:" not in d: bad.append(b"no text line")
+print("ok" if not bad else bad)' "$B.eml" "$LONG_RCPT")"
 check_queue_empty "after the bounce: queue empty" "$CONF"
 e2e_finish

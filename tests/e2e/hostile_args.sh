@@ -14,6 +14,11 @@
 #    brackets (root's passwd entry replaced in a private mount namespace;
 #    passwd files cannot hold a newline, and usermod/chfn refuse control
 #    characters): From: is one well-formed mailbox, no header injected;
+#  - a -F full name of 130 000 characters (no white space; ASCII words;
+#    UTF-8 words): accepted, every line on the wire within 998 octets, the
+#    From: field folded within 78, and its display name decodes to the
+#    first 1000 octets of the name (RFC 2047 encoded-words joined, or the
+#    quoted string unfolded);
 #  - the smarthost password is in use and never appears in any output
 #    (-v included).
 # shellcheck source=./lib.sh
@@ -141,6 +146,21 @@ hsm "separate words" -X "$T/www/cache/x.log" -O "QueueDirectory=$T/oq" -o "Q$T/o
 expect_rc "-X PATH -O QueueDirectory=PATH -o QPATH -oA...: accepted" 0
 printf 'separate words|root@example.test|bob@example.org\n' >>"$T/expect"
 
+# --- -F of 130 000 characters: folded, never a line over 998 octets ----------
+: >"$T/fullnames"
+for kind in nows ascii utf8; do
+	hostile_py '
+import sys
+k = sys.argv[1]
+n = {"nows": "N" * 130000, "ascii": "Firstname Lastname " * 6842,
+     "utf8": "J\u00f6rg Q. \u00c9mile " * 7647}[k]
+sys.stdout.write(n)' "$kind" >"$T/fullname.$kind"
+	hsm "fullname $kind" -F "$(cat "$T/fullname.$kind")" bob@example.org
+	expect_rc "-F of $(wc -c <"$T/fullname.$kind" | tr -d ' ') octets ($kind): accepted" 0
+	printf 'fullname %s|root@example.test|bob@example.org\n' "$kind" >>"$T/expect"
+	printf '%s\n' "$kind" >>"$T/fullnames"
+done
+
 # --- -t: CR and NUL inside To: ---------------------------------------------
 hsm_t "to with nul" 'bob@example.org\0, carol@example.org'
 accept_or_65 "-t, To: with a NUL" "to with nul" root@example.test "*"
@@ -251,6 +271,35 @@ print(" ".join(l.decode("latin-1")[:40] for l in hdr if l[:1] not in (b" ", b"\t
 	check_eq "'$subj': no Bcc: field arrived" "" "$(printf '%s\n' "$froms" | sed -n 2p)"
 	check_eq "'$subj': no injected header line" "" "$(printf '%s\n' "$froms" | sed -n 3p)"
 done <"$T/expect"
+
+# The long full names: From: folded within 78 octets, every line of the
+# message within 998, the display name decoded is the name's first 1000
+# octets (cut at a character boundary).
+while read -r kind; do
+	m=$(msg_by_subject "fullname $kind") || continue
+	check_eq "-F $kind: From: folded, name kept up to 1000 octets" "ok" "$(hostile_py '
+import sys, email.header, email.utils
+d = open(sys.argv[1], "rb").read()
+bad = ["%d-octet line" % len(l) for l in d.split(b"\r\n") if len(l) > 998]
+hdr = d.split(b"\r\n\r\n")[0].split(b"\r\n")
+i = [n for n, l in enumerate(hdr) if l.startswith(b"From:")][0]
+field = [hdr[i]] + [l for l in __import__("itertools").takewhile(lambda l: l[:1] in b" \t", hdr[i + 1:])]
+bad += ["From: line of %d" % len(l) for l in field if len(l) > 78]
+raw = b"".join(field)[5:].decode("utf-8")
+want = open(sys.argv[2], "rb").read()
+cut = 1000
+while (want[cut] & 0xc0) == 0x80: cut -= 1
+want = want[:cut]
+if "=?" in raw:		# encoded-words, joined without the space between
+    parts = email.header.decode_header(raw)
+    name = b"".join(p if isinstance(p, bytes) else p.encode() for p, cs in parts)
+    name = name.strip()[:-len(b"<root@example.test>")].strip()
+else:			# quoted words: a reader joins them with one space
+    name = email.utils.parseaddr(raw)[0].encode()
+    want = b" ".join(want.split())
+if name != want: bad.append("name of %d octets, want %d: %r" % (len(name), len(want), name[-30:]))
+print("ok" if not bad else bad[:3])' "$m.eml" "$T/fullname.$kind")"
+done <"$T/fullnames"
 
 # Every RCPT the smarthost saw is a plain, well-formed command, and no
 # option word or path ever became an address.

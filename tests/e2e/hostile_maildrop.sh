@@ -11,14 +11,17 @@
 #  (sparse) trailer and an 8 MB one, a symlink to /etc/passwd and to a
 #  valid message elsewhere, a FIFO, a hard link (nlink 2), a directory with
 #  an id name, modes 0644, 0777 and 04704; mode 0600 (being written: left
-#  alone; a day old: removed with a log line); names that are not 16
+#  alone; unchanged for 5 minutes and locked by no process: removed with a
+#  log line; locked, however old: left alone, also the entry of a real
+#  slow sendmail, which then commits); names that are not 16
 #  upper-case hex digits (ignored, untouched); as root: an entry owned by
 #  another user that claims uid 0 (quarantined) and one that claims its
 #  owner's uid (delivered).
 #  queue/ID.env kinds: bad magic, truncated, no end record, NUL, another
 #  id, bad recipient state, bad offsets, records after the end, empty,
 #  65 MB (sparse), a symlink, a FIFO, a directory: message and envelope
-#  quarantined, mailq and the runner never block.
+#  quarantined, mailq and the runner never block. mailq (and relayq queue
+#  list --json) count corrupt/ on stderr; stdout stays a clean listing.
 # AUTH LOGIN is used here (hostile_lib.sh checks its secret never shows).
 # shellcheck source=./lib.sh
 . "${RELAYQ_E2E_DIR:-$(dirname "$0")}/lib.sh"
@@ -152,7 +155,8 @@ rm -f "$MD"/*
 # --- corrupt queue/ID.env ----------------------------------------------------
 # Queue messages while the smarthost cannot be reached (deferred: message
 # and envelope in queue/), then break each envelope.
-write_config "$T/down.conf" password="$HPW" port="$(mt free-port)"
+down_port DOWN_PORT
+write_config "$T/down.conf" password="$HPW" port="$DOWN_PORT"
 KINDS="badmagic truncated noend nul idmismatch badrcpt badoffset trailing empty huge symlink fifo directory"
 for k in $KINDS; do
 	printf 'Subject: env %s\n\nenv test\n' "$k" >"$T/env.msg"
@@ -211,4 +215,77 @@ check_eq "/etc/passwd untouched" "$(sed -n 1p "$T/targets.before")" "$(sha256sum
 check_queue_empty "queue empty at the end" "$CONF"
 check_no_secrets "$T/run1.err" "$T/run2.err"
 check_grep "AUTH LOGIN was the mechanism in use" "AUTH LOGIN as b'alice': ok" "$SH_LOG"
+
+# --- corrupt/ is counted by mailq, on stderr ---------------------------------
+ncorrupt=$(ls "$C" | grep -cE '^[0-9A-F]{16}$')
+mailq_of "$CONF"
+check_eq "mailq with entries in corrupt/: stdout still exactly 'Mail queue is empty'" \
+	"Mail queue is empty" "$(cat "$OUT")"
+check_eq "mailq: stderr counts corrupt/" \
+	"-- $ncorrupt messages in corrupt/ (see relayq(8))" "$(cat "$ERR")"
+run env RELAYQ_CONFIG="$CONF" "$RELAYQ_SBIN/relayq" queue list --json
+check_eq "relayq queue list --json: stdout has no note" "" "$(cat "$OUT")"
+check_grep "relayq queue list --json: the note on stderr" "^-- $ncorrupt messages in corrupt/" "$ERR"
+
+# --- the reaper: abandoned after 5 minutes, a live writer's entry stays ------
+# Ages come from touch -d relative to now (nothing waits minutes). A writer
+# holds a lock on its entry from creation to commit: a lock holder here, and
+# a real sendmail whose input is slow, whose entry is made hours old.
+mkent() { # ID AGE: a 0600 (unfinished) entry not written for AGE
+	craft msg "$MD/$1" 0 "bad-$1@example.org" && chmod 0600 "$MD/$1" &&
+		touch -d "$2" "$MD/$1" || die "craft $1"
+}
+mkent F0000000000000A1 '6 minutes ago'	# abandoned
+mkent F0000000000000A2 '4 minutes ago'	# too young
+mkent F0000000000000A3 '2 hours ago'	# locked by a live holder
+"$RELAYQ_PYTHON" -c 'import fcntl, sys, time
+f = open(sys.argv[1])
+fcntl.flock(f, fcntl.LOCK_EX)
+open(sys.argv[2], "w").close()
+time.sleep(120)' "$MD/F0000000000000A3" "$T/locked" &
+holder=$!
+i=0
+while [ ! -e "$T/locked" ] && [ $i -lt 100 ]; do nap; i=$((i + 1)); done
+[ -e "$T/locked" ] || die "the lock holder did not start"
+cat >"$T/slow.py" <<'EOF'
+import os, subprocess, sys, time
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.environ["RELAYQ_E2E_DIR"])
+from proc_tool import new_entries
+md, sm, conf, errf = sys.argv[1:5]
+before = set(os.listdir(md))
+p = subprocess.Popen([sm, "-C", conf, "-odq", "-i", "slow@example.org"],
+                     stdin=subprocess.PIPE)
+p.stdin.write(b"Subject: hostile slow\n\nfirst half\n")
+p.stdin.flush()
+new = new_entries(md, before)
+path = os.path.join(md, new[0])
+old = time.time() - 7200
+os.utime(path, (old, old))
+r = subprocess.run([sm, "-C", conf, "-q"], stderr=subprocess.PIPE, timeout=60)
+open(errf, "wb").write(r.stderr)
+print("during the run: %s" % ("there" if os.path.exists(path) else "gone"))
+p.stdin.write(b"second half\n")
+p.stdin.close()
+print("slow writer: exit %d, entry %o" % (p.wait(timeout=60),
+      os.lstat(path).st_mode & 0o7777))
+EOF
+run "$RELAYQ_PYTHON" "$T/slow.py" "$MD" "$RELAYQ_SBIN/sendmail" "$CONF" "$T/reap.err"
+check_grep "a slow writer's entry, hours old, stays while it writes" '^during the run: there$' "$OUT"
+check_grep "the slow writer then commits (exit 0, 0704)" '^slow writer: exit 0, entry 704$' "$OUT"
+there() { if [ -e "$MD/$1" ]; then echo there; else echo gone; fi; }
+check_eq "abandoned 6 minutes, unlocked: removed" gone "$(there F0000000000000A1)"
+check_grep "abandoned: one log line" \
+	'maildrop/F0000000000000A1: removed an unfinished entry that no process was writing' "$T/reap.err"
+check_eq "unfinished for 4 minutes: kept" there "$(there F0000000000000A2)"
+check_eq "locked, 2 hours old: kept" there "$(there F0000000000000A3)"
+check_no_grep "kept ones: no log line" 'F0000000000000A[23]' "$T/reap.err"
+kill "$holder" 2>/dev/null
+wait "$holder" 2>/dev/null
+sm -C "$CONF" -q
+check_eq "the lock holder gone: removed" gone "$(there F0000000000000A3)"
+check_grep "the lock holder gone: one log line" 'maildrop/F0000000000000A3: removed' "$ERR"
+rm -f "$MD/F0000000000000A2"
+wait_for "$((want + 2))" || true
+check_eq "the slow message was delivered" 1 "$(mt find "$SH_RX" "hostile slow" | wc -l | tr -d ' ')"
 e2e_finish

@@ -12,6 +12,14 @@
 #    sendmail and of the runner (sendmail -q) stays a few MB, not
 #    proportional to the size (/usr/bin/time -v, Debian package `time`);
 #  - over max_size: exit 65, nothing queued;
+#  - max_size counts what the caller sent, not the re-encoding: with
+#    max_size = 2M an 8-bit text body of 1.5 MB with long lines (stored
+#    base64, more than 2 MB) is delivered intact, one of 2.5 MB is
+#    refused (65, the size and the limit named, nothing queued);
+#  - recipient limit: 100 000 (the limit, above) delivered; 100 001 with -t,
+#    and 140 000 Bcc recipients of 480 octets (67 MB of header, once moved
+#    to corrupt/ after sendmail said 0), are refused at submission: 65,
+#    "too many recipients: N (limit 100000)", nothing queued;
 #  - empty input (no header, no body): queued with the fields relayq adds
 #    (Received, Date, Message-ID, From) and no body, delivered as that;
 #    with -t: refused (64, no recipients);
@@ -38,6 +46,14 @@ rc = ["r%06d@example.org" % i for i in range(100000)]
 w("rcpts.list", ("\n".join(rc) + "\n").encode())
 hdr = b"".join(b"Bcc: " + ", ".join(rc[i:i + 100]).encode() + b"\n" for i in range(0, 100000, 100))
 w("rcpts.msg", b"To: undisclosed-recipients:;\nSubject: hundred thousand\n" + hdr + b"\nto 100000\n")
+w("rcpts1.msg", b"To: one-too-many@example.org\nSubject: hundred thousand and one\n" + hdr + b"\nto 100001\n")
+big = b"".join(b"Bcc: " + b", ".join(b"%06d%s@example.org" % (i + j, b"b" * 462) for j in range(0, 1000)) + b"\n" for i in range(0, 140000, 1000))
+w("rcpts140k.msg", b"To: undisclosed-recipients:;\nSubject: attack\n" + big + b"\nbody\n")
+# 8-bit text with long lines: 60 % 8-bit bytes (QP would triple them).
+l8 = ("Привет мир, " * 100).encode() + b"\n"
+w("8bit-ok.msg", b"Subject: eight-bit 1.5 MB\nContent-Type: text/plain; charset=utf-8\n\n" + l8 * (1500000 // len(l8)))
+w("8bit-ok.body", l8 * (1500000 // len(l8)))
+w("8bit-big.msg", b"Subject: eight-bit 2.5 MB\nContent-Type: text/plain; charset=utf-8\n\n" + l8 * (2500000 // len(l8)))
 h = b"".join(b"X-Line-%05d: value %d\n" % (i, i) for i in range(64000))
 w("headers.msg", b"Subject: many header lines\n" + h + b"\nbody after 64000 header lines\n")
 # 50 000 000 octets of body: 76-octet lines (+LF), a counter in each.
@@ -127,6 +143,39 @@ check_match "over max_size: says why" "max_size|maximum size" "$(cat "$ERR")"
 spool_snapshot >"$T/spool.after"
 check_eq "over max_size: nothing queued, spool unchanged" "$(cat "$T/spool.before")" "$(cat "$T/spool.after")"
 
+# --- max_size counts the input, not its re-encoding ---------------------------
+write_config "$T/max2.conf" password="$HPW" spool="$T/spool" extra=""
+sed -i 's/^retry = .*/&\nmax_size = 2M/' "$T/max2.conf"
+sm -C "$T/max2.conf" -odq bob@example.org <"$T/8bit-ok.msg"
+expect_rc "1.5 MB 8-bit text with long lines under max_size = 2M: queued" 0
+spool_snapshot >"$T/spool.before"
+sm -C "$T/max2.conf" -odq bob@example.org <"$T/8bit-big.msg"
+expect_rc "2.5 MB 8-bit text over max_size = 2M: refused" 65
+check_match "over max_size: names the size and the limit" \
+	"message too large: 2[0-9]{6} octets \(limit \[queue\] max_size = 2097152\)" "$(cat "$ERR")"
+spool_snapshot >"$T/spool.after"
+check_eq "2.5 MB over max_size: nothing queued" "$(cat "$T/spool.before")" "$(cat "$T/spool.after")"
+
+# --- recipient limit: one set of limits, checked before the commit ------------
+spool_snapshot >"$T/spool.before"
+sm -C "$CONF" -odq -t <"$T/rcpts1.msg"
+expect_rc "100 001 recipients (-t): refused" 65
+check_grep "100 001 recipients: says so" "too many recipients: 100001 \(limit 100000\)" "$ERR"
+sm -C "$CONF" -odq -t <"$T/rcpts140k.msg"
+expect_rc "140 000 Bcc recipients of 480 octets (67 MB): refused" 65
+check_grep "67 MB of Bcc: over max_size (Bcc fields count, as sent)" \
+	"message too large: 67[0-9]{6} octets" "$ERR"
+# With room for the size, the recipient limit is what refuses it.
+write_config "$T/max100.conf" password="$HPW" spool="$T/spool" extra=""
+sed -i 's/^retry = .*/&\nmax_size = 100M/' "$T/max100.conf"
+sm -C "$T/max100.conf" -odq -t <"$T/rcpts140k.msg"
+expect_rc "140 000 Bcc recipients, max_size = 100M: refused" 65
+check_grep "140 000 recipients: says so" "too many recipients: 140000 \(limit 100000\)" "$ERR"
+note "140 000 recipients refused in $MS ms"
+spool_snapshot >"$T/spool.after"
+check_eq "refused recipient lists: nothing queued" "$(cat "$T/spool.before")" "$(cat "$T/spool.after")"
+rm -f "$T/rcpts140k.msg"
+
 # --- display names, header lines, recipients -----------------------------------
 sm -C "$CONF" -odq -t <"$T/name-nows.msg"
 expect_rc "200 KB display name without white space (-t)" 0
@@ -154,7 +203,19 @@ expect_rc "header-only message without a final newline" 0
 tsm rcpts.run -C "$CONF" -q
 expect_rc "sendmail -q (names, headers, 100 000 recipients, empty...)" 0
 note "delivery pass: $MS ms"
-wait_for 108 60 || true
+wait_for 109 60 || true
+check_eq "nothing moved to corrupt/" "" "$(ls "$T/spool/corrupt" 2>/dev/null)"
+
+m=$(msg_by_subject "eight-bit 1.5 MB") && {
+	check_clean_message "1.5 MB 8-bit text" "$m"
+	check_eq "1.5 MB 8-bit text: re-encoded, decodes to the original body" "ok" "$(hostile_py '
+import sys, email
+msg = email.message_from_binary_file(open(sys.argv[1], "rb"))
+got = msg.get_payload(decode=True)
+want = open(sys.argv[2], "rb").read().replace(b"\n", b"\r\n")
+cte = msg["Content-Transfer-Encoding"]
+print("ok" if got == want and cte == "base64" else "%s, %d vs %d octets" % (cte, len(got), len(want)))' "$m.eml" "$T/8bit-ok.body")"
+}
 [ "$HAVE_GNU_TIME" = 1 ] && note "runner peak RSS with 100 000 recipients: $(peak_kb "$T/rcpts.run.time") KB"
 
 for s in "long name no space" "long name spaces"; do
@@ -227,7 +288,7 @@ m=$(msg_by_subject "header only no newline") && {
 		"header only no newline" "$(header "$m.eml" Subject)"
 }
 
-check_eq "messages at the smarthost (100 of them the 100 000 recipients)" 108 "$(received_count)"
+check_eq "messages at the smarthost (100 of them the 100 000 recipients)" 109 "$(received_count)"
 check_queue_empty "queue empty at the end" "$CONF"
 check_no_secrets "$T"/*.time
 e2e_finish

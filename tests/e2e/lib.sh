@@ -8,6 +8,10 @@
 #   RELAYQ_E2E_DIR  this directory (read-only under distcheck)
 # Optional:
 #   RELAYQ_E2E_KEEP=1   keep the temp dir (its path is printed)
+# The tests hold under any date, TZ and locale (.ci/run runs them under a
+# faked clock in half-hour zones): nothing here pins TZ or the clock; only
+# the collation of the tests' own sort is fixed (LC_COLLATE=C, LC_ALL
+# moved to LANG so that it does not override that).
 #
 # Conventions: every temp file lives under $T (one mktemp -d, removed at
 # exit); every server is killed by its PID at exit; every wait is bounded;
@@ -29,6 +33,13 @@ fi
 : "${RELAYQ_BIN:=$RELAYQ_SBIN}"
 export RELAYQ_E2E_DIR RELAYQ_PYTHON RELAYQ_SBIN RELAYQ_BIN
 unset RELAYQ_CONFIG
+if [ -n "${LC_ALL:-}" ]; then
+	LANG=$LC_ALL
+	export LANG
+	unset LC_ALL
+fi
+LC_COLLATE=C
+export LC_COLLATE
 
 # Bounds, in seconds.
 E2E_WAIT=${E2E_WAIT:-20}        # waiting for mail to arrive
@@ -166,6 +177,8 @@ e2e_init() {
 	mkdir "$T/spool" || die "mkdir $T/spool"
 	: >"$T/commands.log"
 	note "$E2E_NAME: temp dir $T, running as $(id -un) (uid $(id -u))"
+	note "clock $(date '+%Y-%m-%d %H:%M:%S %z'), TZ=${TZ:-(unset)}," \
+		"LANG=${LANG:-(unset)}${FAKETIME:+, FAKETIME=$FAKETIME}"
 	[ -n "${RELAYQ_VALGRIND:-}" ] && vg_wrap
 	return 0
 }
@@ -367,6 +380,28 @@ wait_for() {
 	return 1
 }
 
+# down_port VAR: set VAR to a loopback port where connections are refused
+# for as long as the test runs: a helper holds it bound without listening
+# (killed at exit), so that no server of a test running beside this one
+# can be given it meanwhile (a port merely found free can be).
+_nheld=0
+down_port() {
+	_nheld=$((_nheld + 1))
+	_pf=$T/held-port.$_nheld
+	"$RELAYQ_PYTHON" "$RELAYQ_E2E_DIR/mailtool.py" hold-port "$_pf" \
+		</dev/null >/dev/null 2>"$_pf.err" &
+	_hp=$!
+	SH_PIDS="$SH_PIDS $_hp"
+	_i=0
+	while [ ! -s "$_pf" ]; do
+		kill -0 "$_hp" 2>/dev/null || die "hold-port: $(cat "$_pf.err")"
+		_i=$((_i + 1))
+		[ $_i -le $((E2E_WAIT * 10)) ] || die "hold-port: no port within ${E2E_WAIT}s"
+		nap
+	done
+	eval "$1=\$(cat \"\$_pf\")"
+}
+
 # connections [RX]: TCP connections the smarthost accepted.
 connections() { cat "${1:-$SH_RX}/connections" 2>/dev/null || echo 0; }
 
@@ -489,6 +524,27 @@ check_match() {
 		check_fail "$1" "a match for /$2/" "$3"
 	fi
 }
+
+# check_date WHAT VALUE [SLACK]: VALUE is an RFC 5322 date-time (the
+# grammar with its obsolete forms, the day of week, the ranges:
+# rfc5322date.py); with SLACK, also within SLACK seconds of this test's
+# clock (a date whose zone offset does not match its time is hours off).
+check_date() {
+	if [ $# -ge 3 ]; then
+		_r=$(mt date "$2" "$(date +%s)" "$3")
+	else
+		_r=$(mt date "$2")
+	fi
+	case $_r in
+	ok\ *) ok "$1 ($2)" ;;
+	*) check_fail "$1" "an RFC 5322 date-time${3:+ within $3 s of the clock}" \
+		"'$2': $_r" ;;
+	esac
+}
+# The SLACK for a date made during the test.
+E2E_DATE_SLACK=${E2E_DATE_SLACK:-900}
+# received_date EML: the date-time of the first Received: field.
+received_date() { header "$1" Received | head -n 1 | sed 's/.*;[[:space:]]*//'; }
 
 # check_grep WHAT ERE FILE / check_no_grep WHAT ERE FILE
 check_grep() {

@@ -3,15 +3,19 @@
 #  - an empty queue prints exactly "Mail queue is empty"
 #  - with the smarthost down (a loopback port that refuses), two messages
 #    queued and one delivery pass: mailq lists both with upper-case hex IDs,
-#    sizes, arrival time, sender, the deferral reason in parentheses and the
-#    recipients indented by 41 spaces, a blank line between messages, then
+#    sizes, arrival time (the local time of now), sender, the deferral
+#    reason in parentheses and the recipients indented by 41 spaces, a
+#    blank line between messages, then
 #    "<TAB><TAB>Total requests: 2" and last "-- N Kbytes in 2 Requests."
 #  - `sendmail -bp` prints the same bytes
 #  - once a smarthost is reachable, `relayq queue flush` empties the queue
+#  - a queue run that cannot pick up mail (an unsafe aliases file) records
+#    why, and mailq says so on stderr (stdout unchanged) until a run picks
+#    everything up
 # shellcheck source=./lib.sh
 . "${RELAYQ_E2E_DIR:-$(dirname "$0")}/lib.sh"
 e2e_init
-DOWN_PORT=$(mt free-port) || die "no free port"
+down_port DOWN_PORT
 CONF=$T/relayq.conf
 write_config "$CONF" port="$DOWN_PORT" tls=none ca_file= user=
 
@@ -59,6 +63,17 @@ awk '/^entry /{ if (e) print e; split($0, a, "|"); e = $2 " " $4 " " a[2] " R=" 
      /^rcpt /{ e = e " " $2 }
      END { if (e) print e }' "$T/mailq.parsed" >"$T/entries"
 sed 's/^/#   entry: /' "$T/entries"
+# The arrival time: local time of now (no year, no zone: the day of week
+# and the nearest year tell which).
+sed -n 's/^entry [^ ]* [^ ]* [^ ]* \(.*\)|.*/\1/p' "$T/mailq.parsed" >"$T/arrivals"
+check_eq "an arrival time per entry" 2 "$(grep -c . "$T/arrivals")"
+while IFS= read -r a; do
+	_r=$(mt asctime-near "$a" "$(date +%s)" "$E2E_DATE_SLACK")
+	case $_r in
+	ok\ *) ok "arrival time '$a': the local time of now" ;;
+	*) check_fail "arrival time is the local time of now" "within ${E2E_DATE_SLACK}s" "$_r" ;;
+	esac
+done <"$T/arrivals"
 ids=$(cut -d' ' -f1 "$T/entries")
 check_eq "queue IDs are distinct" 2 "$(printf '%s\n' "$ids" | sort -u | grep -c .)"
 for id in $ids; do
@@ -119,4 +134,30 @@ check_queue_empty "after flush: mailq prints exactly 'Mail queue is empty'" "$CO
 sm -C "$CONF" -bp
 check_eq "after flush: sendmail -bp prints exactly 'Mail queue is empty'" \
 	"0:Mail queue is empty" "$RC:$(cat "$OUT")"
+
+# --- a pickup problem reaches mailq (stderr) until the next full pickup -----
+# A group-writable aliases file stops pickup (for root too): the runner
+# records why in the spool and mailq says so before the listing.
+printf 'root: bob@example.org\n' >"$T/aliases"
+chmod 0666 "$T/aliases"
+sed "s|^\\[local\\]\$|[local]\\naliases = $T/aliases|" "$CONF" >"$T/aliases.conf"
+printf 'Subject: third\n\nthird message\n' >"$T/msg3"
+sm -C "$T/aliases.conf" -odq -i root <"$T/msg3"
+expect_rc "queue message 3" 0
+sm -C "$T/aliases.conf" -q
+check_grep "the runner logs why mail waits" 'group- or world-writable' "$ERR"
+mailq_of "$T/aliases.conf"
+expect_rc "mailq with a pickup problem" 0
+check_match "mailq: the pickup problem on stderr" \
+	'^-- warning: the queue run cannot pick up mail: .*aliases.*group- or world-writable.* \(see relayq\(8\)\)$' \
+	"$(cat "$ERR")"
+check_grep "mailq: the waiting message is still listed (stdout)" '^-- [0-9]+ Kbytes in 1 Request\.$' "$OUT"
+check_no_grep "mailq: no note on stdout" 'warning' "$OUT"
+chmod 0644 "$T/aliases"
+sm -C "$T/aliases.conf" -q
+expect_rc "the aliases file fixed: a queue run" 0
+wait_for 3 || die "message 3 not delivered once the aliases file was fixed"
+mailq_of "$T/aliases.conf"
+check_eq "problem gone: mailq says nothing more on stderr" "" "$(cat "$ERR")"
+check_queue_empty "problem gone: the queue is empty" "$T/aliases.conf"
 e2e_finish

@@ -21,7 +21,28 @@
 #                                     "summary KBYTES REQUESTS", and
 #                                     "error: ..." for each format violation
 #   mailtool.py gen-body OUT SIZE     SIZE bytes of normal text lines (LF)
+#   mailtool.py date VALUE [NOW SLACK] check an RFC 5322 date-time
+#                                     (rfc5322date.py): print "ok EPOCH" or
+#                                     "bad: REASON" (exit 1); with NOW and
+#                                     SLACK, also that it is within SLACK
+#                                     seconds of the epoch time NOW
+#   mailtool.py asctime-near TEXT NOW SLACK  mailq's arrival time ("Sat Mar
+#                                     7 09:30:05", local time, no year) is
+#                                     within SLACK seconds of the epoch
+#                                     time NOW (the year nearest to it;
+#                                     the day of week must agree)
+#   mailtool.py date-table FILE       the parser's self-test: lines "ok
+#                                     VALUE" or "bad VALUE" (\t, \r, \n
+#                                     escapes; # comments); print TAP-style
+#                                     lines, exit 1 on any wrong verdict
 #   mailtool.py free-port             a loopback port nobody listens on
+#                                     now (released: another server may be
+#                                     given it; lib.sh's down_port holds one)
+#   mailtool.py hold-port FILE        bind a loopback port without
+#                                     listening (a connection is refused),
+#                                     write its number to FILE and keep it
+#                                     until killed (at most 30 minutes), so
+#                                     no other server can be given it
 #   mailtool.py timed SECS OUT CMD... run CMD (stdin inherited) with stdout
 #                                     and stderr on one pipe copied to OUT;
 #                                     print "RC EXIT_MS EOF_MS": when CMD
@@ -36,6 +57,8 @@ import socket
 import subprocess
 import sys
 import time
+
+import rfc5322date
 
 
 def read(path):
@@ -258,11 +281,86 @@ def cmd_gen_body(out, size):
     return 0
 
 
+def cmd_date(value, now=None, slack=None):
+    epoch, why = rfc5322date.parse(value)
+    if epoch is not None and now is not None and \
+            abs(epoch - int(now)) > int(slack):
+        why = "%+d s from the clock (%s), more than %s s" % (
+            epoch - int(now), now, slack)
+    if why is not None:
+        print("bad: %s" % why)
+        return 1
+    print("ok %d" % epoch)
+    return 0
+
+
+def cmd_asctime_near(text, now, slack):
+    now, slack = int(now), int(slack)
+    year = time.localtime(now).tm_year
+    best = None
+    for y in (year - 1, year, year + 1):
+        try:
+            tm = time.strptime("%d %s" % (y, text), "%Y %a %b %d %H:%M:%S")
+        except ValueError:
+            continue    # no such date that year (29 February)
+        for dst in (0, 1):      # an hour repeated when DST ends: either
+            t = int(time.mktime(tm[:8] + (dst,)))
+            if time.localtime(t)[:7] != tm[:7]:
+                continue    # not this wall-clock time, or day of week
+            if best is None or abs(t - now) < abs(best - now):
+                best = t
+    if best is None:
+        print("bad: %r is no local time of %d-%d" % (text, year - 1,
+                                                     year + 1))
+        return 1
+    if abs(best - now) > slack:
+        print("bad: %r is %+d s from the clock, more than %d s"
+              % (text, best - now, slack))
+        return 1
+    print("ok %d" % best)
+    return 0
+
+
+def cmd_date_table(path):
+    wrong = 0
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            line = line.rstrip("\n")
+            if not line.strip() or line.startswith("#"):
+                continue
+            want, _, value = line.partition(" ")
+            value = value.replace("\\t", "\t").replace("\\r", "\r") \
+                .replace("\\n", "\n")
+            epoch, why = rfc5322date.parse(value)
+            verdict = "ok" if epoch is not None else "bad"
+            note = "" if why is None else " (%s)" % why
+            if want not in ("ok", "bad"):
+                print("not ok - line %d: neither ok nor bad: %r" % (n, line))
+                wrong += 1
+            elif verdict == want:
+                print("ok - %s %r%s" % (want, value, note))
+            else:
+                print("not ok - %r: expected %s, got %s%s"
+                      % (value, want, verdict, note))
+                wrong += 1
+    return 1 if wrong else 0
+
+
 def cmd_free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     print(s.getsockname()[1])
     s.close()
+    return 0
+
+
+def cmd_hold_port(path):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    with open(path + ".tmp", "w") as f:
+        f.write("%d\n" % s.getsockname()[1])
+    os.rename(path + ".tmp", path)
+    time.sleep(1800)
     return 0
 
 
@@ -308,7 +406,9 @@ def main():
             "body": cmd_body, "crlf": cmd_crlf, "bare-lf": cmd_bare_lf,
             "cmp": cmd_cmp, "find": cmd_find, "subjects": cmd_subjects,
             "mailq": cmd_mailq, "gen-body": cmd_gen_body,
-            "free-port": cmd_free_port, "timed": cmd_timed}
+            "date": cmd_date, "date-table": cmd_date_table,
+            "asctime-near": cmd_asctime_near,
+            "free-port": cmd_free_port, "hold-port": cmd_hold_port, "timed": cmd_timed}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         sys.stderr.write("usage: mailtool.py %s ...\n" % "|".join(cmds))
         return 2

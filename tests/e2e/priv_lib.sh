@@ -22,7 +22,8 @@
 #   $SECRET                     root:relayq 0640 (the smarthost password)
 #   $SPOOL                      relayq:relayq 0755, maildrop 1770 ...
 #
-# Users: relayq and relayq-drop (install-root), PRIV_USER (relayq-e2e-user)
+# Users: relayq and relayq-drop (install-root: a system account whose home
+# is /nonexistent here, as the spool is under /tmp), PRIV_USER (relayq-e2e-user)
 # and PRIV_OTHER (relayq-e2e-other), plain unprivileged accounts; created
 # when missing, under a lock (the tests run in parallel), never removed.
 
@@ -60,6 +61,18 @@ priv_users() {
 			getent passwd "$u" >/dev/null ||
 			    useradd --gid "$u" --no-create-home --home-dir /nonexistent \
 			    --shell /bin/sh --comment "relayq e2e test user" "$u"
+		done
+		# Older versions of these tests had make install-root create
+		# user relayq with its home in their temp dir; install-root
+		# now refuses such an account: give it the home it would get.
+		# usermod refuses while a process runs as relayq: retry.
+		i=0
+		while case $(getent passwd relayq | cut -d: -f6) in
+		      /tmp/*) ! usermod --home /nonexistent relayq ;;
+		      *) false ;; esac; do
+			i=$((i + 1))
+			[ $i -lt 60 ] || exit 1
+			sleep 1
 		done' sh "$PRIV_USER" "$PRIV_OTHER" >>"$T/users.log" 2>&1 ||
 		die "cannot create the test users: $(cat "$T/users.log")"
 }

@@ -241,11 +241,16 @@ for opts in "-X $U/x.log" "-oQ$U/q" "-OQueueDirectory=$U/q2" "-oL9 -oX$U/x2" \
 	check_eq "$opts: no file created" "" \
 		"$(ls -d "$U/x.log" "$U/q" "$U/q2" "$U/x2" "$SPOOL/maildrop/evil" 2>/dev/null)"
 	if [ "$strace_ok" = 1 ]; then
-		creat=$(grep -E 'open(at)?\(.*O_CREAT.* = [0-9]+$' "$T/trace.opt" |
-			grep -vE 'openat\([0-9]+, "[0-9A-F]{16}", O_RDWR\|O_CREAT\|O_EXCL')
+		# The entry: an anonymous file in maildrop/ (dropper.c), given
+		# its id by a link once it is complete.
+		creat=$(grep -E 'open(at)?\(.*O_(CREAT|TMPFILE).* = [0-9]+$' "$T/trace.opt" |
+			grep -vE 'openat\([0-9]+, "\.", O_RDWR\|O_CLOEXEC\|O_TMPFILE, 0600\)')
 		check_eq "$opts: the only file created is the maildrop entry" "" "$creat"
 		check_grep "$opts: the maildrop entry was created (trace)" \
-			'openat\([0-9]+, "[0-9A-F]{16}", O_RDWR\|O_CREAT\|O_EXCL.* = [0-9]+$' \
+			'openat\([0-9]+, "\.", O_RDWR\|O_CLOEXEC\|O_TMPFILE, 0600\) = [0-9]+$' \
+			"$T/trace.opt"
+		check_grep "$opts: and linked as maildrop/ID when complete (trace)" \
+			'linkat\(.*, [0-9]+, "[0-9A-F]{16}", AT_(EMPTY_PATH|SYMLINK_FOLLOW)\) = 0$' \
 			"$T/trace.opt"
 		check_eq "$opts: the set-gid submitter never opens the secret" "" \
 			"$(grep -F "$SECRET" "$T/trace.opt")"

@@ -8,10 +8,13 @@
 #  - sendmail -qR<domain> delivers only messages with a recipient in that
 #    domain (end of the domain, any case), -qS<sender> by sender
 #    substring, -qI<substring> by queue id substring; the rest stay queued
+#  - sendmail -q and -qf attempt every queued message at once, ignoring
+#    retry times (a deferred message goes out as soon as the smarthost is
+#    fixed), held messages excepted; relayq run keeps the retry schedule
 # shellcheck source=./lib.sh
 . "${RELAYQ_E2E_DIR:-$(dirname "$0")}/lib.sh"
 e2e_init
-DOWN_PORT=$(mt free-port) || die "no free port"
+down_port DOWN_PORT
 CONF=$T/relayq.conf
 write_config "$CONF" port="$DOWN_PORT" tls=none ca_file= user=
 
@@ -50,16 +53,18 @@ q five amy@example.test f@five.example
 rq -C "$CONF" queue list --json
 expect_rc "relayq queue list --json (maildrop)" 0
 cp "$OUT" "$T/json1"
-"$RELAYQ_PYTHON" - "$T/json1" >"$T/json1.check" 2>&1 <<'PY'
+"$RELAYQ_PYTHON" - "$T/json1" "$(date +%s)" "$E2E_DATE_SLACK" >"$T/json1.check" 2>&1 <<'PY'
 import json, sys
 lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
+now, slack = int(sys.argv[2]), int(sys.argv[3])
 assert len(lines) == 5, "want 5 lines, got %d" % len(lines)
 for l in lines:
     o = json.loads(l)
     assert set(o) == {"queue_name", "queue_id", "arrival_time", "message_size",
                       "forced_expire", "sender", "recipients"}, sorted(o)
     assert o["queue_name"] == "maildrop", o
-    assert isinstance(o["arrival_time"], int) and o["arrival_time"] > 1.6e9
+    assert isinstance(o["arrival_time"], int), o
+    assert abs(o["arrival_time"] - now) <= slack, (o["arrival_time"], now)
     assert isinstance(o["message_size"], int) and o["message_size"] > 10
     assert o["forced_expire"] is False
     assert all(set(r) == {"address"} for r in o["recipients"]), o
@@ -139,4 +144,43 @@ wait_for 5 || die "plain -q did not deliver the rest"
 check_queue_empty "after a plain run: queue empty" "$CONF"
 rq -C "$CONF" queue list --json
 check_eq "empty queue: --json prints nothing" "0:" "$RC:$(cat "$OUT")"
+
+# --- sendmail -q attempts every message now; relayq run keeps the schedule ----
+UP_PORT=$SH_PORT
+write_config "$CONF" port="$DOWN_PORT" tls=none ca_file= user=
+q six s6@example.test g@six.example
+q seven s7@example.test h@seven.example
+rq -C "$CONF" run
+check_match "relayq run with the smarthost down: exit 0 or 75" '^(0|75)$' "$RC"
+rq -C "$CONF" queue list --json
+check_eq "six and seven deferred (next attempt a minute away)" \
+	"deferred deferred" "$("$RELAYQ_PYTHON" -c 'import json,sys
+print(" ".join(json.loads(l)["queue_name"] for l in open(sys.argv[1])))' "$OUT")"
+ID7=$("$RELAYQ_PYTHON" -c 'import json,sys
+for l in open(sys.argv[1]):
+    o = json.loads(l)
+    if o["sender"] == "s7@example.test": print(o["queue_id"])' "$OUT")
+rq -C "$CONF" queue hold "$ID7"
+expect_rc "hold message seven" 0
+# The administrator fixes the configuration: the smarthost is reachable.
+write_config "$CONF" port="$UP_PORT" tls=none ca_file= user=
+rq -C "$CONF" run
+expect_rc "relayq run after the fix" 0
+sleep 1
+check_eq "relayq run: the deferred message waits for its retry time" 5 \
+	"$(received_count)"
+sm -C "$CONF" -q
+expect_rc "sendmail -q after the fix" 0
+wait_for 6 || die "sendmail -q did not send the deferred message"
+check_eq "sendmail -q: the deferred message sent at once" 1 \
+	"$(mt find "$SH_RX" six | grep -c .)"
+sleep 1
+check_eq "sendmail -q: the held message stays held and unsent" \
+	"6 hold" "$(received_count) $("$RELAYQ_PYTHON" -c 'import json,sys
+print(" ".join(json.loads(l)["queue_name"] for l in open(sys.argv[1])))' \
+	"$(rq -C "$CONF" queue list --json; echo "$OUT")")"
+sm -C "$CONF" -qf
+expect_rc "sendmail -qf" 0
+sleep 1
+check_eq "sendmail -qf: held is still held" 6 "$(received_count)"
 e2e_finish

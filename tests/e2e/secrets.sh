@@ -46,6 +46,22 @@ _i=0
 while [ ! -S "$T/log.sock" ] && [ $_i -lt 100 ]; do nap; _i=$((_i + 1)); done
 [ -S "$T/log.sock" ] || die "the syslog listener did not start"
 
+# syslog_barrier: wait (bounded) until the listener has written all that
+# was sent to it so far: a marker sent now is written after all of it.
+NB=0
+syslog_barrier() {
+	NB=$((NB + 1))
+	logger -u "$T/log.sock" "e2e-syslog-barrier-$NB" ||
+		die "logger to the listener failed"
+	_i=0
+	until grep -qF "e2e-syslog-barrier-$NB" "$T/syslog.txt" 2>/dev/null; do
+		_i=$((_i + 1))
+		[ $_i -le $((E2E_WAIT * 10)) ] ||
+			die "the syslog listener wrote no barrier within ${E2E_WAIT}s"
+		nap
+	done
+}
+
 # traced CMD...: CMD in a mount namespace with /dev/log -> the listener,
 # under strace (trace file $T/trace.N, N = the run number).
 cat >"$T/traced" <<'EOF'
@@ -158,7 +174,7 @@ check_match "a world-readable password_file: refused" '^(75|77|78)$' "$RC"
 chmod 0600 "$T/pwfile"
 
 # --- the verdict -----------------------------------------------------------------------
-sleep 1	# the listener writes what is still in flight
+syslog_barrier	# the listener has written what was in flight
 st scan "$PASS" "$T"/cmd.*.out "$T"/cmd.*.err "$T/syslog.txt" >"$T/hits.out"
 check_eq "no password or base64 of it in stdout, stderr, -v output or syslog" "" \
 	"$(cat "$T/hits.out")"
@@ -190,7 +206,7 @@ tr_run sh -c 'printf "%s\n" "$1" | base64 >&2; printf "AUTH PLAIN %s\n" "$(print
 st scan "$PASS" "$T/trace.$NT_C" >"$T/hits.control"
 check_grep "control: base64 forms in strace output are found" 'base64@' "$T/hits.control"
 tr_run logger -u /dev/log "leak $PASS"
-sleep 1
+syslog_barrier
 st scan "$PASS" "$T/syslog.txt" >"$T/hits.control2"
 check_grep "control: the secret in syslog is found" 'plain' "$T/hits.control2"
 note "$NT commands traced; syslog lines: $(wc -l <"$T/syslog.txt")"

@@ -4,7 +4,8 @@
 # Built on aiosmtpd (Debian's python3-aiosmtpd 1.4.3); run it with
 # $RELAYQ_PYTHON, not whatever python3 comes first on PATH.
 #
-# It listens on 127.0.0.1, port 0 (the kernel picks a free port), and
+# It listens on 127.0.0.1, port 0 (the kernel picks a free port; --port
+# only in a private network namespace), and
 # once it is listening writes the port to --port-file (atomically) and its
 # PID to stdout and to --pid-file.
 #
@@ -402,6 +403,8 @@ def main():
     p.add_argument("--pid-file")
     p.add_argument("--log")
     p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0,
+                   help="0: the kernel picks (only namespaced tests fix it)")
     p.add_argument("--hostname", default="smarthost.test",
                    help="name in the greeting and EHLO reply")
     p.add_argument("--line-limit", type=int, default=1001,
@@ -478,7 +481,7 @@ def main():
     warnings.simplefilter("ignore")   # auth_required without TLS etc.
     logging.getLogger("mail.log").setLevel(logging.ERROR)
     server = loop.run_until_complete(loop.create_server(
-        factory, host=args.host, port=0, backlog=args.backlog,
+        factory, host=args.host, port=args.port, backlog=args.backlog,
         ssl=ctx if args.mode == "smtps" else None))
     port = server.sockets[0].getsockname()[1]
     if args.port_file:

@@ -13,7 +13,6 @@ CONF=$T/relayq.conf
 write_config "$CONF"
 ME=$(id -un)
 
-DATE_RE='^([A-Z][a-z]{2}, )?[0-9]{1,2} [A-Z][a-z]{2} [0-9]{4} [0-9]{2}:[0-9]{2}(:[0-9]{2})? [+-][0-9]{4}( \(.*\))?$'
 MSGID_RE='^<[^<>@ ]+@relayq\.test>$'
 
 # 1. PHP mail("bob@example.org", "PHP mail one", $body): CRLF headers, LF body.
@@ -73,7 +72,10 @@ check_eq "1: To: kept" "bob@example.org" "$(header "$M1.eml" To)"
 check_eq "1: Subject: kept" "PHP mail one" "$(header "$M1.eml" Subject)"
 check_eq "1: X-Mailer: kept" "PHP/8.2.0" "$(header "$M1.eml" X-Mailer)"
 check_eq "1: exactly one Date:" 1 "$(header "$M1.eml" Date | grep -c .)"
-check_match "1: Date: added, RFC 5322 format" "$DATE_RE" "$(header "$M1.eml" Date)"
+check_date "1: Date: added, RFC 5322, of now in this zone" "$(header "$M1.eml" Date)" \
+	"$E2E_DATE_SLACK"
+check_date "1: Received: dated, RFC 5322, of now in this zone" "$(received_date "$M1.eml")" \
+	"$E2E_DATE_SLACK"
 check_eq "1: exactly one Message-ID:" 1 "$(header "$M1.eml" Message-ID | grep -c .)"
 check_match "1: Message-ID: added, <...@relayq.test>" "$MSGID_RE" \
 	"$(header "$M1.eml" Message-ID)"

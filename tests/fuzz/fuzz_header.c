@@ -8,7 +8,7 @@
  * directory (in /dev/shm when it exists) that is emptied after each run.
  * Invariants: an accepted message reads back with spool_msg_read() and
  * has recipients that pass addr_check(); a refused one leaves nothing
- * behind (the first promise in README.md).
+ * behind (promise 1 in doc/ARCHITECTURE.md).
  */
 #include "config.h"
 

@@ -104,6 +104,25 @@ static const struct {
 	{ "[user root]\npriority = high\n", ":2: priority: expected 1 to 5" },
 	{ "[smarthost]\npriority = 5\n", ":2: priority: unknown key in "
 	    "[smarthost]" },
+	{ "[queue]\n[user no-such-user-xq]\n", ":2: [user no-such-user-xq]: "
+	    "no such user" },
+	{ "[user ]\nmax_queued = 1\n", ":1: [user ]: missing the user name" },
+	{ "[queue]\nmin_free = lots\n", ":2: min_free: expected a size" },
+	{ "[queue]\nmin_free = 101%\n", ":2: min_free: expected a size" },
+	{ "[queue]\nmin_free = %\n", ":2: min_free: expected a size" },
+	{ "[queue]\nmin_free = -5%\n", ":2: min_free: expected a size" },
+	{ "[queue]\nuser_max_queued = many\n", ":2: user_max_queued: not a "
+	    "number from 0" },
+	{ "[queue]\nuser_max_queued = -1\n", ":2: user_max_queued: not a "
+	    "number from 0" },
+	{ "[queue]\nuser_max_bytes = 1T\n", ":2: user_max_bytes: not a size" },
+	{ "[user root]\nmax_queued = 1\nmax_queued = 2\n", ":3: max_queued: "
+	    "given twice" },
+	{ "[user root]\nmax_queued = 1\n[user root]\nmax_bytes = 1\n",
+	    ":3: [user root]: section given twice" },
+	{ "[user root]\nmax_bytes = x\n", ":2: max_bytes: not a size" },
+	{ "[user root]\nuser_max_queued = 5\n", ":2: user_max_queued: unknown "
+	    "key in [user root]" },
 	{ "[smarthost]\nhost = a\nhost = b\n", ":3: host: given twice" },
 	{ "[smarthost]\nhost = x\n  port = 25\n", ":3: host: given twice" },
 	{ "[smarthost]\n# xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
@@ -262,6 +281,41 @@ START_TEST(accepts_routes)
 	/* else the route of the submitting user */
 	ck_assert_str_eq(route_select(&c, "a@other.example", 0)->name, "news");
 	ck_assert_str_eq(route_select(&c, "", 0)->name, "news");
+	ck_assert_int_eq(c.users[0].max_queued, -1);	/* as [queue] says */
+	ck_assert_int_eq(c.users[0].max_bytes, -1);
+	cfg_free(&c);
+	unlink(path);
+}
+END_TEST
+
+START_TEST(limits)
+{
+	const struct cfg_user *u;
+	struct cfg c;
+	struct err e;
+
+	write_conf("[queue]\nmin_free = 100M\nuser_max_queued = 1000\n"
+	    "user_max_bytes = 2G\n[user root]\nmax_queued = 5\n"
+	    "priority = 4\nmax_bytes = 0\n");
+	ck_assert_int_eq(cfg_load(&c, path, 1, &e), RQ_OK);
+	ck_assert_int_eq(c.min_free, 100 * 1048576);
+	ck_assert_int_eq(c.min_free_pct, -1);
+	ck_assert_int_eq(c.user_max_queued, 1000);
+	ck_assert_int_eq(c.user_max_bytes, 2LL * 1073741824);
+	ck_assert_uint_eq(c.nusers, 1);
+	ck_assert_ptr_nonnull(u = cfg_user_find(&c, 0));
+	ck_assert_str_eq(u->name, "root");
+	ck_assert_int_eq(u->max_queued, 5);
+	ck_assert_int_eq(u->priority, 4);
+	ck_assert_int_eq(u->max_bytes, 0);
+	ck_assert_ptr_null(cfg_user_find(&c, 12345));
+	cfg_free(&c);
+	write_conf("[queue]\nmin_free = 7%\n[user root]\nmax_bytes = 1k\n");
+	ck_assert_int_eq(cfg_load(&c, path, 1, &e), RQ_OK);
+	ck_assert_int_eq(c.min_free_pct, 7);
+	ck_assert_ptr_nonnull(u = cfg_user_find(&c, 0));
+	ck_assert_int_eq(u->max_queued, -1);	/* as [queue] says */
+	ck_assert_int_eq(u->max_bytes, 1024);
 	cfg_free(&c);
 	unlink(path);
 }
@@ -279,6 +333,10 @@ START_TEST(defaults_without_file)
 	ck_assert_int_eq(c.smarthost.tls_verify, 1);
 	ck_assert_uint_eq(c.nretry, 7);
 	ck_assert_int_eq(c.lifetime, 5 * 86400);
+	ck_assert_int_eq(c.min_free_pct, 2);
+	ck_assert_int_eq(c.user_max_queued, 0);
+	ck_assert_int_eq(c.user_max_bytes, 0);
+	ck_assert_uint_eq(c.nusers, 0);
 	cfg_free(&c);
 	ck_assert_int_eq(cfg_load(&c, "/nonexistent/relayq.conf", 1, &e),
 	    RQ_CONFIG);
@@ -347,6 +405,46 @@ START_TEST(not_regular_files)
 }
 END_TEST
 
+/* /etc/mailname forms: the first word of the first line, or nothing. */
+static const struct {
+	const char *text;	/* NULL: no file */
+	const char *want;	/* NULL: -1 */
+} mailnames[] = {
+	{ "mail.example.com\n", "mail.example.com" },
+	{ "mail.example.com", "mail.example.com" },
+	{ "mail.example.com extra words\r\n", "mail.example.com" },
+	{ "\n", NULL },
+	{ "", NULL },
+	{ " mail.example.com\n", NULL },
+	{ NULL, NULL },
+};
+
+START_TEST(read_mailname)
+{
+	char mn[256], out[64];
+	FILE *fp;
+
+	snprintf(mn, sizeof(mn), "/tmp/check_cfg.%ld.mailname", (long)getpid());
+	unlink(mn);
+	if (mailnames[_i].text != NULL) {
+		fp = fopen(mn, "w");
+		ck_assert_ptr_nonnull(fp);
+		fputs(mailnames[_i].text, fp);
+		fclose(fp);
+	}
+	if (mailnames[_i].want == NULL)
+		ck_assert_int_eq(cfg_read_mailname(mn, out, sizeof(out)), -1);
+	else {
+		ck_assert_int_eq(cfg_read_mailname(mn, out, sizeof(out)), 0);
+		ck_assert_str_eq(out, mailnames[_i].want);
+	}
+	/* A name that does not fit is refused, not cut. */
+	if (mailnames[_i].want != NULL)
+		ck_assert_int_eq(cfg_read_mailname(mn, out, 4), -1);
+	unlink(mn);
+}
+END_TEST
+
 static const struct {
 	const char *in;
 	long long secs;
@@ -379,9 +477,13 @@ main(void)
 	tcase_add_loop_test(tc, rejects, 0, sizeof(bad) / sizeof(bad[0]));
 	tcase_add_test(tc, accepts);
 	tcase_add_test(tc, accepts_routes);
+	tcase_add_test(tc, limits);
 	tcase_add_test(tc, defaults_without_file);
 	tcase_add_test(tc, password_file_modes);
 	tcase_add_test(tc, not_regular_files);
+
+	tcase_add_loop_test(tc, read_mailname, 0,
+	    sizeof(mailnames) / sizeof(mailnames[0]));
 	tcase_add_loop_test(tc, parse_durations, 0,
 	    sizeof(durations) / sizeof(durations[0]));
 	suite_add_tcase(s, tc);

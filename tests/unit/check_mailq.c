@@ -1,7 +1,8 @@
 /*
  * check_mailq.c - the JSON listing's string writer (postqueue -j shape):
  * every string comes out as valid JSON whatever bytes the queue holds,
- * and the queue selection of selective runs (sendmail -qI/-qR/-qS).
+ * the queue selection of selective runs (sendmail -qI/-qR/-qS), and the
+ * administrator's notes (a pickup problem, entries in corrupt/).
  */
 #include "config.h"
 
@@ -104,6 +105,35 @@ START_TEST(queue_selection)
 }
 END_TEST
 
+static const struct {
+	size_t ncorrupt;
+	const char *pickup, *out;
+} notes[] = {
+	{ 0, NULL, "" },
+	{ 0, "", "" },
+	{ 1, NULL, "-- 1 message in corrupt/ (see relayq(8))\n" },
+	{ 3, "", "-- 3 messages in corrupt/ (see relayq(8))\n" },
+	{ 0, "1 message waits in maildrop/: copy X: No space left on device",
+	    "-- warning: the queue run cannot pick up mail: 1 message waits "
+	    "in maildrop/: copy X: No space left on device (see relayq(8))\n" },
+	{ 2, "why", "-- warning: the queue run cannot pick up mail: why "
+	    "(see relayq(8))\n-- 2 messages in corrupt/ (see relayq(8))\n" },
+};
+
+START_TEST(admin_notes)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	ck_assert_ptr_nonnull(f);
+	mailq_notes(f, notes[_i].ncorrupt, notes[_i].pickup);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_str_eq(buf, notes[_i].out);
+	free(buf);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -113,6 +143,7 @@ main(void)
 	tcase_add_loop_test(tc, json_string_escaping, 0,
 	    sizeof(esc) / sizeof(esc[0]));
 	tcase_add_loop_test(tc, queue_selection, 0, sizeof(sel) / sizeof(sel[0]));
+	tcase_add_loop_test(tc, admin_notes, 0, sizeof(notes) / sizeof(notes[0]));
 	suite_add_tcase(s, tc);
 	return ck_run(s);
 }

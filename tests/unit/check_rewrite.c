@@ -66,6 +66,14 @@ static const struct {
 	{ REWRITE_FOREIGN, NULL, "From: anna@shop.example\n", "" },
 	{ REWRITE_FOREIGN, NULL, "From: anna@other.example\n",
 	    "From: orders@shop.example\nReply-To: anna@other.example\n" },
+	/* long fields written are folded (at most 78 octets a line) */
+	{ REWRITE_ALWAYS, NULL,
+	    "From: Bob Smith of the Department of Very Long Names and Titles "
+	    "<bob@home.example>\n",
+	    "From: Bob Smith of the Department of Very Long Names and Titles\n"
+	    " <orders@shop.example>\n"
+	    "Reply-To: Bob Smith of the Department of Very Long Names and "
+	    "Titles\n <bob@home.example>\n" },
 	/* a last line without LF (no body) gets one */
 	{ REWRITE_ALWAYS, NULL, "From: a@b.example",
 	    "From: orders@shop.example\nReply-To: a@b.example\n" },

@@ -107,9 +107,16 @@ static const struct scase cases[] = {
 	  "HELO c\r\nMAIL FROM:<a@x>\r\nRCPT TO:<1@x>\r\nRCPT TO:<2@x>\r\n"
 	  "RCPT TO:<3@x>\r\nDATA\r\n\r\nbody\r\n.\r\nQUIT\r\n",
 	  GREET "250 test.example\r\n250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"
-	  "250 2.1.5 Ok\r\n452 4.5.3 Error: too many recipients\r\n"
+	  "250 2.1.5 Ok\r\n452 4.5.3 Error: too many recipients (limit 2)\r\n"
 	  "354 End data with <CR><LF>.<CR><LF>\r\n" QUEUED "221 2.0.0 Bye\r\n",
 	  1, 0, 2, "R 1@x\nR 2@x\nX", 0 },
+	{ "rcpt_too_long_once_qualified",
+	  "HELO c\r\nMAIL FROM:<a@x>\r\nRCPT TO:<%0505d>\r\n"
+	  "RCPT TO:<%0490d>\r\nQUIT\r\n",
+	  GREET "250 test.example\r\n250 2.1.0 Ok\r\n"
+	  "501 5.1.3 Address too long once qualified\r\n250 2.1.5 Ok\r\n"
+	  "221 2.0.0 Bye\r\n",
+	  0, 0, 0, NULL, 0 },
 	{ "too_big_then_next_message",
 	  "HELO c\r\nMAIL FROM:<a@x> SIZE=5000\r\nMAIL FROM:<a@x>\r\n"
 	  "RCPT TO:<b@x>\r\nDATA\r\nSubject: big\r\n\r\n%0500d\r\n.\r\n"
@@ -292,6 +299,81 @@ START_TEST(session)
 }
 END_TEST
 
+/*
+ * The session never takes more recipients than a queue file holds, even
+ * when its own limit is higher: RCPT number SPOOL_RCPT_MAX + 1 gets 452,
+ * the message goes out with SPOOL_RCPT_MAX, and the spool reader takes
+ * the entry as it was committed.
+ */
+START_TEST(spool_rcpt_limit)
+{
+	char dir[] = "/tmp/check_smtpd.XXXXXX", path[600];
+	struct submit_opts tmpl;
+	struct smtpd_params p;
+	struct spool_msg m;
+	struct buf in, out;
+	struct dirent *de;
+	struct err e;
+	int pin[2], outfd, dirfd, fd, i, n250 = 0;
+	const char *q;
+	DIR *dp;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_ge(dirfd = open(dir, O_RDONLY | O_DIRECTORY), 0);
+	buf_init(&in, 16 << 20);
+	buf_puts(&in, "HELO c\r\nMAIL FROM:<a@x>\r\n");
+	for (i = 0; i <= SPOOL_RCPT_MAX; i++)
+		buf_printf(&in, "RCPT TO:<r%06d@example.test>\r\n", i);
+	buf_puts(&in, "DATA\r\nSubject: many\r\n\r\nx\r\n.\r\nQUIT\r\n");
+	ck_assert_int_eq(pipe(pin), 0);
+	if (fork() == 0) {
+		close(pin[0]);
+		(void)!write(pin[1], in.data, in.len);
+		_exit(0);
+	}
+	close(pin[1]);
+	snprintf(path, sizeof(path), "%s.out", dir);
+	ck_assert_int_ge(outfd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600),
+	    0);
+	unlink(path);
+	memset(&tmpl, 0, sizeof(tmpl));
+	tmpl.from_addr = "user@example.test";
+	tmpl.hostname = tmpl.domain = "example.test";
+	memset(&p, 0, sizeof(p));
+	p.hostname = "test.example";
+	p.dirfd = dirfd;
+	p.tmpl = &tmpl;
+	p.max_rcpt = 2 * SPOOL_RCPT_MAX;
+	ck_assert_int_eq(smtpd_session(pin[0], outfd, &p, &e), RQ_OK);
+	close(pin[0]);
+	buf_init(&out, 16 << 20);
+	lseek(outfd, 0, SEEK_SET);
+	slurp(outfd, &out);
+	close(outfd);
+	for (q = buf_cstr(&out); (q = strstr(q, "250 2.1.5 Ok")) != NULL; q++)
+		n250++;
+	ck_assert_int_eq(n250, SPOOL_RCPT_MAX);
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&out), "250 2.1.5 Ok\r\n452 4.5.3 "
+	    "Error: too many recipients (limit 100000)\r\n354 "));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&out), "queued as "));
+	ck_assert_ptr_nonnull(dp = opendir(dir));
+	while ((de = readdir(dp)) != NULL && de->d_name[0] == '.')
+		;
+	ck_assert_ptr_nonnull(de);
+	ck_assert_int_ge(fd = openat(dirfd, de->d_name, O_RDONLY), 0);
+	ck_assert_int_eq(spool_msg_read(fd, &m, &e), RQ_OK);
+	ck_assert_uint_eq(m.nrcpt, SPOOL_RCPT_MAX);
+	spool_msg_free(&m);
+	close(fd);
+	unlinkat(dirfd, de->d_name, 0);
+	closedir(dp);
+	close(dirfd);
+	rmdir(dir);
+	buf_free(&in);
+	buf_free(&out);
+}
+END_TEST
+
 START_TEST(state_names)
 {
 	ck_assert_str_eq(smtpd_state_name(0), "init");
@@ -308,6 +390,7 @@ main(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_loop_test(tc, session, 0, sizeof(cases) / sizeof(cases[0]));
+	tcase_add_test(tc, spool_rcpt_limit);
 	tcase_add_test(tc, state_names);
 	suite_add_tcase(s, tc);
 	return ck_run(s);

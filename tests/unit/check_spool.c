@@ -314,6 +314,106 @@ START_TEST(writer_refuses_unreadable)
 }
 END_TEST
 
+/*
+ * One set of limits for the writer and the reader: a message with the
+ * most recipients of the longest length is committed and read back; one
+ * more recipient, one octet more of an address, one octet more than max:
+ * refused at commit, naming the limit, with nothing left behind.
+ */
+static const struct {
+	const char *name;
+	size_t nrcpt, addrlen;	/* recipients, octets of each */
+	off_t max, put;		/* writer bound, message octets */
+	enum rq_status want;
+	const char *msg;
+} limit_cases[] = {
+	{ "at the limits", SPOOL_RCPT_MAX, SPOOL_ADDR_MAX, 64, 64, RQ_OK,
+	    NULL },
+	{ "one recipient too many", SPOOL_RCPT_MAX + 1, 20, 0, 64, RQ_DATAERR,
+	    "too many recipients: 100001 (limit 100000)" },
+	{ "address one octet too long", 3, SPOOL_ADDR_MAX + 1, 0, 64,
+	    RQ_DATAERR, "recipient address too long: 513 octets (limit 512)" },
+	{ "one octet over max", 1, 20, 64, 65, RQ_DATAERR, "maximum size" },
+};
+
+/* n distinct addresses of len octets each ("000001xxx@example.test"). */
+static char **
+make_rcpts(size_t n, size_t len)
+{
+	char **v = calloc(n, sizeof(*v)), num[32];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		v[i] = malloc(len + 1);
+		memset(v[i], 'x', len);
+		memcpy(v[i], num, (size_t)snprintf(num, sizeof(num), "%zu",
+		    i));
+		memcpy(v[i] + len - 13, "@example.test", 14);
+	}
+	return v;
+}
+
+START_TEST(commit_limits)
+{
+	char **rc = make_rcpts(limit_cases[_i].nrcpt, limit_cases[_i].addrlen);
+	struct spool_writer *w = calloc(1, sizeof(*w));
+	char *msg = calloc(1, (size_t)limit_cases[_i].put);
+	struct spool_msg m;
+	struct stat st;
+	struct err e;
+	size_t i;
+	int fd;
+
+	memset(msg, 'm', (size_t)limit_cases[_i].put);
+	ck_assert_int_eq(spool_writer_open(w, dirfd, "0000000000000010",
+	    "s@example.test", 1700000000, 33, limit_cases[_i].max, &e), RQ_OK);
+	spool_writer_put(w, msg, (size_t)limit_cases[_i].put);
+	ck_assert_int_eq(spool_writer_commit(w, (const char *const *)rc,
+	    limit_cases[_i].nrcpt, 0, SPOOL_MODE_COMPLETE, &e),
+	    limit_cases[_i].want);
+	if (limit_cases[_i].want == RQ_OK) {
+		fd = openat(dirfd, "0000000000000010", O_RDONLY);
+		ck_assert_int_eq(spool_msg_read(fd, &m, &e), RQ_OK);
+		ck_assert_uint_eq(m.nrcpt, limit_cases[_i].nrcpt);
+		spool_msg_free(&m);
+		close(fd);
+	} else {
+		ck_assert_msg(strstr(e.msg, limit_cases[_i].msg) != NULL,
+		    "%s: \"%s\"", limit_cases[_i].name, e.msg);
+		ck_assert_int_eq(fstatat(dirfd, "0000000000000010", &st, 0),
+		    -1);
+	}
+	for (i = 0; i < limit_cases[_i].nrcpt; i++)
+		free(rc[i]);
+	free(rc);
+	free(msg);
+	free(w);
+}
+END_TEST
+
+/* The reader holds the same line: a file with one recipient too many
+ * (made by hand, the writer would not) is malformed. */
+START_TEST(reader_rcpt_limit)
+{
+	struct spool_msg m;
+	struct err e;
+	FILE *fp;
+	size_t i;
+	int fd;
+
+	fd = openat(dirfd, "0000000000000011", O_RDWR | O_CREAT, 0600);
+	ck_assert_ptr_nonnull(fp = fdopen(fd, "w+"));
+	fprintf(fp, "RELAYQ1\nA 1\nU 2\nS s@x\nM\nx\n");
+	for (i = 0; i <= SPOOL_RCPT_MAX; i++)
+		fprintf(fp, "R r%zu@x\n", i);
+	fprintf(fp, "X 0\nZ %020d\n", 2);
+	fflush(fp);
+	ck_assert_int_eq(spool_msg_read(fd, &m, &e), RQ_DATAERR);
+	ck_assert_ptr_nonnull(strstr(e.msg, "too many recipients"));
+	fclose(fp);
+}
+END_TEST
+
 /* queue_lock: a held lock is "being delivered" (after a few short
  * waits); a free one is taken, and queue_is_locked sees it. */
 START_TEST(lock_busy_then_free)
@@ -392,6 +492,9 @@ main(void)
 	    sizeof(dsn_trailers) / sizeof(dsn_trailers[0]));
 	tcase_add_test(tc, ids);
 	tcase_add_test(tc, writer_refuses_unreadable);
+	tcase_add_loop_test(tc, commit_limits, 0,
+	    sizeof(limit_cases) / sizeof(limit_cases[0]));
+	tcase_add_test(tc, reader_rcpt_limit);
 	tcase_add_test(tc, env_empty_record);
 	tcase_add_test(tc, lock_busy_then_free);
 	tcase_add_test(tc, reason_sanitised);

@@ -1,0 +1,160 @@
+/*
+ * check_queue.c - queue policy: the order of a pass (priority, then the
+ * submitting users in turn, then arrival) and the envelope's priority
+ * record, which that order reads.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "queue.h"
+#include "spool.h"
+
+#include "ck_run.h"
+
+/* One queued message: id (arrival order), submitting uid, priority. */
+struct qmsg {
+	const char *id;
+	unsigned uid;
+	int prio;
+};
+
+#define NMAX 8
+static const struct {
+	const char *what;
+	struct qmsg in[NMAX];
+	const char *want;	/* last two hex digits of the ids, in order */
+} orders[] = {
+	{ "one user: arrival order",
+	    { { "0000000100000001", 33, 0 }, { "0000000100000002", 33, 0 },
+	    { "0000000200000003", 33, 0 } }, "01 02 03" },
+	{ "a late user's one message goes second, not last",
+	    { { "0000000100000001", 33, 0 }, { "0000000100000002", 33, 0 },
+	    { "0000000100000003", 33, 0 }, { "0000000100000004", 33, 0 },
+	    { "0000000100000005", 33, 0 }, { "0000000200000006", 1000, 0 } },
+	    "01 06 02 03 04 05" },
+	{ "three users in turn",
+	    { { "0000000100000001", 5, 0 }, { "0000000100000002", 5, 0 },
+	    { "0000000100000003", 6, 0 }, { "0000000100000004", 6, 0 },
+	    { "0000000100000005", 7, 0 }, { "0000000100000006", 5, 0 } },
+	    "01 03 05 02 04 06" },
+	{ "priority first, then users in turn",
+	    { { "0000000100000001", 5, ENV_PRIORITY_NORMAL },
+	    { "0000000100000002", 5, 1 },
+	    { "0000000100000003", 6, 4 },
+	    { "0000000100000004", 5, 4 },
+	    { "0000000100000005", 6, ENV_PRIORITY_NORMAL } },
+	    "03 04 01 05 02" },
+	{ "five levels, the most urgent first; 0 (none given) is normal",
+	    { { "0000000100000001", 5, 2 }, { "0000000100000002", 5, 0 },
+	    { "0000000100000003", 5, 5 }, { "0000000100000004", 5, 1 },
+	    { "0000000100000005", 5, 4 } },
+	    "03 05 02 01 04" },
+};
+
+static char dir[64];
+
+static void
+put(const struct spool *sp, const struct qmsg *m)
+{
+	struct env_rcpt r = { (char *)"rcpt@example.org", RCPT_PENDING, NULL };
+	struct env env;
+	struct err e;
+	int fd;
+
+	memset(&env, 0, sizeof(env));
+	strcpy(env.id, m->id);
+	env.uid = (uid_t)m->uid;
+	env.priority = m->prio;
+	env.sender = (char *)"sender@example.org";
+	env.rcpts = &r;
+	env.nrcpt = 1;
+	fd = openat(sp->fd[SP_QUEUE], m->id, O_WRONLY | O_CREAT, 0600);
+	ck_assert_int_ne(fd, -1);
+	close(fd);
+	ck_assert_int_eq(env_save(sp->fd[SP_QUEUE], sp->fd[SP_TMP], &env, &e),
+	    RQ_OK);
+}
+
+START_TEST(pass_order)
+{
+	struct spool sp;
+	struct idlist l;
+	struct err e;
+	char got[64] = "", cmd[128];
+	size_t i;
+
+	strcpy(dir, "/tmp/check_queue.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(spool_open(&sp, dir, (1u << SP_NSUB) - 1, 1, &e),
+	    RQ_OK);
+	for (i = 0; i < NMAX && orders[_i].in[i].id != NULL; i++)
+		put(&sp, &orders[_i].in[i]);
+	ck_assert_int_eq(queue_scan(&sp, SP_QUEUE, &l, &e), RQ_OK);
+	ck_assert_int_eq(queue_order(&sp, &l, &e), RQ_OK);
+	for (i = 0; i < l.n; i++)
+		snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s",
+		    i ? " " : "", l.ids[i] + SPOOL_ID_LEN - 2);
+	ck_assert_msg(strcmp(got, orders[_i].want) == 0, "%s: got %s, want %s",
+	    orders[_i].what, got, orders[_i].want);
+	idlist_free(&l);
+	spool_close(&sp);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+static const struct {
+	const char *rec;	/* the P record, or "" for none */
+	int prio;		/* -2: refused */
+} prios[] = {
+	{ "", ENV_PRIORITY_NORMAL }, { "P 5\n", 5 }, { "P 1\n", 1 },
+	{ "P 4\n", 4 }, { "P high\n", -2 }, { "P low\n", -2 },
+	{ "P 0\n", -2 }, { "P 6\n", -2 }, { "P \n", -2 },
+};
+
+/* The P record reads back, round-trips, and nothing else is taken. */
+START_TEST(priority_record)
+{
+	char text[512], *out;
+	struct env env;
+	struct err e;
+	size_t len;
+	int n;
+
+	n = snprintf(text, sizeof(text), "RELAYQENV1\nI 0000000100000001\n"
+	    "A 1\nU 33\nS a@example.org\nO 10 20\nX 0\nN 0\nT 0\n%s"
+	    "R P b@example.org\nZ\n", prios[_i].rec);
+	if (prios[_i].prio == -2) {
+		ck_assert_int_eq(env_parse(&env, text, (size_t)n, &e),
+		    RQ_DATAERR);
+		return;
+	}
+	ck_assert_int_eq(env_parse(&env, text, (size_t)n, &e), RQ_OK);
+	ck_assert_int_eq(env.priority, prios[_i].prio);
+	ck_assert_int_eq(env_format(&env, &out, &len), 0);
+	ck_assert_uint_eq(len, (size_t)n);
+	ck_assert_int_eq(memcmp(out, text, len), 0);
+	free(out);
+	env_free(&env);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("queue");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_loop_test(tc, pass_order, 0,
+	    sizeof(orders) / sizeof(orders[0]));
+	tcase_add_loop_test(tc, priority_record, 0,
+	    sizeof(prios) / sizeof(prios[0]));
+	suite_add_tcase(s, tc);
+	return ck_run(s);
+}
