@@ -271,6 +271,8 @@ static const struct key_def keys[] = {
 #undef O
 #undef SH
 #undef US
+_Static_assert(sizeof(keys) / sizeof(keys[0]) <=
+    sizeof(((struct cfg_parse *)0)->seen), "cfg_parse.seen too small");
 
 static const char *const tls_names[] = {
 	[TLS_MODE_STARTTLS] = "starttls", [TLS_MODE_SMTPS] = "smtps",
