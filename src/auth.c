@@ -31,6 +31,7 @@ static const struct {
 	{ AUTH_LOGIN, "LOGIN" },
 	{ AUTH_CRAM_MD5, "CRAM-MD5" },
 	{ AUTH_XOAUTH2, "XOAUTH2" },
+	{ AUTH_OAUTHBEARER, "OAUTHBEARER" },
 };
 
 #define NAUTH_NAMES (sizeof(auth_names) / sizeof(auth_names[0]))
@@ -219,6 +220,17 @@ auth_xoauth2(const struct auth *a, struct buf *out, struct err *e)
 	return auth_b64_parts(parts, lens, 5, out, e);
 }
 
+/* RFC 7628: the GS2 header with the user, then the bearer token. */
+static enum rq_status
+auth_oauthbearer(const struct auth *a, struct buf *out, struct err *e)
+{
+	const char *parts[] = { "n,a=", a->user, ",\001auth=Bearer ",
+	    a->pass, "\001\001" };
+	size_t lens[] = { 4, strlen(a->user), 14, strlen(a->pass), 2 };
+
+	return auth_b64_parts(parts, lens, 5, out, e);
+}
+
 enum rq_status
 auth_begin(struct auth *a, struct buf *out, struct err *e)
 {
@@ -240,6 +252,10 @@ auth_begin(struct auth *a, struct buf *out, struct err *e)
 		if (buf_putc(out, ' ') == -1)
 			return err_sys(e, RQ_INTERNAL, "AUTH");
 		return auth_xoauth2(a, out, e);
+	case AUTH_OAUTHBEARER:
+		if (buf_putc(out, ' ') == -1)
+			return err_sys(e, RQ_INTERNAL, "AUTH");
+		return auth_oauthbearer(a, out, e);
 	default:
 		return RQ_OK;
 	}
@@ -325,6 +341,10 @@ auth_next(struct auth *a, const char *chal, size_t len, struct buf *out,
 	   expects an empty line before its final reply. */
 	if (a->mech == AUTH_XOAUTH2 && step == 1)
 		return RQ_OK;
+	/* OAUTHBEARER (RFC 7628 3.2.3): the same, answered with ^A. */
+	if (a->mech == AUTH_OAUTHBEARER && step == 1)
+		return auth_b64_encode("\001", 1, out) == -1 ?
+		    err_sys(e, RQ_INTERNAL, "AUTH") : RQ_OK;
 	return err_set(e, RQ_TEMP, "AUTH %s: unexpected challenge from the "
 	    "server", name != NULL ? name : "?");
 }

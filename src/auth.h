@@ -1,8 +1,9 @@
 /*
- * auth.h - SMTP AUTH (RFC 4954) client mechanisms: PLAIN, LOGIN, CRAM-MD5
- * and XOAUTH2, as pure functions that turn credentials and server
- * challenges into command lines. No I/O: smtp.c sends the lines (masked
- * in every log and in verbose output) and reads the replies.
+ * auth.h - SMTP AUTH (RFC 4954) client mechanisms: PLAIN, LOGIN, CRAM-MD5,
+ * XOAUTH2 and OAUTHBEARER (RFC 7628), as pure functions that turn
+ * credentials and server challenges into command lines. No I/O: smtp.c
+ * sends the lines (masked in every log and in verbose output) and reads
+ * the replies.
  *
  * Secrets: every buffer these functions fill may hold a credential or a
  * value derived from it; the caller wipes it with buf_wipe(). Scratch
@@ -23,7 +24,7 @@
 struct auth {
 	enum auth_mech mech;
 	const char *user;
-	const char *pass;	/* the password, or the XOAUTH2 token */
+	const char *pass;	/* the password, or the OAuth2 token */
 	int step;		/* challenges answered so far */
 };
 
@@ -39,8 +40,8 @@ enum auth_mech auth_mech_lookup(const char *s, size_t len);
 /*
  * The mechanism to use, given the configured one and the bits
  * (1u << mech) the server offers: AUTH_AUTO picks the best of CRAM-MD5,
- * PLAIN and LOGIN (never XOAUTH2, which needs a token, not a password);
- * an explicit mechanism is used only when offered. AUTH_NONE when none.
+ * PLAIN and LOGIN (never XOAUTH2 or OAUTHBEARER, which need a token, not
+ * a password); an explicit mechanism is used only when offered. AUTH_NONE when none.
  */
 enum auth_mech auth_choose(enum auth_mech want, unsigned offered);
 
@@ -49,7 +50,7 @@ void auth_init(struct auth *a, enum auth_mech mech, const char *user,
     const char *pass);
 /*
  * The AUTH command (no CRLF) into out (reset first), with an initial
- * response for PLAIN and XOAUTH2.
+ * response for PLAIN, XOAUTH2 and OAUTHBEARER.
  */
 enum rq_status auth_begin(struct auth *a, struct buf *out, struct err *e);
 /*

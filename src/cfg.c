@@ -2,10 +2,10 @@
  * cfg.c - read relayq.conf (INI, libinih) into a caller-owned struct cfg.
  *
  * Every key is checked as it is read; the first error is kept with the
- * key name and libinih supplies its line, so the message reads
+ * key name and the line reader supplies its line, so the message reads
  * "FILE:LINE: KEY: what is wrong". Unknown sections and keys are errors.
- * Keys of the design that this version does not implement are refused
- * with a clear message rather than accepted and ignored.
+ * Checks across keys and sections (cfg_finish, route_check) name the
+ * line of the section or key they concern.
  */
 #include "config.h"
 
@@ -28,6 +28,9 @@
 #include "compat.h"
 #include "buf.h"
 #include "cfg.h"
+#include "rate.h"
+#include "route.h"
+#include "secretcmd.h"
 
 #ifndef RELAYQ_SPOOL_DIR
 #define RELAYQ_SPOOL_DIR "/var/spool/relayq"
@@ -39,7 +42,13 @@ struct cfg_parse {
 	struct cfg *c;
 	char msg[ERR_MSG_MAX];	/* first error, without file:line */
 	int failed;
-	unsigned char seen[64];	/* keys[] already set */
+	unsigned char seen[64];	/* keys[] of [queue] and [local] set */
+	unsigned char secseen[64];	/* keys[] set in this route/user */
+	FILE *fp;
+	int line;		/* the line libinih is at */
+	int secline;		/* the line of the last section header */
+	char cursec[128];	/* the section of the last key */
+	void *cur;		/* its struct cfg_smarthost or cfg_user */
 };
 
 /* libinih (as Debian builds it) splits lines longer than this. */
@@ -143,6 +152,15 @@ parse_retry(struct cfg *c, const char *value)
 	return 0;
 }
 
+static void
+smarthost_defaults(struct cfg_smarthost *sh)
+{
+	memset(sh, 0, sizeof(*sh));
+	sh->tls = TLS_MODE_STARTTLS;
+	sh->tls_verify = 1;
+	sh->auth = AUTH_AUTO;
+}
+
 void
 cfg_defaults(struct cfg *c)
 {
@@ -152,9 +170,8 @@ cfg_defaults(struct cfg *c)
 	c->lifetime = 5 * 86400;
 	c->max_size = 50 * 1048576;
 	c->min_free_pct = 2;
-	c->smarthost.tls = TLS_MODE_STARTTLS;
-	c->smarthost.tls_verify = 1;
-	c->smarthost.auth = AUTH_AUTO;
+	smarthost_defaults(&c->smarthost);
+	c->smarthost.name = strdup("default");
 }
 
 static int
@@ -182,13 +199,24 @@ bad(struct cfg_parse *cp, const char *key, const char *what)
 
 enum key_type {
 	K_STR, K_BOOL, K_DURATION, K_SIZE, K_RETRY, K_PORT, K_TLS, K_AUTH,
-	K_COUNT, K_MINFREE,
-	K_LATER,	/* in the design, not in this version */
+	K_SENDERS,	/* a struct cfg_list of sender patterns */
+	K_ALLOWED,	/* a struct cfg_list of allowed senders */
+	K_FROM,		/* "Name <addr>" or "addr" */
+	K_FROM_NAME,
+	K_REWRITE,	/* always, foreign, no */
+	K_ROUTE,	/* a route name, with its line */
+	K_PRIORITY,	/* 1..5 */
+	K_RATE,		/* N/day, N/hour, N/minute, ... */
+	K_FALLBACK,	/* a route name, with its line */
+	K_COMMAND,	/* password_command */
+	K_COUNT,	/* a number of messages */
+	K_MINFREE,	/* a size or a percentage of the file system */
 };
 
 /*
- * Section "user" stands for every [user NAME]: its offsets are in struct
- * cfg_user, the others' in struct cfg.
+ * A key of section (queue, local: offsets in struct cfg; smarthost,
+ * either kind: in struct cfg_smarthost; user: in struct cfg_user; K_ROUTE
+ * is a key of [user NAME] only).
  */
 struct key_def {
 	const char *section;
@@ -198,9 +226,8 @@ struct key_def {
 };
 
 #define O(f) offsetof(struct cfg, f)
-#define SH(f) (offsetof(struct cfg, smarthost) + \
-	offsetof(struct cfg_smarthost, f))
-#define U(f) offsetof(struct cfg_user, f)
+#define SH(f) offsetof(struct cfg_smarthost, f)
+#define US(f) offsetof(struct cfg_user, f)
 static const struct key_def keys[] = {
 	{ "queue", "dir", K_STR, O(queue_dir) },
 	{ "queue", "retry", K_RETRY, 0 },
@@ -212,6 +239,7 @@ static const struct key_def keys[] = {
 	{ "local", "hostname", K_STR, O(hostname) },
 	{ "local", "domain", K_STR, O(domain) },
 	{ "local", "aliases", K_STR, O(aliases) },
+	{ "local", "alert", K_STR, O(alert) },
 	{ "smarthost", "host", K_STR, SH(host) },
 	{ "smarthost", "port", K_PORT, SH(port) },
 	{ "smarthost", "tls", K_TLS, SH(tls) },
@@ -226,22 +254,25 @@ static const struct key_def keys[] = {
 	{ "smarthost", "password_file", K_STR, SH(password_file) },
 	{ "smarthost", "plaintext_auth", K_BOOL, SH(plaintext_auth) },
 	{ "smarthost", "timeout", K_DURATION, SH(timeout) },
-	{ "smarthost", "password_command", K_LATER, 0 },
-	{ "smarthost", "senders", K_LATER, 0 },
-	{ "smarthost", "from", K_LATER, 0 },
-	{ "smarthost", "rewrite_from", K_LATER, 0 },
-	{ "smarthost", "allowed_senders", K_LATER, 0 },
-	{ "smarthost", "rate", K_LATER, 0 },
-	{ "smarthost", "fallback", K_LATER, 0 },
-	{ "user", "max_queued", K_COUNT, U(max_queued) },
-	{ "user", "max_bytes", K_SIZE, U(max_bytes) },
-	{ "user", "allowed_senders", K_LATER, 0 },
-	{ "user", "priority", K_LATER, 0 },
-	{ "user", "route", K_LATER, 0 },
+	{ "smarthost", "password_command", K_COMMAND, SH(password_command) },
+	{ "smarthost", "senders", K_SENDERS, SH(senders) },
+	{ "user", "route", K_ROUTE, US(route) },
+	{ "smarthost", "from", K_FROM, SH(from) },
+	{ "smarthost", "from_name", K_FROM_NAME, SH(from_name) },
+	{ "smarthost", "rewrite_from", K_REWRITE, SH(rewrite_from) },
+	{ "smarthost", "allowed_senders", K_ALLOWED, SH(allowed) },
+	{ "user", "allowed_senders", K_ALLOWED, US(allowed) },
+	{ "user", "priority", K_PRIORITY, US(priority) },
+	{ "user", "max_queued", K_COUNT, US(max_queued) },
+	{ "user", "max_bytes", K_SIZE, US(max_bytes) },
+	{ "smarthost", "rate", K_RATE, 0 },
+	{ "smarthost", "fallback", K_FALLBACK, SH(fallback) },
 };
 #undef O
 #undef SH
-#undef U
+#undef US
+_Static_assert(sizeof(keys) / sizeof(keys[0]) <=
+    sizeof(((struct cfg_parse *)0)->seen), "cfg_parse.seen too small");
 
 static const char *const tls_names[] = {
 	[TLS_MODE_STARTTLS] = "starttls", [TLS_MODE_SMTPS] = "smtps",
@@ -250,7 +281,12 @@ static const char *const tls_names[] = {
 static const char *const auth_names[] = {
 	[AUTH_AUTO] = "auto", [AUTH_PLAIN] = "plain", [AUTH_LOGIN] = "login",
 	[AUTH_CRAM_MD5] = "cram-md5", [AUTH_XOAUTH2] = "xoauth2",
-	[AUTH_NONE] = "none",
+	[AUTH_OAUTHBEARER] = "oauthbearer", [AUTH_NONE] = "none",
+};
+
+static const char *const rewrite_names[] = {
+	[REWRITE_NO] = "no", [REWRITE_FOREIGN] = "foreign",
+	[REWRITE_ALWAYS] = "always",
 };
 
 const char *
@@ -332,10 +368,254 @@ set_number(struct cfg_parse *cp, const struct key_def *k, char *base,
 	return 1;
 }
 
+/*
+ * Split value at spaces, commas and semicolons into l (replacing what it
+ * held); every word must pass valid(). -1 with *badword set (or NULL when
+ * out of memory, or the list is empty).
+ */
 static int
-set_key(struct cfg_parse *cp, const struct key_def *k, char *base,
+parse_list(const char *value, struct cfg_list *l, int (*valid)(const char *),
+    const char **badword)
+{
+	static char word[128];
+	char *copy, *tok, *save = NULL, **v;
+	size_t n = 0;
+
+	*badword = NULL;
+	if ((copy = strdup(value)) == NULL)
+		return -1;
+	cfg_list_free(l);
+	for (tok = strtok_r(copy, " \t,;", &save); tok != NULL;
+	    tok = strtok_r(NULL, " \t,;", &save)) {
+		if (!valid(tok)) {
+			strlcpy(word, tok, sizeof(word));
+			*badword = word;
+			break;
+		}
+		if ((v = array_grow(l->v, n, sizeof(*v))) == NULL)
+			break;
+		l->v = v;
+		if ((l->v[n] = strdup(tok)) == NULL)
+			break;
+		l->n = ++n;
+	}
+	free(copy);
+	return tok == NULL && n > 0 ? 0 : -1;
+}
+
+void
+cfg_list_free(struct cfg_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+static int
+set_senders(struct cfg_parse *cp, const struct key_def *k, char *base,
     const char *value)
 {
+	struct cfg_list *l = (struct cfg_list *)(void *)(base + k->off);
+	char what[200];
+	const char *w;
+
+	if (cp->cur == &cp->c->smarthost)
+		return bad(cp, k->name, "only in a [smarthost NAME] section "
+		    "(the default route takes every sender no other route "
+		    "takes)");
+	if (parse_list(value, l, route_pattern_valid, &w) == -1) {
+		if (w == NULL)
+			return bad(cp, k->name, "expected patterns like "
+			    "*@example.com, *@*.example.com or "
+			    "user@example.com");
+		snprintf(what, sizeof(what), "%.100s: not a sender pattern "
+		    "(*@DOMAIN, *@*.DOMAIN or LOCAL@DOMAIN)", w);
+		return bad(cp, k->name, what);
+	}
+	l->line = cp->line;
+	return 1;
+}
+
+/* A display name: printable, no angle brackets; quotes around it go. */
+static int
+set_name(char **dst, const char *v, size_t n)
+{
+	size_t i;
+
+	while (n > 0 && (*v == ' ' || *v == '\t'))
+		v++, n--;
+	while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+		n--;
+	if (n >= 2 && v[0] == '"' && v[n - 1] == '"')
+		v++, n -= 2;
+	if (n == 0 || n > 200)
+		return -1;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f || v[i] == '<' ||
+		    v[i] == '>' || v[i] == '"')
+			return -1;
+	free(*dst);
+	return (*dst = strndup(v, n)) == NULL ? -1 : 0;
+}
+
+/* from = Display Name <addr> | addr */
+static int
+set_from(struct cfg_parse *cp, const struct key_def *k,
+    struct cfg_smarthost *sh, const char *value)
+{
+	const char *lt = strchr(value, '<'), *a = value;
+	size_t n = strlen(value), i;
+
+	if (lt != NULL) {
+		if (value[n - 1] != '>' || (lt > value && set_name(
+		    &sh->from_name, value, (size_t)(lt - value)) == -1))
+			return bad(cp, k->name, "expected \"Display Name "
+			    "<address>\" or an address (a name without "
+			    "control characters, quotes or angle brackets)");
+		sh->from_named = lt > value;
+		a = lt + 1;
+		n = (size_t)(value + n - 1 - a);
+	}
+	for (i = 0; i < n; i++)
+		if ((unsigned char)a[i] <= 0x20 || (unsigned char)a[i] >= 0x7f ||
+		    strchr("<>()[],;:\\\"", a[i]) != NULL)
+			break;
+	if (i < n || n == 0 || memchr(a, '@', n) == NULL ||
+	    a[0] == '@' || a[n - 1] == '@')
+		return bad(cp, k->name, "not an address (local@domain, ASCII)");
+	free(sh->from);
+	return (sh->from = strndup(a, n)) == NULL ?
+	    bad(cp, k->name, "out of memory") : 1;
+}
+
+static int
+set_from_name(struct cfg_parse *cp, const struct key_def *k,
+    struct cfg_smarthost *sh, const char *value)
+{
+	if (sh->from_named)
+		return bad(cp, k->name, "the from key already gives the display "
+		    "name");
+	if (set_name(&sh->from_name, value, strlen(value)) == -1)
+		return bad(cp, k->name, "a display name without control "
+		    "characters, quotes or angle brackets");
+	return 1;
+}
+
+/* allowed_senders: addresses and domains, kept as sender patterns. */
+static int
+set_allowed(struct cfg_parse *cp, const struct key_def *k, char *base,
+    const char *value)
+{
+	struct cfg_list *l = (struct cfg_list *)(void *)(base + k->off);
+	char what[200], *p;
+	const char *w;
+	size_t i;
+
+	if (*value == '\0') {		/* empty: every sender */
+		cfg_list_free(l);
+		l->line = cp->line;
+		return 1;
+	}
+	if (parse_list(value, l, route_allowed_valid, &w) == -1) {
+		if (w == NULL)
+			return bad(cp, k->name, "expected addresses and domains "
+			    "(user@example.com, example.com, *.example.com)");
+		snprintf(what, sizeof(what), "%.100s: not an address or "
+		    "domain (user@example.com, example.com, *.example.com)",
+		    w);
+		return bad(cp, k->name, what);
+	}
+	for (i = 0; i < l->n; i++) {
+		if ((p = route_allowed_pattern(l->v[i])) == NULL)
+			return bad(cp, k->name, "out of memory");
+		free(l->v[i]);
+		l->v[i] = p;
+	}
+	l->line = cp->line;
+	return 1;
+}
+
+/* A key naming a route (route, fallback); *line gets its line. */
+static int
+set_route_name(struct cfg_parse *cp, const struct key_def *k, char *base,
+    const char *value, int *line)
+{
+	if (!route_name_valid(value))
+		return bad(cp, k->name, "expected the NAME of a "
+		    "[smarthost NAME] section, or default");
+	*line = cp->line;
+	return set_str((char **)(void *)(base + k->off), value) == -1 ?
+	    bad(cp, k->name, "out of memory") : 1;
+}
+
+/* The keys of routes and users beyond an SMTP account's (set_key). */
+static int
+set_policy_key(struct cfg_parse *cp, const struct key_def *k, char *base,
+    const char *value)
+{
+	const char *errstr;
+	int v;
+
+	switch (k->type) {
+	case K_SENDERS:
+		return set_senders(cp, k, base, value);
+	case K_ALLOWED:
+		return set_allowed(cp, k, base, value);
+	case K_COMMAND:
+		if (*value != '\0' && !secretcmd_valid(value))
+			return bad(cp, k->name, "unbalanced quotes, or no "
+			    "command");
+		return set_str((char **)(void *)(base + k->off), value) == -1 ?
+		    bad(cp, k->name, "out of memory") : 1;
+	case K_FALLBACK:
+		return set_route_name(cp, k, base, value,
+		    &((struct cfg_smarthost *)(void *)base)->fallback_line);
+	case K_RATE:
+		if (rate_parse(value, ((struct cfg_smarthost *)(void *)base)->rate,
+		    &((struct cfg_smarthost *)(void *)base)->nrate) == -1)
+			return bad(cp, k->name, "expected limits like \"100/day, "
+			    "20/minute\" (N/day, N/hour or N/minute; N from 1 to "
+			    "100000; at most 4, one per period)");
+		return 1;
+	case K_PRIORITY:
+		if ((v = (int)strtonum(value, 1, 5, &errstr)) == 0 ||
+		    errstr != NULL)
+			return bad(cp, k->name, "expected 1 to 5 (3 is normal, "
+			    "5 most urgent)");
+		*(int *)(void *)(base + k->off) = v;
+		return 1;
+	case K_FROM:
+		return set_from(cp, k, cp->cur, value);
+	case K_FROM_NAME:
+		return set_from_name(cp, k, cp->cur, value);
+	case K_REWRITE:
+		if ((v = lookup_name(rewrite_names, sizeof(rewrite_names) /
+		    sizeof(rewrite_names[0]), value)) == -1)
+			return bad(cp, k->name, "expected always, foreign or no");
+		*(enum rewrite_mode *)(void *)(base + k->off) =
+		    (enum rewrite_mode)v;
+		return 1;
+	case K_ROUTE:
+		return set_route_name(cp, k, base, value,
+		    &((struct cfg_user *)(void *)base)->route_line);
+	case K_COUNT:
+	case K_MINFREE:
+		return set_number(cp, k, base, value);
+	default:
+		break;
+	}
+	return bad(cp, k->name, "internal error");
+}
+
+static int
+set_key(struct cfg_parse *cp, const struct key_def *k, const char *value)
+{
+	char *base = strcmp(k->section, "smarthost") == 0 ||
+	    strcmp(k->section, "user") == 0 ? cp->cur : (char *)cp->c;
 	int v;
 
 	switch (k->type) {
@@ -373,99 +653,107 @@ set_key(struct cfg_parse *cp, const struct key_def *k, char *base,
 		if ((v = lookup_name(tls_names, sizeof(tls_names) /
 		    sizeof(tls_names[0]), value)) == -1)
 			return bad(cp, k->name, "expected starttls, smtps or none");
-		cp->c->smarthost.tls = (enum tls_mode)v;
+		*(enum tls_mode *)(void *)(base + k->off) = (enum tls_mode)v;
 		return 1;
 	case K_AUTH:
 		if ((v = lookup_name(auth_names, sizeof(auth_names) /
 		    sizeof(auth_names[0]), value)) == -1)
 			return bad(cp, k->name, "expected auto, plain, login, "
-			    "cram-md5, xoauth2 or none");
-		cp->c->smarthost.auth = (enum auth_mech)v;
+			    "cram-md5, xoauth2, oauthbearer or none");
+		*(enum auth_mech *)(void *)(base + k->off) =
+		    (enum auth_mech)v;
 		return 1;
-	case K_COUNT:
-	case K_MINFREE:
-		return set_number(cp, k, base, value);
-	case K_LATER:
-		return bad(cp, k->name, "not supported by this version of "
-		    "relayq");
+	default:
+		return set_policy_key(cp, k, base, value);
 	}
 	return bad(cp, k->name, "internal error");
 }
 
-/* The reason a section name is refused, or NULL when it is fine. */
+/* The kind of a section name, or NULL when there is none. */
 static const char *
-section_name_problem(const char *name)
+section_kind(const char *section)
 {
-	static const char *const sections[] = { "queue", "local",
-	    "smarthost" };
+	static const char *const plain[] = { "queue", "local", "smarthost" };
 	size_t i;
 
-	for (i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
-		if (strcmp(name, sections[i]) == 0)
-			return NULL;
-	if (strncmp(name, "user ", 5) == 0) {
-		if (name[5] == '\0')
-			return "missing the user name";
-		if (getpwnam(name + 5) == NULL)
-			return "no such user (NAME must be a local user name)";
-		return NULL;
-	}
-	if (strncmp(name, "smarthost ", 10) == 0)
-		return "section not supported by this version of relayq";
-	return "unknown section (expected queue, local, smarthost or user "
-	    "NAME)";
-}
-
-/* The struct of [user NAME], added on its first key. NULL: no memory or
- * no such user. */
-static struct cfg_user *
-user_section(struct cfg *c, const char *name)
-{
-	struct cfg_user *u;
-	struct passwd *pw;
-	size_t i;
-
-	for (i = 0; i < c->nusers; i++)
-		if (strcmp(c->users[i].name, name) == 0)
-			return &c->users[i];
-	if ((pw = getpwnam(name)) == NULL ||
-	    (u = array_grow(c->users, c->nusers, sizeof(*u))) == NULL)
-		return NULL;
-	c->users = u;
-	u += c->nusers;
-	memset(u, 0, sizeof(*u));
-	if ((u->name = strdup(name)) == NULL)
-		return NULL;
-	u->uid = pw->pw_uid;
-	u->max_queued = -1;
-	u->max_bytes = -1;
-	c->nusers++;
-	return u;
-}
-
-const struct cfg_user *
-cfg_user_find(const struct cfg *c, uid_t uid)
-{
-	size_t i;
-
-	for (i = 0; i < c->nusers; i++)
-		if (c->users[i].uid == uid)
-			return &c->users[i];
+	for (i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
+		if (strcmp(section, plain[i]) == 0)
+			return plain[i];
+	if (strncmp(section, "smarthost ", 10) == 0)
+		return "smarthost";
+	if (strncmp(section, "user ", 5) == 0)
+		return "user";
 	return NULL;
 }
 
-/* "Given twice": per file for the fixed sections, per [user NAME]. */
+/* A new [smarthost NAME] (checked by prescan) becomes the current one. */
 static int
-seen_before(struct cfg_parse *cp, struct cfg_user *u, size_t i)
+begin_route(struct cfg_parse *cp, const char *name)
 {
-	unsigned long bit = 1ul << i;
+	struct cfg *c = cp->c;
+	struct cfg_smarthost *v;
 
-	if (u == NULL)
-		return cp->seen[i]++ != 0;
-	if (u->seen & bit)
-		return 1;
-	u->seen |= bit;
+	if ((v = array_grow(c->routes, c->nroutes, sizeof(*v))) == NULL)
+		return -1;
+	c->routes = v;
+	v += c->nroutes;
+	smarthost_defaults(v);
+	v->line = cp->secline;
+	if ((v->name = strdup(name)) == NULL)
+		return -1;
+	c->nroutes++;
+	cp->cur = v;
 	return 0;
+}
+
+/* A new [user NAME] (its user exists: checked by prescan). */
+static int
+begin_user(struct cfg_parse *cp, const char *name)
+{
+	struct cfg *c = cp->c;
+	struct cfg_user *v;
+	struct passwd *pw;
+
+	if ((pw = getpwnam(name)) == NULL)
+		return -1;
+	if ((v = array_grow(c->users, c->nusers, sizeof(*v))) == NULL)
+		return -1;
+	c->users = v;
+	v += c->nusers;
+	memset(v, 0, sizeof(*v));
+	v->uid = pw->pw_uid;
+	v->line = cp->secline;
+	v->max_queued = -1;	/* as [queue] says */
+	v->max_bytes = -1;
+	if ((v->name = strdup(name)) == NULL)
+		return -1;
+	c->nusers++;
+	cp->cur = v;
+	return 0;
+}
+
+/* The keys that follow belong to section. */
+static int
+begin_section(struct cfg_parse *cp, const char *section)
+{
+	int r = 0;
+
+	strlcpy(cp->cursec, section, sizeof(cp->cursec));
+	memset(cp->secseen, 0, sizeof(cp->secseen));
+	cp->cur = NULL;
+	if (strcmp(section, "smarthost") == 0) {
+		cp->cur = &cp->c->smarthost;
+		cp->c->smarthost.line = cp->secline;
+	} else if (strncmp(section, "smarthost ", 10) == 0)
+		r = begin_route(cp, section + 10);
+	else if (strncmp(section, "user ", 5) == 0)
+		r = begin_user(cp, section + 5);
+	if (r == -1) {
+		cp->failed = 1;
+		snprintf(cp->msg, sizeof(cp->msg), "[%.100s]: %s", section,
+		    errno == ENOMEM ? "out of memory" : "cannot be set up");
+	}
+	return r;
 }
 
 static int
@@ -473,47 +761,100 @@ cfg_handler(void *user, const char *section, const char *name,
     const char *value)
 {
 	struct cfg_parse *cp = user;
-	struct cfg_user *u = NULL;
-	const char *why, *sect = section;
-	char what[256], *base = (char *)cp->c;
+	const char *kind;
+	char what[256];
 	size_t i;
 
 	if (cp->failed)
 		return 1;	/* keep the first error only */
-	if ((why = section_name_problem(section)) != NULL) {
+	if ((kind = section_kind(section)) == NULL) {	/* prescan said */
 		cp->failed = 1;
-		snprintf(cp->msg, sizeof(cp->msg), "[%.200s]: %s", section,
-		    why);
+		snprintf(cp->msg, sizeof(cp->msg), "[%.200s]: unknown section",
+		    section);
 		return 0;
 	}
-	if (strncmp(section, "user ", 5) == 0) {
-		if ((u = user_section(cp->c, section + 5)) == NULL)
-			return bad(cp, name, "out of memory, or the user is "
-			    "gone");
-		sect = "user";
-		base = (char *)u;
-	}
+	if (strcmp(section, cp->cursec) != 0 &&
+	    begin_section(cp, section) == -1)
+		return 0;
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		if (strcmp(keys[i].section, sect) != 0 ||
+		if (strcmp(keys[i].section, kind) != 0 ||
 		    strcmp(keys[i].name, name) != 0)
 			continue;
 		/* An indented line continues the previous key in libinih:
 		 * "given twice" is how that mistake shows. */
-		if (seen_before(cp, u, i))
+		if ((cp->cur != NULL ? cp->secseen : cp->seen)[i]++)
 			return bad(cp, name, "given twice (note: an indented "
 			    "line continues the previous value)");
-		return set_key(cp, &keys[i], base, value);
+		return set_key(cp, &keys[i], value);
 	}
 	snprintf(what, sizeof(what), "unknown key in [%.200s]", section);
 	return bad(cp, name, what);
+}
+
+/* "FILE:LINE: [smarthost NAME]", or "FILE: [smarthost]" without a line. */
+static const char *
+route_where(const struct cfg *c, const struct cfg_smarthost *sh)
+{
+	static char where[ERR_MSG_MAX];
+
+	if (sh->line > 0)
+		snprintf(where, sizeof(where), "%s:%d: [smarthost%s%s]",
+		    c->path, sh->line, sh == &c->smarthost ? "" : " ",
+		    sh == &c->smarthost ? "" : sh->name);
+	else
+		snprintf(where, sizeof(where), "%s: [smarthost]", c->path);
+	return where;
+}
+
+/* The checks of one route that involve several of its keys. */
+static enum rq_status
+finish_route(const struct cfg *c, struct cfg_smarthost *sh, struct err *e)
+{
+	const char *port = NULL;
+
+	if (sh->port == NULL) {
+		port = sh->tls == TLS_MODE_SMTPS ? "465" :
+		    sh->tls == TLS_MODE_STARTTLS ? "587" : "25";
+		if ((sh->port = strdup(port)) == NULL)
+			return err_sys(e, RQ_INTERNAL, "strdup");
+	}
+	if (sh->host == NULL && sh != &c->smarthost)
+		return err_set(e, RQ_CONFIG, "%s host: missing (every route "
+		    "is a complete account)", route_where(c, sh));
+	if (sh->host == NULL && (sh->user != NULL || sh->password != NULL))
+		return err_set(e, RQ_CONFIG, "%s user/password given but no "
+		    "host", route_where(c, sh));
+	if ((sh->cert_file == NULL) != (sh->key_file == NULL))
+		return err_set(e, RQ_CONFIG, "%s cert_file and key_file go "
+		    "together", route_where(c, sh));
+	if (sh->plaintext_auth && sh->host != NULL &&
+	    !cfg_is_loopback(sh->host))
+		return err_set(e, RQ_CONFIG, "%s plaintext_auth: only allowed "
+		    "for a loopback host (127.0.0.1, ::1, localhost)",
+		    route_where(c, sh));
+	if ((sh->password != NULL) + (sh->password_file != NULL) +
+	    (sh->password_command != NULL) > 1)
+		return err_set(e, RQ_CONFIG, "%s password, password_file and "
+		    "password_command: choose one", route_where(c, sh));
+	if ((sh->auth == AUTH_XOAUTH2 || sh->auth == AUTH_OAUTHBEARER) &&
+	    sh->user == NULL)
+		return err_set(e, RQ_CONFIG, "%s auth = %s: needs user (the "
+		    "account the token is for)", route_where(c, sh),
+		    cfg_auth_name(sh->auth));
+	if (sh->rewrite_from != REWRITE_NO && sh->from == NULL)
+		return err_set(e, RQ_CONFIG, "%s rewrite_from: needs from (the "
+		    "address to put in From)", route_where(c, sh));
+	if (sh->from_name != NULL && sh->from == NULL)
+		return err_set(e, RQ_CONFIG, "%s from_name: needs from",
+		    route_where(c, sh));
+	return RQ_OK;
 }
 
 /* Cross-key checks and defaults that depend on other keys. */
 static enum rq_status
 cfg_finish(struct cfg *c, struct err *e)
 {
-	struct cfg_smarthost *sh = &c->smarthost;
-	const char *port = NULL;
+	size_t i;
 
 	if (c->queue_dir == NULL || c->queue_dir[0] != '/')
 		return err_set(e, RQ_CONFIG, "%s: [queue] dir: must be an "
@@ -524,40 +865,49 @@ cfg_finish(struct cfg *c, struct err *e)
 	if (c->lifetime <= 0)
 		return err_set(e, RQ_CONFIG, "%s: [queue] lifetime: must be "
 		    "more than 0", c->path);
-	if (sh->port == NULL) {
-		port = sh->tls == TLS_MODE_SMTPS ? "465" :
-		    sh->tls == TLS_MODE_STARTTLS ? "587" : "25";
-		if ((sh->port = strdup(port)) == NULL)
-			return err_sys(e, RQ_INTERNAL, "strdup");
-	}
-	if (sh->host == NULL && (sh->user != NULL || sh->password != NULL))
-		return err_set(e, RQ_CONFIG, "%s: [smarthost] user/password "
-		    "given but no host", c->path);
-	if ((sh->cert_file == NULL) != (sh->key_file == NULL))
-		return err_set(e, RQ_CONFIG, "%s: [smarthost] cert_file and "
-		    "key_file go together", c->path);
-	if (sh->plaintext_auth && sh->host != NULL &&
-	    !cfg_is_loopback(sh->host))
-		return err_set(e, RQ_CONFIG, "%s: [smarthost] plaintext_auth: "
-		    "only allowed for a loopback host (127.0.0.1, ::1, "
-		    "localhost)", c->path);
-	if (sh->password != NULL && sh->password_file != NULL)
-		return err_set(e, RQ_CONFIG, "%s: [smarthost] password and "
-		    "password_file: choose one", c->path);
-	return RQ_OK;
+	if (finish_route(c, &c->smarthost, e) != RQ_OK)
+		return RQ_CONFIG;
+	for (i = 0; i < c->nroutes; i++)
+		if (finish_route(c, &c->routes[i], e) != RQ_OK)
+			return e->status;
+	return route_check(c, e);
 }
 
-/* The reason a "[section]" line is refused, or NULL when it is fine. */
+/*
+ * The reason a "[section]" line is refused, or NULL when it is fine.
+ * names collects the route and user sections seen so far ("\nNAME\n"),
+ * so that one given twice is refused where it is given again.
+ */
 static const char *
-section_problem(const char *line, size_t len)
+section_problem(const char *line, size_t len, struct buf *names)
 {
-	char name[128];
-	const char *end = memchr(line, ']', len);
+	static char name[128];
+	const char *end = memchr(line, ']', len), *kind;
+	char key[140];
 
 	if (end == NULL)
 		return "unterminated section name";
 	snprintf(name, sizeof(name), "%.*s", (int)(end - line - 1), line + 1);
-	return section_name_problem(name);
+	if ((kind = section_kind(name)) == NULL)
+		return "unknown section (expected queue, local, smarthost, "
+		    "smarthost NAME or user NAME)";
+	if (strcmp(name, "queue") == 0 || strcmp(name, "local") == 0)
+		return NULL;
+	if (strncmp(name, "smarthost ", 10) == 0 &&
+	    (!route_name_valid(name + 10) ||
+	    strcmp(name + 10, ROUTE_DEFAULT) == 0))
+		return "a route NAME is letters, digits, '.', '-' and '_' "
+		    "(and not \"default\", the name of [smarthost])";
+	if (strcmp(name, "user ") == 0)
+		return "missing the user name";
+	if (strncmp(name, "user ", 5) == 0 && getpwnam(name + 5) == NULL)
+		return "no such user on this system";
+	snprintf(key, sizeof(key), "\n%s\n", name);
+	if (strstr(buf_cstr(names), key) != NULL)
+		return "section given twice";
+	if (buf_puts(names, key + 1) == -1 || buf_putc(names, '\n') == -1)
+		return "out of memory";
+	return NULL;
 }
 
 /*
@@ -568,6 +918,7 @@ section_problem(const char *line, size_t len)
 static enum rq_status
 prescan(FILE *fp, const char *path, struct err *e)
 {
+	struct buf names;
 	char *line = NULL;
 	const char *why, *p;
 	size_t cap = 0;
@@ -575,6 +926,8 @@ prescan(FILE *fp, const char *path, struct err *e)
 	int lineno = 0;
 	enum rq_status st = RQ_OK;
 
+	buf_init(&names, 1 << 20);
+	(void)buf_putc(&names, '\n');
 	while (st == RQ_OK && (n = getline(&line, &cap, fp)) != -1) {
 		lineno++;
 		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
@@ -586,13 +939,32 @@ prescan(FILE *fp, const char *path, struct err *e)
 		}
 		for (p = line; *p == ' ' || *p == '\t'; p++)
 			;
-		if (*p == '[' && (why = section_problem(p, strlen(p))) != NULL)
+		if (*p == '[' && (why = section_problem(p, strlen(p),
+		    &names)) != NULL)
 			st = err_set(e, RQ_CONFIG, "%s:%d: %.100s: %s", path,
 			    lineno, p, why);
 	}
+	buf_free(&names);
 	free(line);
 	rewind(fp);
 	return st;
+}
+
+/* libinih's line reader: counts lines and notes section headers. */
+static char *
+cfg_reader(char *str, int num, void *stream)
+{
+	struct cfg_parse *cp = stream;
+	const char *p;
+
+	if (fgets(str, num, cp->fp) == NULL)
+		return NULL;
+	cp->line++;
+	for (p = str; *p == ' ' || *p == '\t'; p++)
+		;
+	if (*p == '[')
+		cp->secline = cp->line;
+	return str;
 }
 
 /*
@@ -651,7 +1023,8 @@ cfg_load(struct cfg *c, const char *path, int must_exist, struct err *e)
 	}
 	memset(&cp, 0, sizeof(cp));
 	cp.c = c;
-	line = ini_parse_file(fp, cfg_handler, &cp);
+	cp.fp = fp;
+	line = ini_parse_stream(cfg_reader, &cp, cfg_handler, &cp);
 	fclose(fp);
 	if (line == -2)
 		return err_set(e, RQ_INTERNAL, "%s: out of memory", path);
@@ -664,18 +1037,12 @@ cfg_load(struct cfg *c, const char *path, int must_exist, struct err *e)
 	return cfg_finish(c, e);
 }
 
-void
-cfg_free(struct cfg *c)
+static void
+smarthost_free(struct cfg_smarthost *sh)
 {
-	struct cfg_smarthost *sh = &c->smarthost;
-
 	if (sh->password != NULL)
 		explicit_bzero(sh->password, strlen(sh->password));
-	free(c->path);
-	free(c->queue_dir);
-	free(c->hostname);
-	free(c->domain);
-	free(c->aliases);
+	free(sh->name);
 	free(sh->host);
 	free(sh->port);
 	free(sh->ca_file);
@@ -685,8 +1052,34 @@ cfg_free(struct cfg *c)
 	free(sh->user);
 	free(sh->password);
 	free(sh->password_file);
-	for (size_t i = 0; i < c->nusers; i++)
+	free(sh->password_command);
+	cfg_list_free(&sh->senders);
+	cfg_list_free(&sh->allowed);
+	free(sh->from);
+	free(sh->from_name);
+	free(sh->fallback);
+}
+
+void
+cfg_free(struct cfg *c)
+{
+	size_t i;
+
+	free(c->path);
+	free(c->queue_dir);
+	free(c->hostname);
+	free(c->domain);
+	free(c->aliases);
+	free(c->alert);
+	smarthost_free(&c->smarthost);
+	for (i = 0; i < c->nroutes; i++)
+		smarthost_free(&c->routes[i]);
+	free(c->routes);
+	for (i = 0; i < c->nusers; i++) {
 		free(c->users[i].name);
+		free(c->users[i].route);
+		cfg_list_free(&c->users[i].allowed);
+	}
 	free(c->users);
 	memset(c, 0, sizeof(*c));
 }
@@ -744,10 +1137,14 @@ read_secret(const char *path, char **out, struct err *e)
 }
 
 enum rq_status
-cfg_password(const struct cfg *c, char **out, struct err *e)
+cfg_read_secret(const char *path, char **out, struct err *e)
 {
-	const struct cfg_smarthost *sh = &c->smarthost;
+	return read_secret(path, out, e);
+}
 
+enum rq_status
+cfg_password(const struct cfg_smarthost *sh, char **out, struct err *e)
+{
 	*out = NULL;
 	if (sh->password != NULL) {
 		if ((*out = strdup(sh->password)) == NULL)
@@ -756,13 +1153,10 @@ cfg_password(const struct cfg *c, char **out, struct err *e)
 	}
 	if (sh->password_file != NULL)
 		return read_secret(sh->password_file, out, e);
+	if (sh->password_command != NULL)
+		return secretcmd_run(sh->password_command, (int)sh->timeout, out,
+		    e);
 	return RQ_OK;
-}
-
-enum rq_status
-cfg_read_secret(const char *path, char **out, struct err *e)
-{
-	return read_secret(path, out, e);
 }
 
 int
@@ -778,6 +1172,17 @@ cfg_is_loopback(const char *host)
 	if (inet_pton(AF_INET6, host, &a6) == 1)
 		return IN6_IS_ADDR_LOOPBACK(&a6);
 	return 0;
+}
+
+const struct cfg_user *
+cfg_user_find(const struct cfg *c, uid_t uid)
+{
+	size_t i;
+
+	for (i = 0; i < c->nusers; i++)
+		if (c->users[i].uid == uid)
+			return &c->users[i];
+	return NULL;
 }
 
 int

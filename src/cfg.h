@@ -28,12 +28,40 @@ enum auth_mech {
 	AUTH_LOGIN,
 	AUTH_CRAM_MD5,
 	AUTH_XOAUTH2,
+	AUTH_OAUTHBEARER,
 	AUTH_NONE,
 };
 
 #define CFG_RETRY_MAX 32
+#define CFG_RATE_MAX 4
 
+/* rewrite_from: which messages get the route's address in From. */
+enum rewrite_mode {
+	REWRITE_NO,
+	REWRITE_FOREIGN,	/* senders outside the route's domains */
+	REWRITE_ALWAYS,
+};
+
+/* One sending limit of a route: limit messages per window seconds. */
+struct cfg_rate {
+	unsigned limit;
+	time_t window;
+};
+
+/* A list of words from one key (senders, allowed_senders). */
+struct cfg_list {
+	char **v;
+	size_t n;
+	int line;	/* where the key was given; 0: not given */
+};
+
+/*
+ * One route (an SMTP account): the default [smarthost] (name "default")
+ * or a [smarthost NAME] section. route.h selects among them.
+ */
 struct cfg_smarthost {
+	char *name;		/* "default", or the NAME of the section */
+	int line;		/* its section line; 0: no section */
 	char *host;		/* NULL: no smarthost configured */
 	char *port;		/* service: "587", "465", ... */
 	enum tls_mode tls;
@@ -46,21 +74,37 @@ struct cfg_smarthost {
 	char *user;
 	char *password;
 	char *password_file;
+	char *password_command;	/* secretcmd.h */
 	int plaintext_auth;	/* allow AUTH without TLS (loopback only) */
 	time_t timeout;		/* seconds for every SMTP state; 0: defaults */
+	struct cfg_list senders;	/* patterns choosing this route */
+	char *from;		/* the account's address, or NULL */
+	char *from_name;	/* its display name, or NULL */
+	int from_named;		/* `from` gave the display name */
+	enum rewrite_mode rewrite_from;
+	struct cfg_list allowed;	/* allowed_senders, as patterns */
+	struct cfg_rate rate[CFG_RATE_MAX];	/* sending limits */
+	size_t nrate;
+	char *fallback;		/* the route to try when this one cannot be
+				   reached, or NULL */
+	int fallback_line;
 };
 
 /*
  * A [user NAME] section: policy for the local user NAME (resolved with
- * getpwnam when the file is read). A limit of -1 means "as [queue]
- * says"; more per-user keys go here as they come.
+ * getpwnam when the file is read), by the caller's uid. A limit of -1
+ * means "as [queue] says".
  */
 struct cfg_user {
 	char *name;
-	uid_t uid;
+	uid_t uid;		/* getpwnam(name) when the file was read */
+	int line;		/* its section line */
+	char *route;		/* route = NAME, or NULL */
+	int route_line;
+	struct cfg_list allowed;	/* allowed_senders, as patterns */
+	int priority;		/* 1..5 (5 most urgent); 0: not given */
 	long long max_queued;	/* messages; 0: no limit; -1: inherit */
 	off_t max_bytes;	/* bytes; 0: no limit; -1: inherit */
-	unsigned long seen;	/* keys already given (bit per user key) */
 };
 
 struct cfg {
@@ -76,11 +120,15 @@ struct cfg {
 	long long user_max_queued;	/* per user; 0: no limit */
 	off_t user_max_bytes;		/* per user; 0: no limit */
 	/* [local] */
+	char *alert;		/* who hears of refused senders */
 	char *hostname;		/* NULL: the FQDN, looked up at need */
 	char *domain;		/* NULL: from hostname */
 	char *aliases;		/* NULL: no aliases (see aliases.h) */
-	/* [smarthost] */
+	/* [smarthost]: the default route */
 	struct cfg_smarthost smarthost;
+	/* [smarthost NAME] sections, in file order */
+	struct cfg_smarthost *routes;
+	size_t nroutes;
 	/* [user NAME] sections, in file order */
 	struct cfg_user *users;
 	size_t nusers;
@@ -95,13 +143,16 @@ void cfg_defaults(struct cfg *c);
 enum rq_status cfg_load(struct cfg *c, const char *path, int must_exist,
     struct err *e);
 void cfg_free(struct cfg *c);
+void cfg_list_free(struct cfg_list *l);
 
 /*
- * The smarthost password: `password`, else the first line of
- * `password_file` (refused when group- or world-writable). *out is NULL
- * when none is configured. The caller wipes and frees it.
+ * The password of route sh: `password`, else the first line of
+ * `password_file` (refused when group- or world-writable), else the
+ * output of `password_command` (secretcmd.h). *out is NULL when none is
+ * configured. The caller wipes and frees it.
  */
-enum rq_status cfg_password(const struct cfg *c, char **out, struct err *e);
+enum rq_status cfg_password(const struct cfg_smarthost *sh, char **out,
+    struct err *e);
 
 /* The first line of the secret file path (same checks as password_file);
  * the caller wipes and frees *out. */

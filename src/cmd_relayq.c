@@ -26,6 +26,7 @@
 #include "pickup.h"
 #include "priv.h"
 #include "queue.h"
+#include "route.h"
 #include "smtp.h"
 #include "spool.h"
 #include "vis.h"
@@ -264,6 +265,8 @@ show_env(const struct env *env, const char *where, int raw)
 	printf("arrival: %s\nsubmitted by uid: %lu\n", when,
 	    (unsigned long)env->uid);
 	show_field("sender", env->sender, raw);
+	printf("route: %s\npriority: %d\n", env->route != NULL ? env->route :
+	    "(chosen when the runner first sees it)", env->priority);
 	printf("size: %lld\nattempts: %u\n", (long long)env->msg_len,
 	    env->attempts);
 	if (env->next > 0) {
@@ -418,30 +421,35 @@ test_parse(int argc, char **argv, struct test_args *a)
 	return 0;
 }
 
-/*
- * The route named name. Only the default route ([smarthost]) exists in
- * this configuration format.
- */
-static const struct cfg_smarthost *
-test_route(const struct cfg *c, const char *name)
+/* "relayq: test: no route named NAME" with the names there are. */
+static int
+test_no_route(const struct cfg *c, const char *name)
 {
-	if (strcmp(name, "default") == 0)
-		return &c->smarthost;
-	return NULL;
+	size_t i;
+
+	fprintf(stderr, "relayq: test: no route named \"%s\" in %s "
+	    "(routes:", name, c->path);
+	for (i = 0; i < route_count(c); i++)
+		fprintf(stderr, " %s", route_at(c, i)->name);
+	fprintf(stderr, ")\n");
+	return EX_USAGE;
 }
 
-/* The envelope sender of the test message: --from, else the smarthost
- * account when it is an address, else the caller at [local] domain. */
+/* The envelope sender of the test message: --from, else the route's
+ * from address, else its account when it is an address, else the
+ * caller at [local] domain. */
 static const char *
-test_sender(struct cfg *c, const struct test_args *a, char *buf,
-    size_t size)
+test_sender(struct cfg *c, const struct cfg_smarthost *sh,
+    const struct test_args *a, char *buf, size_t size)
 {
 	const struct passwd *pw = getpwuid(getuid());
 
 	if (a->from != NULL)
 		return a->from;
-	if (c->smarthost.user != NULL && strchr(c->smarthost.user, '@'))
-		return c->smarthost.user;
+	if (sh->from != NULL)
+		return sh->from;
+	if (sh->user != NULL && strchr(sh->user, '@'))
+		return sh->user;
 	snprintf(buf, size, "%s@%s", pw != NULL ? pw->pw_name : "root",
 	    cfg_domain(c));
 	return buf;
@@ -451,24 +459,22 @@ test_sender(struct cfg *c, const struct test_args *a, char *buf,
 static int
 test_one(struct rq_ctx *x, const struct test_args *a, const char *name)
 {
+	const struct cfg_smarthost *sh;
 	struct diag_opts o;
 	struct smtp_params p;
 	char *password = NULL, sender[512];
 	struct err e;
 	enum rq_status st;
 
-	if (test_route(&x->c, name) == NULL) {
-		fprintf(stderr, "relayq: test: no route named \"%s\" in %s "
-		    "(routes: default)\n", name, x->c.path);
-		return EX_USAGE;
-	}
-	if (deliver_secrets(&x->c, &password, &e) != RQ_OK)
+	if ((sh = route_find(&x->c, name)) == NULL)
+		return test_no_route(&x->c, name);
+	if (deliver_secrets(&x->c, sh, &password, &e) != RQ_OK)
 		return cmd_fail("relayq", &e);
-	deliver_smtp_params(&x->c, password, x->verbose, &p);
+	deliver_smtp_params(&x->c, sh, password, x->verbose, &p);
 	memset(&o, 0, sizeof(o));
 	o.route = name;
 	o.send_to = a->send_to;
-	o.sender = test_sender(&x->c, a, sender, sizeof(sender));
+	o.sender = test_sender(&x->c, sh, a, sender, sizeof(sender));
 	o.json = a->json;
 	o.now = time(NULL);
 	st = diag_test(&p, &o, stdout, &e);
@@ -487,7 +493,6 @@ test_one(struct rq_ctx *x, const struct test_args *a, const char *name)
 static int
 cmd_test(struct rq_ctx *x, int argc, char **argv)
 {
-	static const char *const routes[] = { "default" };
 	struct test_args a;
 	struct err e;
 	size_t i;
@@ -499,8 +504,8 @@ cmd_test(struct rq_ctx *x, int argc, char **argv)
 		return cmd_fail("relayq", &e);
 	if (!a.all)
 		return test_one(x, &a, a.route);
-	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
-		if ((r = test_one(x, &a, routes[i])) != EX_OK)
+	for (i = 0; i < route_count(&x->c); i++)
+		if ((r = test_one(x, &a, route_at(&x->c, i)->name)) != EX_OK)
 			worst = r;
 	return worst;
 }

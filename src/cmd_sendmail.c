@@ -38,6 +38,7 @@
 #include "log.h"
 #include "mailq.h"
 #include "priv.h"
+#include "refuse.h"
 #include "smtpd.h"
 #include "spool.h"
 #include "submit.h"
@@ -627,7 +628,10 @@ submit_from(const struct sm_opts *o, struct cfg *c, int was_setid, int infd,
 		so.named = dropper_named;
 		so.create_arg = &dr;
 	}
-	st = submit_message(sp.fd[SP_MAILDROP], &so, infd, id, e);
+	/* The sender policy, before anything is read or queued. */
+	if ((st = refuse_check(c, s.sender, sp.fd[SP_MAILDROP], &so, e)) ==
+	    RQ_OK)
+		st = submit_message(sp.fd[SP_MAILDROP], &so, infd, id, e);
 	dropper_stop(&dr);
 	spool_close(&sp);
 	if (st == RQ_OK)
@@ -741,6 +745,23 @@ bs_queued(void *arg, const char *id)
 	strlcpy(ids->v[ids->n++], id, SPOOL_ID_LEN + 1);
 }
 
+/* MAIL FROM in -bs: the sender policy of refuse.h. */
+static enum rq_status
+bs_sender_ok(void *arg, int dirfd, const struct submit_opts *tmpl,
+    const char *sender, struct err *e)
+{
+	struct cfg *c = arg;
+	enum rq_status st;
+	char *q;
+
+	if ((q = *sender == '\0' ? strdup("") :
+	    addr_qualify(sender, cfg_domain(c))) == NULL)
+		return err_sys(e, RQ_TEMP, "malloc");
+	st = refuse_check(c, q, dirfd, tmpl, e);
+	free(q);
+	return st;
+}
+
 /* -bs cannot use stderr: a failure before the session is a 421 reply. */
 static int
 bs_fail(const struct err *e)
@@ -844,6 +865,8 @@ do_smtp(const struct sm_opts *o, struct cfg *c, int custom, int was_setid)
 	p.tmpl = &tmpl;
 	p.queued = bs_queued;
 	p.arg = &ids;
+	p.sender_ok = bs_sender_ok;
+	p.sender_arg = c;
 	if (smtpd_session(STDIN_FILENO, STDOUT_FILENO, &p, &e) != RQ_OK)
 		log_warnx("%s", e.msg);
 	dropper_stop(&dr);

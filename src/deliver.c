@@ -1,12 +1,15 @@
 /*
  * deliver.c - the queue runner's pass (see deliver.h).
  *
- * One SMTP session serves every message of the pass (relayq daemon lends
- * one it keeps open between passes). If opening it fails,
- * the remaining messages are deferred with the same reason rather than
- * hammering the smarthost; if it breaks mid-pass it is reopened a bounded
- * number of times. The smarthost password is read once per pass, only
- * when a session is actually opened, and wiped afterwards.
+ * One SMTP session per route serves every message of the pass that takes
+ * that route (relayq daemon lends the default route's session, which it
+ * keeps open between passes). If opening it fails, the remaining messages
+ * of the route are deferred with the same reason rather than hammering
+ * the smarthost; if it breaks mid-pass it is reopened a bounded number of
+ * times. A route's password is read once per pass, only when its session
+ * is actually opened, and wiped afterwards. The pass goes in
+ * queue_order(), after the first look at new messages sets their route
+ * and priority.
  */
 #include "config.h"
 
@@ -24,7 +27,12 @@
 #include "deliver.h"
 #include "log.h"
 #include "pickup.h"
+#include "policy.h"
+#include "msghead.h"
 #include "queue.h"
+#include "rate.h"
+#include "rewrite.h"
+#include "route.h"
 #include "smtp.h"
 #include "spool.h"
 #include "usage.h"
@@ -43,28 +51,37 @@
 #define RCPT_BATCH	1000
 #define STOPPED(o)	((o)->stop != NULL && *(o)->stop)
 
+/* One route's session: at most one connection per route per pass. */
+struct route_sess {
+	const struct cfg_smarthost *sh;
+	struct smtp_session *s;
+	int opens;		/* sessions opened in this pass */
+	int down;		/* no session possible in this pass */
+	int unreachable;	/* ... because the server is unreachable
+				   (smtp_params.unreachable): fall back */
+	char down_reason[ERR_MSG_MAX];
+	char *password;
+	int password_read;
+	int token_refused;	/* smtp_params.token_refused */
+	int refreshed;		/* password_command run again this pass */
+};
+
 struct runner {
 	struct cfg *c;
 	const struct deliver_opts *o;
 	struct deliver_stats *stats;
 	struct spool sp;
-	struct smtp_session *s;
-	int opens;		/* sessions opened in this pass */
-	int down;		/* the smarthost cannot be reached now */
-	char down_reason[ERR_MSG_MAX];
-	char *password;
-	int password_read;
+	struct route_sess *rs;	/* per route, as route_at() numbers them */
+	size_t nrs;
 	struct idlist bounces;	/* DSNs queued during this pass */
 	struct aliases aliases;
 	const struct aliases *al;	/* NULL: none configured */
 };
 
 void
-deliver_smtp_params(struct cfg *c, const char *password, int verbose,
-    struct smtp_params *p)
+deliver_smtp_params(struct cfg *c, const struct cfg_smarthost *sh,
+    const char *password, int verbose, struct smtp_params *p)
 {
-	const struct cfg_smarthost *sh = &c->smarthost;
-
 	memset(p, 0, sizeof(*p));
 	p->host = sh->host;
 	p->port = sh->port;
@@ -84,10 +101,9 @@ deliver_smtp_params(struct cfg *c, const char *password, int verbose,
 }
 
 enum rq_status
-deliver_secrets(struct cfg *c, char **password, struct err *e)
+deliver_secrets(struct cfg *c, const struct cfg_smarthost *sh,
+    char **password, struct err *e)
 {
-	const struct cfg_smarthost *sh = &c->smarthost;
-
 	*password = NULL;
 	if (sh->host == NULL)
 		return err_set(e, RQ_TEMP, "no smarthost configured "
@@ -95,48 +111,129 @@ deliver_secrets(struct cfg *c, char **password, struct err *e)
 	if (sh->key_file != NULL && cfg_secret_ok(sh->key_file, e) != RQ_OK)
 		return RQ_TEMP;
 	if (sh->user != NULL)
-		return cfg_password(c, password, e);
+		return cfg_password(sh, password, e);
 	return RQ_OK;
 }
 
+static void
+password_forget(struct route_sess *rs)
+{
+	if (rs->password != NULL) {
+		explicit_bzero(rs->password, strlen(rs->password));
+		free(rs->password);
+	}
+	rs->password = NULL;
+	rs->password_read = 0;
+}
+
 static enum rq_status
-session_open(struct runner *r, struct err *e)
+session_open(struct runner *r, struct route_sess *rs, struct err *e)
 {
 	struct smtp_params p;
+	enum rq_status st;
 
-	if (!r->password_read) {
-		if (deliver_secrets(r->c, &r->password, e) != RQ_OK)
+	if (!rs->password_read) {
+		if (deliver_secrets(r->c, rs->sh, &rs->password, e) != RQ_OK)
 			return RQ_TEMP;
-		r->password_read = 1;
+		rs->password_read = 1;
 	}
-	deliver_smtp_params(r->c, r->password, r->o->verbose, &p);
-	r->opens++;
-	return smtp_open(&r->s, &p, e);
+	deliver_smtp_params(r->c, rs->sh, rs->password, r->o->verbose, &p);
+	rs->unreachable = 0;
+	rs->token_refused = 0;
+	p.unreachable = &rs->unreachable;
+	p.token_refused = &rs->token_refused;
+	rs->opens++;
+	st = smtp_open(&rs->s, &p, e);
+	/* An OAuth2 access token expired: once a pass, ask for a new one. */
+	if (st != RQ_OK && rs->token_refused &&
+	    rs->sh->password_command != NULL && !rs->refreshed) {
+		rs->refreshed = 1;
+		log_info("route %s: the server refused the access token; "
+		    "running password_command again", rs->sh->name);
+		password_forget(rs);
+		return session_open(r, rs, e);
+	}
+	return st;
 }
 
 /* A usable session, or RQ_TEMP with the reason the smarthost is down. */
 static enum rq_status
-session_get(struct runner *r, struct err *e)
+session_get(struct runner *r, struct route_sess *rs, struct err *e)
 {
-	if (r->s != NULL)
+	if (rs->s != NULL)
 		return RQ_OK;
-	if (!r->down && r->opens > MAX_REOPEN) {
-		r->down = 1;
-		strlcpy(r->down_reason, "too many broken sessions in one pass",
-		    sizeof(r->down_reason));
+	if (!rs->down && rs->opens > MAX_REOPEN) {
+		rs->down = 1;
+		rs->unreachable = 0;
+		strlcpy(rs->down_reason, "too many broken sessions in one "
+		    "pass", sizeof(rs->down_reason));
 	}
-	if (r->down)
-		return err_set(e, RQ_TEMP, "%s", r->down_reason);
-	if (session_open(r, e) != RQ_OK) {
-		r->s = NULL;
-		r->down = 1;
-		strlcpy(r->down_reason, e->msg, sizeof(r->down_reason));
+	if (rs->down)
+		return err_set(e, RQ_TEMP, "%s", rs->down_reason);
+	if (session_open(r, rs, e) != RQ_OK) {
+		rs->s = NULL;
+		rs->down = 1;
+		strlcpy(rs->down_reason, e->msg, sizeof(rs->down_reason));
 		/* A deferral is routine: syslog, and stderr only with -v,
 		 * so that `sendmail -q` from cron stays quiet. */
-		log_info("smarthost unavailable, mail deferred: %s", e->msg);
+		log_info("route %s: smarthost unavailable, mail deferred: %s",
+		    rs->sh->name, e->msg);
 		return RQ_TEMP;
 	}
 	return RQ_OK;
+}
+
+/* The session state of route sh. */
+static struct route_sess *
+route_sess(struct runner *r, const struct cfg_smarthost *sh)
+{
+	size_t i;
+
+	for (i = 0; i < r->nrs; i++)
+		if (r->rs[i].sh == sh)
+			return &r->rs[i];
+	return &r->rs[0];
+}
+
+static void
+sessions_close(struct runner *r)
+{
+	struct route_sess *rs;
+	size_t i;
+
+	for (i = 0; i < r->nrs; i++) {
+		rs = &r->rs[i];
+		if (rs->s != NULL)
+			smtp_close(rs->s);
+		password_forget(rs);
+	}
+	free(r->rs);
+	r->rs = NULL;
+	r->nrs = 0;
+}
+
+/*
+ * The route of env: the one stored in its envelope, else (first sight,
+ * or a route since removed from the configuration) chosen now and saved.
+ */
+static struct route_sess *
+env_route(struct runner *r, struct env *env)
+{
+	const struct cfg_smarthost *sh = NULL;
+	struct err e;
+
+	if (env->route != NULL && (sh = route_find(r->c, env->route)) != NULL)
+		return route_sess(r, sh);
+	sh = route_select(r->c, env->sender, env->uid);
+	if (env->route != NULL)
+		log_warnx("%s: route %s is no longer configured, now %s",
+		    env->id, env->route, sh->name);
+	if (env_set_route(env, sh->name) == -1 || env_save(r->sp.fd[SP_QUEUE],
+	    r->sp.fd[SP_TMP], env, &e) != RQ_OK)
+		log_warnx("%s: cannot save its route %s", env->id, sh->name);
+	else
+		log_info("%s: route=%s", env->id, sh->name);
+	return route_sess(r, sh);
 }
 
 static void
@@ -150,7 +247,7 @@ report(struct runner *r, const struct env *env, const char *what,
 
 /* Fold one transaction's results for rcpts map[0..n) into env. */
 static void
-fold(struct runner *r, struct env *env, const size_t *map,
+fold(struct route_sess *rs, struct env *env, const size_t *map,
     const struct smtp_rcpt_result *res, size_t n, enum rq_status st)
 {
 	size_t i;
@@ -165,8 +262,9 @@ fold(struct runner *r, struct env *env, const size_t *map,
 			er->state = RCPT_FAILED;
 		else if (st == RQ_OK)
 			env_set_reason(&env->reason, res[i].text);
-		log_info("%s: to=<%s>, relay=%s, status=%s (%s)", env->id,
-		    er->addr, r->s ? smtp_peer(r->s) : r->c->smarthost.host,
+		log_info("%s: to=<%s>, route=%s, relay=%s, status=%s (%s)",
+		    env->id, er->addr, rs->sh->name, rs->s ? smtp_peer(rs->s) :
+		    rs->sh->host ? rs->sh->host : "none",
 		    er->state == RCPT_DONE ? "sent" : er->state == RCPT_FAILED ?
 		    "bounced" : "deferred", res[i].text);
 	}
@@ -201,6 +299,52 @@ retry_too_many(const char **rc, size_t *map,
 	return took;
 }
 
+/* Every pending recipient fails for good with why. */
+static void
+fail_pending(struct env *env, const char *why)
+{
+	size_t i;
+
+	for (i = 0; i < env->nrcpt; i++)
+		if (env->rcpts[i].state == RCPT_PENDING) {
+			env->rcpts[i].state = RCPT_FAILED;
+			env_set_reason(&env->rcpts[i].reason, why);
+		}
+}
+
+/*
+ * The message as it goes out through rs: the envelope sender and, when
+ * the route rewrites From, the new header block in head. -1 when it
+ * cannot go out now (env's reason set; RQ_PERM: its recipients failed).
+ */
+static int
+outgoing(struct route_sess *rs, struct env *env, int fd, struct buf *head,
+    struct smtp_msg *m)
+{
+	struct err e;
+	off_t skip;
+	enum rq_status st;
+
+	memset(m, 0, sizeof(*m));
+	if ((st = rewrite_head(rs->sh, fd, env->msg_off, env->msg_len, head,
+	    &skip, &e)) != RQ_OK) {
+		env_set_reason(&env->reason, e.msg);
+		if (st == RQ_PERM)
+			fail_pending(env, e.msg);
+		return -1;
+	}
+	m->sender = rewrite_sender(rs->sh, env->sender);
+	m->fd = fd;
+	m->offset = env->msg_off + skip;
+	m->size = env->msg_len - skip + (off_t)head->len;
+	m->head = head->len > 0 ? head->data : NULL;
+	m->head_len = head->len;
+	if (m->head != NULL || strcmp(m->sender, env->sender) != 0)
+		log_info("%s: route %s: sent as <%s>%s", env->id, rs->sh->name,
+		    m->sender, m->head != NULL ? ", From rewritten" : "");
+	return 0;
+}
+
 /*
  * Send env's pending recipients, at most RCPT_BATCH per transaction (RFC
  * 5321 lets a server refuse more than 100; memory stays bounded by the
@@ -208,16 +352,76 @@ retry_too_many(const char **rc, size_t *map,
  * were accepted); fold the outcome into env. Between batches the state is
  * saved, so that a crash re-sends only the batch in flight.
  */
-static void
+/*
+ * Whether the sending limits of the route that carries env let it go now
+ * (rate.h): 0, or -1 when it is held back (its reason and next attempt
+ * set). Asked once the session is up: a route down takes no slot.
+ */
+static int
+rate_ok(struct runner *r, struct route_sess *rs, struct env *env)
+{
+	char why[ERR_MSG_MAX];
+	time_t next;
+
+	if (rate_take(r->sp.fd[SP_STATE], rs->sh, time(NULL), &next, why,
+	    sizeof(why)))
+		return 0;
+	env_set_reason(&env->reason, why);
+	env->next = next;
+	return -1;
+}
+
+/*
+ * The route that carries env: rs when its session is up; else, when its
+ * smarthost cannot be reached (not after it refused something), the
+ * first route down its fallback chain that admits the sender and can be
+ * reached. NULL with e set (the last route's reason).
+ */
+static struct route_sess *
+carrier(struct runner *r, const struct env *env, struct route_sess *rs,
+    struct err *e)
+{
+	const struct cfg_smarthost *next;
+	size_t hops = 0;
+
+	while (hops++ <= r->nrs) {
+		if (session_get(r, rs, e) == RQ_OK) {
+			if (strcmp(rs->sh->name, env->route) != 0)
+				log_info("%s: route %s cannot be reached, "
+				    "carried by its fallback %s", env->id,
+				    env->route, rs->sh->name);
+			return rs;
+		}
+		if (!rs->unreachable)
+			return NULL;
+		next = rs->sh;
+		do {
+			next = next->fallback != NULL ?
+			    route_find(r->c, next->fallback) : NULL;
+		} while (next != NULL && !route_admits(next, env->sender) &&
+		    hops++ <= r->nrs);
+		if (next == NULL)
+			return NULL;
+		rs = route_sess(r, next);
+	}
+	return NULL;
+}
+
+/* Returns -1 when the message was held back by a rate limit. */
+static int
 attempt(struct runner *r, struct env *env, int fd)
 {
+	struct route_sess *rs = env_route(r, env);
 	struct smtp_rcpt_result *res;
+	struct buf head;
 	struct smtp_msg m;
 	const char **rc;
 	size_t *map, i, n = 0, start, k, cap, lim, batch = RCPT_BATCH;
 	struct err e;
 	enum rq_status st;
+	int held = 0;
 
+	buf_init(&head, 2 * MSGHEAD_MAX);
 	for (i = 0; i < env->nrcpt; i++)
 		n += env->rcpts[i].state == RCPT_PENDING;
 	/* Room for each recipient twice: once more after a 452 (below). */
@@ -235,15 +439,14 @@ attempt(struct runner *r, struct env *env, int fd)
 			map[n] = i;
 			rc[n++] = env->rcpts[i].addr;
 		}
-	if (session_get(r, &e) != RQ_OK) {
+	if ((rs = carrier(r, env, rs, &e)) == NULL) {
 		env_set_reason(&env->reason, e.msg);
 		goto out;
 	}
-	memset(&m, 0, sizeof(m));
-	m.sender = env->sender;
-	m.fd = fd;
-	m.offset = env->msg_off;
-	m.size = env->msg_len;
+	if ((held = rate_ok(r, rs, env)) == -1)
+		goto out;
+	if (outgoing(rs, env, fd, &head, &m) == -1)
+		goto out;
 	m.body_8bit = (env->flags & MSG_F_8BIT) != 0;
 	m.smtputf8 = (env->flags & MSG_F_SMTPUTF8) != 0;
 	m.dsn = &env->dsn;
@@ -252,12 +455,12 @@ attempt(struct runner *r, struct env *env, int fd)
 		m.rcpts = rc + start;
 		m.nrcpt = k;
 		memset(res, 0, k * sizeof(*res));
-		if ((st = smtp_send(r->s, &m, res, &e)) != RQ_OK) {
-			smtp_close(r->s);
-			r->s = NULL;
+		if ((st = smtp_send(rs->s, &m, res, &e)) != RQ_OK) {
+			smtp_close(rs->s);
+			rs->s = NULL;
 			env_set_reason(&env->reason, e.msg);
 		}
-		fold(r, env, map + start, res, k, st);
+		fold(rs, env, map + start, res, k, st);
 		if (st != RQ_OK)
 			break;	/* the rest stay pending */
 		if ((lim = retry_too_many(rc, map, res, start, k, &n, cap)) > 0 &&
@@ -268,9 +471,11 @@ attempt(struct runner *r, struct env *env, int fd)
 			log_warnx("%s: cannot save state: %s", env->id, e.msg);
 	}
 out:
+	buf_free(&head);
 	free(rc);
 	free(map);
 	free(res);
+	return held;
 }
 
 /* "5 days", "90 minutes": the largest unit that divides t. */
@@ -296,18 +501,15 @@ static int
 expire(struct runner *r, struct env *env, time_t now)
 {
 	char why[ERR_MSG_MAX], span[64];
-	size_t i;
 
-	if (now - env->arrival <= r->c->lifetime)
+	/* Never before a real attempt: mail held back by a rate limit
+	 * must not expire unsent. */
+	if (now - env->arrival <= r->c->lifetime || env->attempts == 0)
 		return 0;
 	snprintf(why, sizeof(why), "delivery time expired (queued for more "
 	    "than %s); last reason: %s", human_duration(r->c->lifetime, span,
 	    sizeof(span)), env->reason ? env->reason : "none");
-	for (i = 0; i < env->nrcpt; i++)
-		if (env->rcpts[i].state == RCPT_PENDING) {
-			env->rcpts[i].state = RCPT_FAILED;
-			env_set_reason(&env->rcpts[i].reason, why);
-		}
+	fail_pending(env, why);
 	return 1;
 }
 
@@ -405,6 +607,55 @@ settle(struct runner *r, struct env *env, int fd, time_t now)
 	r->stats->delivered++;
 }
 
+/*
+ * The first look at a message new to the queue (no route yet): 0 when it
+ * goes on to delivery (its route saved), -1 when it was dropped,
+ * quarantined or cannot be looked at now.
+ */
+static int
+first_look(struct runner *r, struct env *env, int fd)
+{
+	enum policy_verdict v;
+	char why[ERR_MSG_MAX];
+	struct err e;
+
+	if (policy_first_look(r->c, &r->sp, env, fd, &v, why, sizeof(why),
+	    &e) != RQ_OK) {
+		log_warnx("%s: %s", env->id, e.msg);
+		r->stats->skipped++;
+		return -1;
+	}
+	if (v == POLICY_SUPPRESS) {
+		log_info("%s: %s", env->id, why);
+		if (queue_remove(&r->sp, SP_QUEUE, env->id, &e) != RQ_OK)
+			log_warnx("%s: %s", env->id, e.msg);
+		return -1;
+	}
+	if (v == POLICY_REFUSE) {
+		log_warnx("%s: %s", env->id, why);
+		queue_quarantine(&r->sp, SP_QUEUE, env->id, why);
+		return -1;
+	}
+	if (env_save(r->sp.fd[SP_QUEUE], r->sp.fd[SP_TMP], env, &e) != RQ_OK)
+		log_warnx("%s: cannot save its route: %s", env->id, e.msg);
+	else
+		log_info("%s: route=%s", env->id, env->route);
+	return 0;
+}
+
+/* Held back by a rate limit: no attempt counted, the state saved. */
+static void
+hold(struct runner *r, struct env *env)
+{
+	struct err e;
+
+	r->stats->deferred++;
+	report(r, env, "held back", env->reason);
+	log_info("%s: held back: %s", env->id, env->reason);
+	if (env_save(r->sp.fd[SP_QUEUE], r->sp.fd[SP_TMP], env, &e) != RQ_OK)
+		log_warnx("%s: cannot save state: %s", env->id, e.msg);
+}
+
 static void
 deliver_one(struct runner *r, const char *id)
 {
@@ -437,10 +688,11 @@ deliver_one(struct runner *r, const char *id)
 	} else if (!r->o->flush && env.next > now) {
 		r->stats->skipped++;
 		note_due(r, env.next);
-	} else {
-		if (!expire(r, &env, now))
-			attempt(r, &env, fd);
-		settle(r, &env, fd, now);
+	} else if (env.route != NULL || first_look(r, &env, fd) == 0) {
+		if (!expire(r, &env, now) && attempt(r, &env, fd) == -1)
+			hold(r, &env);
+		else
+			settle(r, &env, fd, now);
 	}
 	env_free(&env);
 	close(fd);
@@ -499,6 +751,34 @@ deliver_filter_match(const struct deliver_filter *f, const char *id,
 	return hit;
 }
 
+/*
+ * The first look at the new messages of l (those without a route yet)
+ * before the pass is ordered: it sets their route and priority
+ * (policy.h), which queue_order() then goes by.
+ */
+static void
+first_looks(struct runner *r, const struct idlist *l)
+{
+	struct env env;
+	struct err e;
+	size_t i;
+	int fd;
+
+	for (i = 0; i < l->n; i++) {
+		if (!deliver_filter_match(r->o->filter, l->ids[i], NULL) ||
+		    queue_lock(&r->sp, SP_QUEUE, l->ids[i], &fd, &e) != RQ_OK)
+			continue;
+		if (env_load(r->sp.fd[SP_QUEUE], l->ids[i], &env, &e) ==
+		    RQ_OK) {
+			if (env.route == NULL && deliver_filter_match(
+			    r->o->filter, l->ids[i], &env))
+				(void)first_look(r, &env, fd);
+			env_free(&env);
+		}
+		close(fd);
+	}
+}
+
 /* The queue ids to work on: one message, or all of them. */
 static enum rq_status
 work_list(struct runner *r, struct idlist *l, struct err *e)
@@ -512,6 +792,7 @@ work_list(struct runner *r, struct idlist *l, struct err *e)
 			log_warnx("pickup: %s", e->msg);
 		if (queue_scan(&r->sp, SP_QUEUE, l, e) != RQ_OK)
 			return e->status;
+		first_looks(r, l);
 		if (queue_order(&r->sp, l, e) != RQ_OK)
 			log_warnx("%s (arrival order instead)", e->msg);
 		return RQ_OK;
@@ -562,11 +843,17 @@ deliver_run(struct cfg *c, const struct deliver_opts *o,
 	r.c = c;
 	r.o = o;
 	r.stats = stats;
+	if ((r.rs = calloc(route_count(c), sizeof(*r.rs))) == NULL)
+		return err_sys(e, RQ_INTERNAL, "calloc");
+	for (r.nrs = 0; r.nrs < route_count(c); r.nrs++)
+		r.rs[r.nrs].sh = route_at(c, r.nrs);
 	if ((st = spool_open(&r.sp, c->queue_dir, (1u << SP_NSUB) - 1, 1, e)) !=
-	    RQ_OK)
+	    RQ_OK) {
+		sessions_close(&r);
 		return st;
+	}
 	r.al = pickup_aliases(c, &r.aliases);
-	r.s = o->session != NULL ? *o->session : NULL;
+	r.rs[0].s = o->session != NULL ? *o->session : NULL;
 	if ((st = work_list(&r, &l, e)) == RQ_OK) {
 		for (i = 0; i < l.n && !STOPPED(o); i++)
 			if (deliver_filter_match(o->filter, l.ids[i], NULL))
@@ -579,14 +866,12 @@ deliver_run(struct cfg *c, const struct deliver_opts *o,
 		if (o->only_id == NULL)
 			usage_publish(c, &r.sp);
 	}
-	if (o->session != NULL)
-		*o->session = r.s;
-	else if (r.s != NULL)
-		smtp_close(r.s);
-	if (r.password != NULL) {
-		explicit_bzero(r.password, strlen(r.password));
-		free(r.password);
+	/* The default route's session goes back to the lender. */
+	if (o->session != NULL) {
+		*o->session = r.rs[0].s;
+		r.rs[0].s = NULL;
 	}
+	sessions_close(&r);
 	idlist_free(&r.bounces);
 	aliases_free(&r.aliases);
 	spool_close(&r.sp);

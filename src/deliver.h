@@ -49,10 +49,12 @@ struct deliver_opts {
 	int verbose;		/* SMTP dialogue on stderr */
 	int report;		/* one outcome line per message on stderr */
 	/*
-	 * NULL: the pass opens its own session and closes it. Else *session
-	 * (NULL or an open session that the caller checked with
-	 * smtp_reset()) is used first and whatever session is open at the
-	 * end is left there for the caller (relayq daemon keeps it).
+	 * NULL: the pass opens its own sessions and closes them. Else
+	 * *session (NULL or an open session to the default route that the
+	 * caller checked with smtp_reset()) is used first for that route,
+	 * and whatever session to it is open at the end is left there for
+	 * the caller (relayq daemon keeps it); other routes' sessions last
+	 * one pass.
 	 */
 	struct smtp_session **session;
 	/* Not NULL: once *stop is set, no further message is started (the
@@ -71,15 +73,16 @@ struct deliver_stats {
 
 struct smtp_params;
 
-/* The smarthost settings of c as SMTP client parameters. */
-void deliver_smtp_params(struct cfg *c, const char *password, int verbose,
-    struct smtp_params *p);
+/* The settings of route sh (of c) as SMTP client parameters. */
+void deliver_smtp_params(struct cfg *c, const struct cfg_smarthost *sh,
+    const char *password, int verbose, struct smtp_params *p);
 /*
- * Check and read what a session needs: a host, a safe client key, the
- * password (*password: NULL when no user; the caller wipes and frees).
+ * Check and read what a session through route sh needs: a host, a safe
+ * client key, the password (*password: NULL when no user; the caller
+ * wipes and frees).
  */
-enum rq_status deliver_secrets(struct cfg *c, char **password,
-    struct err *e);
+enum rq_status deliver_secrets(struct cfg *c, const struct cfg_smarthost *sh,
+    char **password, struct err *e);
 
 /* RQ_OK unless the spool itself cannot be used (e holds why). */
 enum rq_status deliver_run(struct cfg *c, const struct deliver_opts *o,

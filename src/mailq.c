@@ -33,6 +33,7 @@
 #include "spool.h"
 
 #define RCPT_INDENT	"%41s"
+#define RCPT_COL	41
 
 struct listing;
 static void list_maildrop(struct listing *, const struct spool *,
@@ -75,6 +76,27 @@ print_reason(struct listing *l, const char *reason)
 	fprintf(l->out, "%*s(%s)\n", pad > 0 ? pad : 0, "", reason);
 }
 
+/*
+ * "(route NAME, priority N)" under the sender, each part only when it is
+ * not the default: a plain queue lists exactly as Postfix's does.
+ */
+static void
+print_route(struct listing *l, const struct env *env)
+{
+	int route = env->route != NULL && strcmp(env->route, "default") != 0;
+	int prio = env->priority >= 1 && env->priority <= 5 &&
+	    env->priority != ENV_PRIORITY_NORMAL;
+
+	if (!route && !prio)
+		return;
+	fprintf(l->out, "%*s(", RCPT_COL, "");
+	if (route)
+		fprintf(l->out, "route %s%s", env->route, prio ? ", " : "");
+	if (prio)
+		fprintf(l->out, "priority %d", env->priority);
+	fputs(")\n", l->out);
+}
+
 static void
 print_env(struct listing *l, const struct env *env, char status)
 {
@@ -83,13 +105,14 @@ print_env(struct listing *l, const struct env *env, char status)
 
 	print_head(l, env->id, status, env->msg_len, env->arrival,
 	    env->sender);
+	print_route(l, env);
 	for (i = 0; i < env->nrcpt; i++) {
 		const struct env_rcpt *r = &env->rcpts[i];
 
 		if (r->state != RCPT_PENDING)
 			continue;
-		why = env->attempts > 0 ? (r->reason ? r->reason :
-		    env->reason) : NULL;
+		why = env->attempts > 0 || env->reason != NULL ? (r->reason ?
+		    r->reason : env->reason) : NULL;
 		if (why != NULL && (last == NULL || strcmp(why, last) != 0))
 			print_reason(l, why);
 		last = why;
@@ -345,7 +368,7 @@ json_head(FILE *out, const char *queue, const char *id, time_t arrival,
 	    "\"forced_expire\": false, \"sender\": ", queue, id,
 	    (long long)arrival, (long long)size);
 	mailq_json_string(out, sender);
-	fputs(", \"recipients\": [", out);
+	fputs(", ", out);
 }
 
 static void
@@ -385,11 +408,20 @@ json_queue(FILE *out, const struct spool *sp, enum spool_sub sub,
 	else
 		queue = env.attempts > 0 ? "deferred" : "incoming";
 	json_head(out, queue, env.id, env.arrival, env.msg_len, env.sender);
+	if (env.route != NULL) {
+		fputs("\"route\": ", out);
+		mailq_json_string(out, env.route);
+		fputs(", ", out);
+	}
+	fprintf(out, "\"priority\": %d, ", env.priority >= 1 &&
+	    env.priority <= 5 ? env.priority : ENV_PRIORITY_NORMAL);
+	fputs("\"recipients\": [", out);
 	for (i = 0; i < env.nrcpt; i++) {
 		if (env.rcpts[i].state != RCPT_PENDING)
 			continue;
-		why = env.attempts > 0 ? (env.rcpts[i].reason ?
-		    env.rcpts[i].reason : env.reason) : NULL;
+		why = env.attempts > 0 || env.reason != NULL ?
+		    (env.rcpts[i].reason ? env.rcpts[i].reason : env.reason) :
+		    NULL;
 		json_rcpt(out, first, env.rcpts[i].addr, why);
 		first = 0;
 	}
@@ -413,6 +445,7 @@ json_maildrop(FILE *out, const struct spool *sp, enum spool_sub sub,
 	if (spool_msg_read(fd, &m, NULL) == RQ_OK) {
 		json_head(out, sub == SP_MAILDROP ? "maildrop" : "incoming", id,
 		    m.arrival, m.msg_len, m.sender);
+		fputs("\"recipients\": [", out);
 		for (i = 0; i < m.nrcpt; i++)
 			json_rcpt(out, i == 0, m.rcpts[i], NULL);
 		fputs("]}\n", out);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -86,8 +87,28 @@ struct order_ent {
 	uid_t uid;
 	int prio;
 	size_t rank;	/* among the messages of its uid and priority */
-	size_t pos;	/* in the id-sorted list: arrival */
+	size_t pos;	/* in arrival order */
+	size_t idx;	/* in l */
+	const char *id;
+	struct timespec written;	/* the message file's mtime */
 };
+
+/*
+ * Arrival: the second the id begins with, then (ids of one second are
+ * random) when the message file was written, then the id.
+ */
+static int
+cmp_arrival(const void *a, const void *b)
+{
+	const struct order_ent *x = a, *y = b;
+	int c = strncmp(x->id, y->id, 8);
+
+	if (c == 0 && x->written.tv_sec != y->written.tv_sec)
+		c = x->written.tv_sec < y->written.tv_sec ? -1 : 1;
+	if (c == 0 && x->written.tv_nsec != y->written.tv_nsec)
+		c = x->written.tv_nsec < y->written.tv_nsec ? -1 : 1;
+	return c != 0 ? c : strcmp(x->id, y->id);
+}
 
 /* Higher priority first, then the key (uid or rank), then arrival. */
 static int
@@ -123,6 +144,7 @@ queue_order(const struct spool *sp, struct idlist *l, struct err *e)
 	char (*ids)[SPOOL_ID_LEN + 1];
 	struct order_ent *v;
 	struct env env;
+	struct stat st;
 	struct err ign;
 	size_t i;
 
@@ -136,21 +158,29 @@ queue_order(const struct spool *sp, struct idlist *l, struct err *e)
 		return err_sys(e, RQ_INTERNAL, "queue order");
 	}
 	for (i = 0; i < l->n; i++) {
-		v[i].pos = i;
+		v[i].idx = i;
+		v[i].id = l->ids[i];
 		v[i].uid = (uid_t)-1;
+		v[i].prio = ENV_PRIORITY_NORMAL;
+		if (fstatat(sp->fd[SP_QUEUE], l->ids[i], &st,
+		    AT_SYMLINK_NOFOLLOW) == 0)
+			v[i].written = st.st_mtim;
 		if (env_load(sp->fd[SP_QUEUE], l->ids[i], &env, &ign) == RQ_OK) {
 			v[i].uid = env.uid;
 			v[i].prio = env.priority;
 			env_free(&env);
 		}
 	}
+	qsort(v, l->n, sizeof(*v), cmp_arrival);
+	for (i = 0; i < l->n; i++)
+		v[i].pos = i;
 	qsort(v, l->n, sizeof(*v), cmp_user);
 	for (i = 1; i < l->n; i++)
 		if (v[i].uid == v[i - 1].uid && v[i].prio == v[i - 1].prio)
 			v[i].rank = v[i - 1].rank + 1;
 	qsort(v, l->n, sizeof(*v), cmp_turn);
 	for (i = 0; i < l->n; i++)
-		memcpy(ids[i], l->ids[v[i].pos], sizeof(ids[i]));
+		memcpy(ids[i], l->ids[v[i].idx], sizeof(ids[i]));
 	memcpy(l->ids, ids, l->n * sizeof(*ids));
 	free(ids);
 	free(v);

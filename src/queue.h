@@ -32,9 +32,9 @@ void idlist_free(struct idlist *l);
 /*
  * Order the ids of queue/ for a pass: higher priority first, then the
  * users in turn (the k-th message of every submitting uid before the
- * (k+1)-th of any), then arrival (l sorted by id: ids begin with the
- * arrival time). So one user's thousand messages do not hold back
- * another's one. An entry whose envelope cannot be read is left in as a
+ * (k+1)-th of any), then arrival (ids begin with the arrival second;
+ * within one second, the message file written first goes first). So
+ * one user's thousand messages do not hold back another's one. An entry whose envelope cannot be read is left in as a
  * user of its own (the pass deals with it).
  */
 enum rq_status queue_order(const struct spool *sp, struct idlist *l,

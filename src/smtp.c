@@ -515,7 +515,7 @@ smtp_auth_shown(const struct smtp_session *s, enum smtp_state st,
 {
 	const char *name = auth_mech_name(s->auth.mech);
 	int payload = s->auth.mech == AUTH_PLAIN ||
-	    s->auth.mech == AUTH_XOAUTH2;
+	    s->auth.mech == AUTH_XOAUTH2 || s->auth.mech == AUTH_OAUTHBEARER;
 
 	if (st == SMTP_AUTH_NEXT)
 		strlcpy(dst, "<secret>", size);
@@ -713,6 +713,13 @@ smtp_handle_auth(struct smtp_session *s, struct err *e)
 	}
 	if (s->reply.code != 334) {
 		buf_wipe(&s->authbuf);
+		/* A token answered with an error challenge, then refused:
+		 * expired or revoked (smtp_params.token_refused). */
+		if ((s->auth.mech == AUTH_XOAUTH2 ||
+		    s->auth.mech == AUTH_OAUTHBEARER) && s->auth.step == 1 &&
+		    (s->reply.code == 535 || s->reply.code == 454) &&
+		    s->p->token_refused != NULL)
+			*s->p->token_refused = 1;
 		return smtp_reply_fail(s, SMTP_AUTH, e);
 	}
 	if ((chal = reply_line(&s->reply, 0, &len)) == NULL)
@@ -960,6 +967,21 @@ smtp_new(const struct smtp_params *p)
 }
 
 /* Connect (and for smtps shake hands), then run the set-up states. */
+/*
+ * Session set-up failed in state st: could the server not be reached
+ * (see smtp_params.unreachable)? A STARTTLS whose handshake failed
+ * leaves the session in SMTP_STARTTLS with the 220 as its last reply.
+ */
+static void
+smtp_set_unreachable(struct smtp_session *s, enum smtp_state st)
+{
+	if (s->p->unreachable == NULL)
+		return;
+	*s->p->unreachable = st == SMTP_CONNECT || st == SMTP_TLS ||
+	    st == SMTP_GREETING || s->reply.code == 421 ||
+	    (st == SMTP_STARTTLS && s->reply.code == 220);
+}
+
 static enum rq_status
 smtp_setup(struct smtp_session *s, struct err *e)
 {
@@ -973,18 +995,23 @@ smtp_setup(struct smtp_session *s, struct err *e)
 	    smtp_timeout(s, SMTP_CONNECT), s->observe != NULL ? &w : NULL,
 	    e) != RQ_OK) {
 		s->state = SMTP_BROKEN;
+		smtp_set_unreachable(s, SMTP_CONNECT);
 		return RQ_TEMP;
 	}
 	if (s->verbose)
 		fprintf(stderr, "--- connected to %s\n", conn_peer(s->conn));
 	if (p->tls == TLS_MODE_SMTPS &&
-	    smtp_tls_start(s, SMTP_TLS, e) != RQ_OK)
+	    smtp_tls_start(s, SMTP_TLS, e) != RQ_OK) {
+		smtp_set_unreachable(s, SMTP_TLS);
 		return RQ_TEMP;
+	}
 	s->state = SMTP_GREETING;
 	while (s->state != SMTP_READY) {
 		st = s->state;
-		if (smtp_step(s, st, e) != RQ_OK)
+		if (smtp_step(s, st, e) != RQ_OK) {
+			smtp_set_unreachable(s, st);
 			return RQ_TEMP;
+		}
 	}
 	return RQ_OK;
 }
@@ -1161,7 +1188,8 @@ smtp_txn_body(struct smtp_session *s, const struct smtp_msg *m,
 {
 	struct smtp_data_enc d;
 	char *in = s->io, *out = s->io + SMTP_CHUNK;
-	off_t off = m->offset, left = m->size;
+	off_t off = m->offset, left = m->size - (off_t)m->head_len;
+	size_t h, n;
 	ssize_t r;
 
 	s->state = SMTP_BODY;
@@ -1169,6 +1197,12 @@ smtp_txn_body(struct smtp_session *s, const struct smtp_msg *m,
 	if (s->verbose)
 		fprintf(stderr, ">>> [message: %lld bytes]\n",
 		    (long long)m->size);
+	for (h = 0; h < m->head_len; h += n) {
+		n = m->head_len - h < SMTP_CHUNK ? m->head_len - h : SMTP_CHUNK;
+		if (smtp_put(s, SMTP_BODY, out, smtp_data_encode(&d,
+		    m->head + h, n, out), e) != RQ_OK)
+			return RQ_TEMP;
+	}
 	while (left > 0) {
 		r = pread(m->fd, in, left < SMTP_CHUNK ? (size_t)left :
 		    SMTP_CHUNK, off);

@@ -89,11 +89,29 @@ struct smtp_params {
 					   (a TLS port waits for our hello
 					   and never greets) */
 	int verbose;			/* dialogue to stderr, secrets masked */
+	/*
+	 * NULL, or where smtp_open() says, when it fails, whether the
+	 * server could not be reached at all (name lookup, connect, TLS
+	 * handshake, greeting, or a 421 reply): 1, so that another route
+	 * may carry the mail; 0 for a failure after the server talked
+	 * (EHLO, STARTTLS refused or not offered, AUTH).
+	 */
+	int *unreachable;
+	/*
+	 * NULL, or set to 1 when the server refused an XOAUTH2 or
+	 * OAUTHBEARER token after an error challenge (334, then 535 or
+	 * 454): the token has expired; a fresh one may be tried.
+	 */
+	int *token_refused;
 	smtp_observe_fn *observe;	/* NULL: nobody watches */
 	void *observe_arg;
 };
 
-/* One message: the content is read from fd at [offset, offset + size). */
+/*
+ * One message of size bytes: head[0..head_len) (a rewritten header
+ * block, or nothing), then the rest from fd at [offset, offset + size -
+ * head_len). Both go through the same DATA encoder; SIZE= is size.
+ */
 struct smtp_msg {
 	const char *sender;		/* "" for the null sender <> */
 	const char *const *rcpts;
@@ -101,6 +119,8 @@ struct smtp_msg {
 	int fd;
 	off_t offset;
 	off_t size;
+	const char *head;		/* NULL: all from fd */
+	size_t head_len;
 	int body_8bit;			/* ask BODY=8BITMIME when offered */
 	int smtputf8;			/* ask SMTPUTF8 when offered */
 	const struct dsn_req *dsn;	/* NULL or the message's request:

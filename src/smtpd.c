@@ -327,6 +327,22 @@ cmd_helo(struct smtpd *d, const char *arg, int ehlo)
 	reply(d, "250 ENHANCEDSTATUSCODES");
 }
 
+/* The sender policy said no to path: 1 after the 550 reply. */
+static int
+sender_refused(struct smtpd *d, const char *path)
+{
+	struct err e;
+
+	if (d->p->sender_ok == NULL || d->p->sender_ok(d->p->sender_arg,
+	    d->p->dirfd, d->p->tmpl, path, &e) == RQ_OK)
+		return 0;
+	if (e.status == RQ_NOPERM)
+		reply(d, "550 5.7.1 %s", e.msg);
+	else
+		reply(d, "451 4.3.0 %s", e.msg);
+	return 1;
+}
+
 static void
 cmd_mail(struct smtpd *d, const char *arg)
 {
@@ -339,7 +355,7 @@ cmd_mail(struct smtpd *d, const char *arg)
 	}
 	if (parse_path(d, arg, "FROM:", &path, &params) == -1)
 		return;
-	if (mail_params(d, params) == -1) {
+	if (mail_params(d, params) == -1 || sender_refused(d, path)) {
 		free(path);
 		return;
 	}

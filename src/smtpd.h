@@ -41,6 +41,14 @@ struct smtpd_params {
 	/* Called with the id of each committed message, or NULL. */
 	void (*queued)(void *arg, const char *id);
 	void *arg;
+	/*
+	 * NULL, or the sender policy for MAIL FROM (the path as given, ""
+	 * for <>): anything but RQ_OK is answered 550 5.7.1 with e's text.
+	 * It may queue through dirfd with tmpl (an alert).
+	 */
+	enum rq_status (*sender_ok)(void *arg, int dirfd,
+	    const struct submit_opts *tmpl, const char *sender, struct err *e);
+	void *sender_arg;
 };
 
 enum rq_status smtpd_session(int infd, int outfd,

@@ -24,6 +24,7 @@
 #include "addr.h"
 #include "buf.h"
 #include "log.h"
+#include "route.h"
 #include "spool.h"
 
 #define HEAD_MAX	SPOOL_HEAD_MAX
@@ -42,7 +43,7 @@ _Static_assert(SPOOL_TRAILER_MAX < (64u << 20),
     "a trailer is read into memory at once");
 
 static const char *const sub_names[SP_NSUB] = {
-	"maildrop", "queue", "hold", "corrupt", "tmp",
+	"maildrop", "queue", "hold", "corrupt", "tmp", "state",
 };
 
 const char *
@@ -686,6 +687,18 @@ env_set_reason(char **dst, const char *s)
 	return 0;
 }
 
+int
+env_set_route(struct env *env, const char *name)
+{
+	char *p;
+
+	if ((p = strdup(name)) == NULL)
+		return -1;
+	free(env->route);
+	env->route = p;
+	return 0;
+}
+
 enum rq_status
 env_from_msg(struct env *env, const char *id, const struct spool_msg *m,
     struct err *e)
@@ -694,6 +707,7 @@ env_from_msg(struct env *env, const char *id, const struct spool_msg *m,
 
 	memset(env, 0, sizeof(*env));
 	strlcpy(env->id, id, sizeof(env->id));
+	env->priority = ENV_PRIORITY_NORMAL;
 	env->arrival = m->arrival;
 	env->uid = m->uid;
 	env->flags = m->flags;
@@ -731,11 +745,13 @@ env_format(const struct env *env, char **out, size_t *len)
 	    (long long)env->arrival, (unsigned long)env->uid, env->sender,
 	    (long long)env->msg_off, (long long)env->msg_len, env->flags,
 	    env->attempts, (long long)env->next);
-	if (r == 0 && env->priority != ENV_PRIO_NORMAL)
-		r = buf_printf(&b, "P %s\n", env->priority > 0 ? "high" :
-		    "low");
 	if (r == 0 && env->reason != NULL)
 		r = buf_printf(&b, "W %s\n", env->reason);
+	if (r == 0 && env->route != NULL)
+		r = buf_printf(&b, "H %s\n", env->route);
+	if (r == 0 && env->priority >= 1 && env->priority <= 5 &&
+	    env->priority != ENV_PRIORITY_NORMAL)
+		r = buf_printf(&b, "P %d\n", env->priority);
 	ndv = dsn_values(&env->dsn, dv);
 	for (i = 0; r == 0 && i < ndv; i++)
 		r = buf_printf(&b, "D %s\n", dv[i]);
@@ -816,12 +832,15 @@ env_rec(struct env *env, char type, const char *v)
 	case 'T':
 		return parse_ll(v, INT64_MAX, &a) == -1 ? -1 :
 		    (env->next = (time_t)a, 0);
-	case 'P':
-		env->priority = strcmp(v, "high") == 0 ? ENV_PRIO_HIGH :
-		    strcmp(v, "low") == 0 ? ENV_PRIO_LOW : 2;
-		return env->priority == 2 ? -1 : 0;
 	case 'W':
 		return env_set_reason(&env->reason, v);
+	case 'H':
+		if (env->route != NULL || !route_name_valid(v))
+			return -1;
+		return (env->route = strdup(v)) == NULL ? -1 : 0;
+	case 'P':
+		return parse_ll(v, 5, &a) == -1 || a < 1 ? -1 :
+		    (env->priority = (int)a, 0);
 	case 'D':
 		return dsn_value(&env->dsn, v);
 	case 'R':
@@ -841,6 +860,7 @@ env_parse(struct env *env, const char *text, size_t len, struct err *e)
 	int done = 0;
 
 	memset(env, 0, sizeof(*env));
+	env->priority = ENV_PRIORITY_NORMAL;
 	if (len < 11 || memcmp(text, "RELAYQENV1\n", 11) != 0)
 		return err_set(e, RQ_DATAERR, "malformed envelope: bad magic");
 	if ((copy = malloc(len)) == NULL)
@@ -959,5 +979,6 @@ env_free(struct env *env)
 	free(env->rcpts);
 	free(env->sender);
 	free(env->reason);
+	free(env->route);
 	memset(env, 0, sizeof(*env));
 }

@@ -9,6 +9,12 @@
  *   queue/ID.env  the envelope and delivery state, rewritten atomically
  *   hold/         held messages (both files); corrupt/ bad entries;
  *   tmp/          runner scratch for atomic rewrites
+ *   state/        runner memory across passes (alert.h)
+ *
+ * Envelope records (queue/ID.env): "RELAYQENV1", then I (id), A, U, S, O
+ * (offset and length of the message), X, N (attempts), T (next attempt),
+ * W (last reason), H (route, see route.h), P (priority 1..5, when not
+ * 3), D, R/E per recipient, Z.
  *
  * Message file: "RELAYQ1\n", "A <arrival>\n", "U <uid>\n", "S <sender>\n",
  * "M\n", the message (LF line ends), then the trailer "R <rcpt>\n"...,
@@ -68,7 +74,8 @@ enum rq_status spool_check_rcpts(const char *const *rcpts, size_t n,
 #define MSG_F_SMTPUTF8	0x2	/* UTF-8 addresses */
 #define MSG_F_BOUNCE	0x4	/* a DSN of ours: never bounce it */
 
-enum spool_sub { SP_MAILDROP, SP_QUEUE, SP_HOLD, SP_CORRUPT, SP_TMP, SP_NSUB };
+enum spool_sub { SP_MAILDROP, SP_QUEUE, SP_HOLD, SP_CORRUPT, SP_TMP, SP_STATE,
+	SP_NSUB };
 
 struct spool {
 	char *dir;
@@ -175,16 +182,10 @@ struct env_rcpt {
 	char *reason;		/* last reply for this recipient, or NULL */
 };
 
-/* Priority: a pass sends higher first (then users in turn, then arrival). */
-#define ENV_PRIO_LOW	(-1)
-#define ENV_PRIO_NORMAL	0
-#define ENV_PRIO_HIGH	1
-
 struct env {
 	char id[SPOOL_ID_LEN + 1];
 	time_t arrival;
 	uid_t uid;		/* the submitter */
-	int priority;		/* ENV_PRIO_*; "P" record, absent: normal */
 	char *sender;
 	unsigned flags;
 	struct dsn_req dsn;	/* "D" records, as in the message file */
@@ -193,9 +194,17 @@ struct env {
 	unsigned attempts;
 	time_t next;		/* next attempt; 0: now */
 	char *reason;		/* last deferral reason, or NULL */
+	char *route;		/* "H" record: the route chosen for it, or
+				   NULL until the runner has chosen */
+	int priority;		/* "P" record: 1..5, 5 most urgent;
+				   ENV_PRIORITY_NORMAL when absent (0, in
+				   an env built by hand, means the same);
+				   a pass sends higher first (queue.h) */
 	struct env_rcpt *rcpts;
 	size_t nrcpt;
 };
+
+#define ENV_PRIORITY_NORMAL	3
 
 /* env from a parsed message file (all recipients pending). */
 enum rq_status env_from_msg(struct env *env, const char *id,
@@ -213,6 +222,8 @@ enum rq_status env_load(int dirfd, const char *id, struct env *env,
 enum rq_status env_save(int dirfd, int tmpfd, const struct env *env,
     struct err *e);
 void env_free(struct env *env);
+/* Set env->route to a copy of name; -1 on ENOMEM. */
+int env_set_route(struct env *env, const char *name);
 /* Replace *dst with a sanitized copy of s (printable, one line, bounded). */
 int env_set_reason(char **dst, const char *s);
 

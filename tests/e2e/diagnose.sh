@@ -186,4 +186,23 @@ diag badroute 64 port="$GOOD" -- nosuch
 check_grep "an unknown route is named" 'no route named "nosuch"' "$T/badroute.out"
 diag all 0 port="$GOOD" -- --all
 check_grep "--all tests the default route" 'route default works' "$T/all.out"
+
+# --- routes: [smarthost NAME] by name, and --all tests every route ----------------
+write_config "$T/routes.conf" port="$GOOD"
+printf '[smarthost gone]\nhost = localhost\nport = %s\ntls = none\n' "$GONE" \
+	>>"$T/routes.conf"
+run "$RQ" -C "$T/routes.conf" test gone
+cat "$OUT" "$ERR" >"$T/gone.out"
+expect_rc "a named route: relayq test gone" 75
+check_grep "the named route is the one tested" "route gone: localhost port $GONE" \
+	"$T/gone.out"
+run "$RQ" -C "$T/routes.conf" test --all
+cat "$OUT" "$ERR" >"$T/allroutes.out"
+expect_rc "--all with a route down" 75
+check_grep "--all: the default route works" 'route default works' "$T/allroutes.out"
+check_grep "--all: the named route is tested too" "route gone: localhost port $GONE" \
+	"$T/allroutes.out"
+run "$RQ" -C "$T/routes.conf" test nosuch
+expect_rc "an unknown route among several" 64
+check_grep "the routes there are are listed" '\(routes: default gone\)' "$ERR"
 e2e_finish

@@ -36,6 +36,11 @@
 #   is neither offered nor accepted (538) since the session stays clear.
 # --auth USER:PASS: AUTH PLAIN/LOGIN with these credentials is required
 #   before MAIL (530 otherwise).  Without --auth, AUTH is not offered.
+# --oauth USER:TOKEN (with --auth): AUTH XOAUTH2 and OAUTHBEARER are
+#   offered too and take only this access token; any other token gets the
+#   error challenge (334 + base64 JSON, status 401) and, after the
+#   client's answer, 535, as Gmail and Microsoft 365 do for an expired
+#   token.
 # --dsn: EHLO offers DSN (RFC 3461) and MAIL takes RET=/ENVID=, RCPT
 #   NOTIFY=/ORCPT= (checked for syntax: 501 when malformed). Without it
 #   those parameters get aiosmtpd's 555, as from a server without DSN.
@@ -58,7 +63,7 @@ import sys
 import time
 
 try:
-    from aiosmtpd.smtp import SMTP, AuthResult
+    from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 except ImportError as e:  # pragma: no cover
     sys.stderr.write("smarthost.py: aiosmtpd is not available (%s); "
                      "run me with Debian's /usr/bin/python3\n" % e)
@@ -187,7 +192,44 @@ class LoggingSMTP(SMTP):
         self.conn_no = conn_no
         self.st = state
         self._rq_in_auth = False
+        if state.args.oauth:
+            # instance attributes: aiosmtpd offers them as mechanisms
+            self.auth_XOAUTH2 = self._rq_oauth
+            self.auth_OAUTHBEARER = self._rq_oauth
         super().__init__(handler, **kw)
+
+    async def _rq_oauth(self, _server, args):
+        import base64
+        mech = args[0].upper()
+        user, token = self.st.args.oauth.split(":", 1)
+        try:
+            blob = base64.b64decode(args[1]) if len(args) > 1 else b""
+        except ValueError:
+            blob = b""
+        fields = blob.split(b"\x01")
+        got_user = None
+        got_token = None
+        for f in fields:
+            if f.startswith(b"user="):
+                got_user = f[5:]
+            elif f.startswith(b"n,a="):
+                got_user = f[4:].rstrip(b",")
+            elif f.startswith(b"auth=Bearer "):
+                got_token = f[12:]
+        ok = got_user == user.encode() and got_token == token.encode()
+        self.st.log.write(self.conn_no, "*", "AUTH %s as %r: %s" % (
+            mech, got_user, "ok" if ok else "token refused"))
+        if ok:
+            self.session.rq_login = user
+            self.session.rq_mechanism = mech
+            return AuthResult(success=True, auth_data=LoginPassword(
+                user.encode(), b""))
+        err = json.dumps({"status": "401", "schemes": "bearer",
+                          "scope": "https://mail.example/"})
+        await self.challenge_auth(err)
+        return AuthResult(success=False, handled=False,
+                          message="535 5.7.8 Username and Password not "
+                                  "accepted")
 
     def _client_connected_cb(self, reader, writer):
         super()._client_connected_cb(reader, writer)
@@ -348,6 +390,7 @@ def main():
     p.add_argument("--key")
     p.add_argument("--auth", metavar="USER:PASS")
     p.add_argument("--no-starttls", action="store_true")
+    p.add_argument("--oauth", metavar="USER:TOKEN")
     p.add_argument("--allow-auth-in-clear", action="store_true",
                    help="plain mode: offer and accept AUTH without TLS")
     p.add_argument("--no-pipelining", dest="pipelining",

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "route.h"
 
 #include "ck_run.h"
 
@@ -46,8 +47,63 @@ static const struct {
 	{ "[queue]\nlifetime = 5x\n", ":2: lifetime: not a duration" },
 	{ "[queue]\nmax_size = big\n", ":2: max_size: not a size" },
 	{ "[bogus]\nx = 1\n", ":1: [bogus]: unknown section" },
-	{ "\n\n[smarthost backup]\nhost = y\n", ":3: [smarthost backup]: "
-	    "section not supported" },
+	{ "\n\n[smarthost backup]\nport = 25\n", ":3: [smarthost backup] "
+	    "host: missing" },
+	{ "[smarthost bad!name]\n", ":1: [smarthost bad!name]: a route NAME" },
+	{ "[smarthost default]\nhost = x\n", ":1: [smarthost default]: a "
+	    "route NAME" },
+	{ "[smarthost a]\nhost = x\n[smarthost a]\nhost = y\n",
+	    ":3: [smarthost a]: section given twice" },
+	{ "[smarthost]\nhost = x\n[queue]\n[smarthost]\nport = 25\n",
+	    ":4: [smarthost]: section given twice" },
+	{ "[queue]\n[user no-such-user-relayq]\n", ":2: [user "
+	    "no-such-user-relayq]: no such user" },
+	{ "[user root]\nroute = gmail\n", ":2: route: no [smarthost gmail] "
+	    "section" },
+	{ "[user root]\nroute = a/b\n", ":2: route: expected the NAME" },
+	{ "[user root]\nbogus = 1\n", ":2: bogus: unknown key in [user root]" },
+	{ "[user root]\nroute = a\nroute = b\n", ":3: route: given twice" },
+	{ "[smarthost]\nsenders = *@example.com\n", ":2: senders: only in a "
+	    "[smarthost NAME] section" },
+	{ "[smarthost a]\nhost = h\nsenders = *@@x\n", ":3: senders: *@@x: "
+	    "not a sender pattern" },
+	{ "[smarthost a]\nhost = h\nsenders = *@exa*mple.com\n", ":3: "
+	    "senders: *@exa*mple.com: not a sender pattern" },
+	{ "[smarthost a]\nhost = h\nsenders = ,;\n", ":3: senders: expected "
+	    "patterns" },
+	{ "[smarthost a]\nhost = h\nsenders = *@example.com *@*.example.com\n"
+	    "[smarthost b]\nhost = i\nsenders = bob@example.com, "
+	    "*@mail.example.com\n", ":6: senders: every pattern is already "
+	    "taken by an earlier route (bob@example.com by [smarthost a], line "
+	    "1)" },
+	{ "[smarthost a]\nhost = h\nsenders = bob@example.com\n"
+	    "[smarthost b]\nhost = i\nsenders = bob+news@example.com\n",
+	    ":6: senders: every pattern is already taken" },
+	{ "[smarthost]\nhost = x\n[smarthost a]\nhost = h\nplaintext_auth = "
+	    "yes\n", ":3: [smarthost a] plaintext_auth: only allowed" },
+	{ "[smarthost a]\nhost = h\nhost = i\n", ":3: host: given twice" },
+	{ "[smarthost]\nhost = h\nrewrite_from = always\n", ":1: [smarthost] "
+	    "rewrite_from: needs from" },
+	{ "[smarthost]\nhost = h\nfrom_name = Shop\n", "from_name: needs from" },
+	{ "[smarthost]\nfrom = Bob <bob>\n", ":2: from: not an address" },
+	{ "[smarthost]\nfrom = b ob@x.example\n", ":2: from: not an address" },
+	{ "[smarthost]\nfrom = Bob <bob@x.example\n", ":2: from: expected" },
+	{ "[smarthost]\nfrom = B\"o\"b <bob@x.example>\n", ":2: from: expected" },
+	{ "[smarthost]\nfrom = Bob <b@x.example>\nfrom_name = X\n",
+	    ":3: from_name: the from key already gives" },
+	{ "[smarthost]\nrewrite_from = sometimes\n", ":2: rewrite_from: "
+	    "expected always, foreign or no" },
+	{ "[user root]\nallowed_senders = bad@@x.example\n", ":2: "
+	    "allowed_senders: bad@@x.example: not an address or domain" },
+	{ "[smarthost]\nallowed_senders = a.example *.*.b.example\n", ":2: "
+	    "allowed_senders: *.*.b.example: not an address or domain" },
+	{ "[smarthost]\nallowed_senders = ,\n", ":2: allowed_senders: "
+	    "expected addresses and domains" },
+	{ "[user root]\npriority = 6\n", ":2: priority: expected 1 to 5" },
+	{ "[user root]\npriority = 0\n", ":2: priority: expected 1 to 5" },
+	{ "[user root]\npriority = high\n", ":2: priority: expected 1 to 5" },
+	{ "[smarthost]\npriority = 5\n", ":2: priority: unknown key in "
+	    "[smarthost]" },
 	{ "[queue]\n[user no-such-user-xq]\n", ":2: [user no-such-user-xq]: "
 	    "no such user" },
 	{ "[user ]\nmax_queued = 1\n", ":1: [user ]: missing the user name" },
@@ -62,15 +118,11 @@ static const struct {
 	{ "[queue]\nuser_max_bytes = 1T\n", ":2: user_max_bytes: not a size" },
 	{ "[user root]\nmax_queued = 1\nmax_queued = 2\n", ":3: max_queued: "
 	    "given twice" },
+	{ "[user root]\nmax_queued = 1\n[user root]\nmax_bytes = 1\n",
+	    ":3: [user root]: section given twice" },
 	{ "[user root]\nmax_bytes = x\n", ":2: max_bytes: not a size" },
 	{ "[user root]\nuser_max_queued = 5\n", ":2: user_max_queued: unknown "
 	    "key in [user root]" },
-	{ "[user root]\npriority = high\n", ":2: priority: not supported by "
-	    "this" },
-	{ "[user root]\nroute = backup\n", ":2: route: not supported by "
-	    "this" },
-	{ "[user root]\nallowed_senders = *@x\n", ":2: allowed_senders: not "
-	    "supported by this" },
 	{ "[smarthost]\nhost = a\nhost = b\n", ":3: host: given twice" },
 	{ "[smarthost]\nhost = x\n  port = 25\n", ":3: host: given twice" },
 	{ "[smarthost]\n# xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
@@ -78,7 +130,25 @@ static const struct {
 	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n", ":2: line longer than 198" },
 	{ "[queue]\nlifetime = 0\n", "lifetime: must be more than 0" },
-	{ "[smarthost]\nrate = 10/day\n", ":2: rate: not supported by this" },
+	{ "[smarthost]\nrate = 10/week\n", ":2: rate: expected limits like" },
+	{ "[smarthost]\nrate = 10/day 20/day\n", ":2: rate: expected limits" },
+	{ "[smarthost]\nfallback = x\n", ":2: fallback: no [smarthost x] "
+	    "section" },
+	{ "[smarthost]\nfallback = a/b\n", ":2: fallback: expected the NAME" },
+	{ "[smarthost]\nhost = h\nfallback = b\n[smarthost b]\nhost = i\n"
+	    "fallback = c\n[smarthost c]\nhost = j\nfallback = default\n",
+	    ":3: fallback: a cycle (default -> b -> c -> default)" },
+	{ "[smarthost b]\nhost = i\nfallback = b\n", ":3: fallback: a cycle "
+	    "(b -> b)" },
+	{ "[smarthost]\npassword_command = get 'pw\n", ":2: password_command: "
+	    "unbalanced quotes" },
+	{ "[smarthost]\nhost = h\nuser = u\npassword_file = /p\n"
+	    "password_command = get-pw\n", "password, password_file and "
+	    "password_command: choose one" },
+	{ "[smarthost]\nhost = h\nauth = oauthbearer\npassword_command = t\n",
+	    "auth = oauthbearer: needs user" },
+	{ "[smarthost]\nauth = oauth\n", ":2: auth: expected auto, plain, "
+	    "login, cram-md5, xoauth2, oauthbearer or none" },
 	{ "[local]\naliases = etc/aliases\n", "[local] aliases: must be an "
 	    "absolute path" },
 	{ "no section line\n", ":1: syntax error" },
@@ -117,7 +187,8 @@ START_TEST(accepts)
 	    "[local]\nhostname = mail.example.com\ndomain = example.com\n"
 	    "[smarthost]\nhost = smtp.example.com\ntls = smtps\n"
 	    "tls_verify = no\nauth = cram-md5\nuser = me@example.com\n"
-	    "password = s3cret\nca_file =\ntimeout = 20s\n");
+	    "password = s3cret\nca_file =\ntimeout = 20s\n"
+	    "from = \"Shop, Inc.\" <shop@example.com>\nrewrite_from = foreign\n");
 	ck_assert_int_eq(cfg_load(&c, path, 1, &e), RQ_OK);
 	ck_assert_str_eq(c.queue_dir, "/tmp/spool");
 	ck_assert_uint_eq(c.nretry, 3);
@@ -129,12 +200,89 @@ START_TEST(accepts)
 	ck_assert_str_eq(c.hostname, "mail.example.com");
 	ck_assert_str_eq(cfg_domain(&c), "example.com");
 	ck_assert_str_eq(c.smarthost.host, "smtp.example.com");
+	ck_assert_str_eq(c.smarthost.from, "shop@example.com");
+	ck_assert_str_eq(c.smarthost.from_name, "Shop, Inc.");
+	ck_assert_int_eq(c.smarthost.rewrite_from, REWRITE_FOREIGN);
 	ck_assert_str_eq(c.smarthost.port, "465");	/* smtps default */
 	ck_assert_int_eq(c.smarthost.tls, TLS_MODE_SMTPS);
 	ck_assert_int_eq(c.smarthost.tls_verify, 0);
 	ck_assert_int_eq(c.smarthost.auth, AUTH_CRAM_MD5);
 	ck_assert_ptr_null(c.smarthost.ca_file);	/* empty = unset */
 	ck_assert_int_eq(c.smarthost.timeout, 20);
+	cfg_free(&c);
+	unlink(path);
+}
+END_TEST
+
+START_TEST(accepts_routes)
+{
+	const struct cfg_smarthost *sh;
+	struct cfg c;
+	struct err e;
+
+	write_conf("[smarthost]\nhost = default.example\n"
+	    "[smarthost shop]\nhost = smtp.shop.example\ntls = smtps\n"
+	    "user = shop\npassword = x\nrate = 100/day, 20/minute\n"
+	    "fallback = default\n"
+	    "senders = *@shop.example, *@*.shop.example;sales@b.example\n"
+	    "[user root]\nroute = news\n"
+	    "allowed_senders = b.example, *.b.example;sales@a.example\n"
+	    "priority = 4\n"
+	    "[smarthost news]\nhost = news.example\nport = 2525\n"
+	    "senders = *@news.example\n");
+	ck_assert_int_eq(cfg_load(&c, path, 1, &e), RQ_OK);
+	ck_assert_uint_eq(route_count(&c), 3);
+	ck_assert_str_eq(route_at(&c, 0)->name, "default");
+	ck_assert_str_eq(route_at(&c, 1)->name, "shop");
+	ck_assert_str_eq(route_at(&c, 2)->name, "news");
+	ck_assert_ptr_null(route_at(&c, 3));
+	sh = route_find(&c, "shop");
+	ck_assert_ptr_nonnull(sh);
+	ck_assert_int_eq(sh->line, 3);
+	ck_assert_uint_eq(sh->nrate, 2);
+	ck_assert_str_eq(sh->fallback, "default");
+	ck_assert_uint_eq(sh->rate[1].limit, 20);
+	ck_assert_int_eq(sh->rate[1].window, 60);
+	ck_assert_str_eq(sh->port, "465");
+	ck_assert_uint_eq(sh->senders.n, 3);
+	ck_assert_str_eq(sh->senders.v[2], "sales@b.example");
+	ck_assert_int_eq(sh->senders.line, 10);
+	ck_assert_ptr_null(route_find(&c, "nope"));
+	ck_assert_ptr_eq(route_find(&c, "default"), &c.smarthost);
+	ck_assert_uint_eq(c.nusers, 1);
+	ck_assert_int_eq(c.users[0].uid, 0);
+	ck_assert_str_eq(c.users[0].route, "news");
+	ck_assert_uint_eq(c.users[0].allowed.n, 3);
+	ck_assert_int_eq(c.users[0].priority, 4);
+	ck_assert_str_eq(c.users[0].allowed.v[0], "*@b.example");
+	ck_assert_str_eq(c.users[0].allowed.v[1], "*@*.b.example");
+	ck_assert_str_eq(c.users[0].allowed.v[2], "sales@a.example");
+	ck_assert_int_eq(route_sender_allowed(&c, "x@b.example", 0, "root", &e),
+	    RQ_OK);
+	ck_assert_int_eq(route_sender_allowed(&c, "sales+1@a.example", 0, "root",
+	    &e), RQ_OK);
+	ck_assert_int_eq(route_sender_allowed(&c, "x@a.example", 0, "root", &e),
+	    RQ_NOPERM);
+	ck_assert_ptr_nonnull(strstr(e.msg, "sender <x@a.example> not allowed "
+	    "for user root: not in [user root] allowed_senders ("));
+	ck_assert_int_eq(route_sender_allowed(&c, "x@a.example", 1000, "u", &e),
+	    RQ_OK);		/* no section, no route list: everyone */
+	/* the first route in file order whose senders match */
+	ck_assert_str_eq(route_select(&c, "sales+news@B.example", 1000)->name,
+	    "shop");
+	ck_assert_str_eq(route_select(&c, "Sales@b.example", 1000)->name,
+	    "default");	/* local parts compare exactly */
+	ck_assert_str_eq(route_select(&c, "x@NEWS.example", 1000)->name,
+	    "news");
+	ck_assert_str_eq(route_select(&c, "a@x.shop.example", 1000)->name,
+	    "shop");
+	ck_assert_str_eq(route_select(&c, "a@other.example", 1000)->name,
+	    "default");
+	/* else the route of the submitting user */
+	ck_assert_str_eq(route_select(&c, "a@other.example", 0)->name, "news");
+	ck_assert_str_eq(route_select(&c, "", 0)->name, "news");
+	ck_assert_int_eq(c.users[0].max_queued, -1);	/* as [queue] says */
+	ck_assert_int_eq(c.users[0].max_bytes, -1);
 	cfg_free(&c);
 	unlink(path);
 }
@@ -148,16 +296,17 @@ START_TEST(limits)
 
 	write_conf("[queue]\nmin_free = 100M\nuser_max_queued = 1000\n"
 	    "user_max_bytes = 2G\n[user root]\nmax_queued = 5\n"
-	    "[queue]\n[user root]\nmax_bytes = 0\n");
+	    "priority = 4\nmax_bytes = 0\n");
 	ck_assert_int_eq(cfg_load(&c, path, 1, &e), RQ_OK);
 	ck_assert_int_eq(c.min_free, 100 * 1048576);
 	ck_assert_int_eq(c.min_free_pct, -1);
 	ck_assert_int_eq(c.user_max_queued, 1000);
 	ck_assert_int_eq(c.user_max_bytes, 2LL * 1073741824);
-	ck_assert_uint_eq(c.nusers, 1);	/* two sections, one user */
+	ck_assert_uint_eq(c.nusers, 1);
 	ck_assert_ptr_nonnull(u = cfg_user_find(&c, 0));
 	ck_assert_str_eq(u->name, "root");
 	ck_assert_int_eq(u->max_queued, 5);
+	ck_assert_int_eq(u->priority, 4);
 	ck_assert_int_eq(u->max_bytes, 0);
 	ck_assert_ptr_null(cfg_user_find(&c, 12345));
 	cfg_free(&c);
@@ -211,14 +360,14 @@ START_TEST(password_file_modes)
 	cfg_defaults(&c);
 	c.smarthost.password_file = strdup(pw);
 	chmod(pw, 0600);
-	ck_assert_int_eq(cfg_password(&c, &secret, &e), RQ_OK);
+	ck_assert_int_eq(cfg_password(&c.smarthost, &secret, &e), RQ_OK);
 	ck_assert_str_eq(secret, "hunter2");
 	free(secret);
 	chmod(pw, 0644);
-	ck_assert_int_eq(cfg_password(&c, &secret, &e), RQ_TEMP);
+	ck_assert_int_eq(cfg_password(&c.smarthost, &secret, &e), RQ_TEMP);
 	ck_assert_ptr_nonnull(strstr(e.msg, "world-accessible"));
 	chmod(pw, 0620);
-	ck_assert_int_eq(cfg_password(&c, &secret, &e), RQ_TEMP);
+	ck_assert_int_eq(cfg_password(&c.smarthost, &secret, &e), RQ_TEMP);
 	unlink(pw);
 	cfg_free(&c);
 }
@@ -248,7 +397,7 @@ START_TEST(not_regular_files)
 	}
 	cfg_defaults(&c);
 	c.smarthost.password_file = strdup(fifo);
-	ck_assert_int_eq(cfg_password(&c, &secret, &e), RQ_TEMP);
+	ck_assert_int_eq(cfg_password(&c.smarthost, &secret, &e), RQ_TEMP);
 	ck_assert_ptr_nonnull(strstr(e.msg, "password_file"));
 	ck_assert_ptr_nonnull(strstr(e.msg, "not a regular file"));
 	cfg_free(&c);
@@ -327,6 +476,7 @@ main(void)
 
 	tcase_add_loop_test(tc, rejects, 0, sizeof(bad) / sizeof(bad[0]));
 	tcase_add_test(tc, accepts);
+	tcase_add_test(tc, accepts_routes);
 	tcase_add_test(tc, limits);
 	tcase_add_test(tc, defaults_without_file);
 	tcase_add_test(tc, password_file_modes);

@@ -44,12 +44,17 @@ static const struct {
 	    { "0000000100000005", 7, 0 }, { "0000000100000006", 5, 0 } },
 	    "01 03 05 02 04 06" },
 	{ "priority first, then users in turn",
-	    { { "0000000100000001", 5, ENV_PRIO_NORMAL },
-	    { "0000000100000002", 5, ENV_PRIO_LOW },
-	    { "0000000100000003", 6, ENV_PRIO_HIGH },
-	    { "0000000100000004", 5, ENV_PRIO_HIGH },
-	    { "0000000100000005", 6, ENV_PRIO_NORMAL } },
+	    { { "0000000100000001", 5, ENV_PRIORITY_NORMAL },
+	    { "0000000100000002", 5, 1 },
+	    { "0000000100000003", 6, 4 },
+	    { "0000000100000004", 5, 4 },
+	    { "0000000100000005", 6, ENV_PRIORITY_NORMAL } },
 	    "03 04 01 05 02" },
+	{ "five levels, the most urgent first; 0 (none given) is normal",
+	    { { "0000000100000001", 5, 2 }, { "0000000100000002", 5, 0 },
+	    { "0000000100000003", 5, 5 }, { "0000000100000004", 5, 1 },
+	    { "0000000100000005", 5, 4 } },
+	    "03 05 02 01 04" },
 };
 
 static char dir[64];
@@ -108,9 +113,9 @@ static const struct {
 	const char *rec;	/* the P record, or "" for none */
 	int prio;		/* -2: refused */
 } prios[] = {
-	{ "", ENV_PRIO_NORMAL }, { "P high\n", ENV_PRIO_HIGH },
-	{ "P low\n", ENV_PRIO_LOW }, { "P normal\n", -2 }, { "P 1\n", -2 },
-	{ "P \n", -2 },
+	{ "", ENV_PRIORITY_NORMAL }, { "P 5\n", 5 }, { "P 1\n", 1 },
+	{ "P 4\n", 4 }, { "P high\n", -2 }, { "P low\n", -2 },
+	{ "P 0\n", -2 }, { "P 6\n", -2 }, { "P \n", -2 },
 };
 
 /* The P record reads back, round-trips, and nothing else is taken. */
