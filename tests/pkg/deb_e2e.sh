@@ -121,7 +121,7 @@ check_modes() { # WHEN
 	check "$1: /usr/lib/sendmail" "/usr/sbin/sendmail" "$(readlink -f /usr/lib/sendmail)"
 	check "$1: spool" "755 relayq relayq" "$(stat -c '%a %U %G' /var/spool/relayq)"
 	check "$1: maildrop" "1770 relayq relayq-drop" "$(stat -c '%a %U %G' /var/spool/relayq/maildrop)"
-	for f in queue hold corrupt tmp; do
+	for f in queue hold corrupt tmp state; do
 		check "$1: $f/" "700 relayq relayq" "$(stat -c '%a %U %G' "/var/spool/relayq/$f")"
 	done
 	check "$1: wake-up FIFO" "fifo 620 relayq relayq-drop" \
