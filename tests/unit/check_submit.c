@@ -1,5 +1,5 @@
 /*
- * check_header.c - header handling on submission, against golden files:
+ * check_submit.c - header handling on submission, against golden files:
  * golden/submit/NAME.in is fed to submit_message() with the options of
  * the table below; the queued message (queue id, generated dates and
  * time stamps normalised) and its envelope must equal NAME.out.
@@ -152,7 +152,7 @@ queued(int dirfd, const char *id, struct buf *b)
 START_TEST(golden_submit)
 {
 	const struct gcase *c = &cases[_i];
-	char dir[] = "/tmp/check_header.XXXXXX", path[512];
+	char dir[] = "/tmp/check_submit.XXXXXX", path[512];
 	char id[SPOOL_ID_LEN + 1];
 	struct submit_opts o;
 	struct buf got, want;
@@ -506,7 +506,7 @@ static enum rq_status
 submit_text(const char *text, int extract, off_t max, struct err *e,
     int *files_left)
 {
-	char dir[] = "/tmp/check_header.XXXXXX", id[SPOOL_ID_LEN + 1];
+	char dir[] = "/tmp/check_submit.XXXXXX", id[SPOOL_ID_LEN + 1];
 	const char *rc[] = { "x@example.test" };
 	struct submit_opts o;
 	enum rq_status st;
