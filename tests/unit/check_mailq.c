@@ -1,8 +1,7 @@
 /*
  * check_mailq.c - the JSON listing's string writer (postqueue -j shape):
  * every string comes out as valid JSON whatever bytes the queue holds,
- * the queue selection of selective runs (sendmail -qI/-qR/-qS), and the
- * administrator's notes (a pickup problem, entries in corrupt/).
+ * and the administrator's notes (a pickup problem, entries in corrupt/).
  */
 #include "config.h"
 
@@ -11,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "deliver.h"
 #include "mailq.h"
 #include "spool.h"
 
@@ -56,55 +54,6 @@ START_TEST(json_string_escaping)
 }
 END_TEST
 
-static struct env_rcpt rc[] = {
-	{ "a@Mail.Example.COM", RCPT_PENDING, NULL },
-	{ "b@other.test", RCPT_DONE, NULL },
-};
-
-static const struct {
-	const char *ids[2], *domains[2], *senders[2];
-	int match;
-} sel[] = {
-	{ { NULL }, { NULL }, { NULL }, 1 },
-	{ { "c3d4" }, { NULL }, { NULL }, 1 },		/* case-insensitive */
-	{ { "FFFF" }, { NULL }, { NULL }, 0 },
-	{ { "FFFF", "A1B2" }, { NULL }, { NULL }, 1 },	/* ORed */
-	{ { NULL }, { "example.com" }, { NULL }, 1 },
-	{ { NULL }, { "@mail.example.com" }, { NULL }, 1 },
-	{ { NULL }, { "EXAMPLE" }, { NULL }, 0 },	/* end of domain */
-	{ { NULL }, { "other.test" }, { NULL }, 0 },	/* delivered already */
-	{ { NULL }, { NULL }, { "WWW-data" }, 1 },
-	{ { NULL }, { NULL }, { "root" }, 0 },
-	{ { "A1" }, { "example.com" }, { "root" }, 0 },	/* kinds ANDed */
-	{ { "A1" }, { "example.com" }, { "www" }, 1 },
-};
-
-static void
-fill(const char *const *src, const char **dst, size_t *n)
-{
-	for (*n = 0; *n < 2 && src[*n] != NULL; (*n)++)
-		dst[*n] = src[*n];
-}
-
-START_TEST(queue_selection)
-{
-	struct deliver_filter f;
-	struct env env;
-
-	memset(&f, 0, sizeof(f));
-	fill(sel[_i].ids, f.ids, &f.nids);
-	fill(sel[_i].domains, f.domains, &f.ndomains);
-	fill(sel[_i].senders, f.senders, &f.nsenders);
-	memset(&env, 0, sizeof(env));
-	strcpy(env.id, "65A1B2C3D4E5F607");
-	env.sender = (char *)"www-data@example.test";
-	env.rcpts = rc;
-	env.nrcpt = 2;
-	ck_assert_int_eq(deliver_filter_match(&f, env.id, &env), sel[_i].match);
-	ck_assert_int_eq(deliver_filter_match(NULL, env.id, &env), 1);
-}
-END_TEST
-
 static const struct {
 	size_t ncorrupt;
 	const char *pickup, *out;
@@ -142,7 +91,6 @@ main(void)
 
 	tcase_add_loop_test(tc, json_string_escaping, 0,
 	    sizeof(esc) / sizeof(esc[0]));
-	tcase_add_loop_test(tc, queue_selection, 0, sizeof(sel) / sizeof(sel[0]));
 	tcase_add_loop_test(tc, admin_notes, 0, sizeof(notes) / sizeof(notes[0]));
 	suite_add_tcase(s, tc);
 	return ck_run(s);
