@@ -93,26 +93,10 @@ as_caller() {
 caller_mailq() { as_caller "$UMQ"; }
 
 # check_caller_queue_empty WHAT
-check_caller_queue_empty() {
-	caller_mailq
-	if [ "$RC" = 0 ] && [ "$(cat "$OUT")" = "Mail queue is empty" ]; then
-		ok "$1"
-	else
-		check_fail "$1" "exit 0 and exactly 'Mail queue is empty'" \
-			"exit $RC: $(head -c 1500 "$OUT") $(head -c 300 "$ERR")"
-	fi
-}
+check_caller_queue_empty() { check_empty_by "$1" caller_mailq; }
 
 # wait_caller_queue_empty [SECONDS]
-wait_caller_queue_empty() {
-	_end=$(($(date +%s) + ${1:-$E2E_WAIT}))
-	while :; do
-		caller_mailq
-		[ "$RC" = 0 ] && [ "$(cat "$OUT")" = "Mail queue is empty" ] && return 0
-		[ "$(date +%s)" -ge "$_end" ] && return 1
-		sleep 0.5 2>/dev/null || sleep 1
-	done
-}
+wait_caller_queue_empty() { wait_empty_by "${1:-$E2E_WAIT}" caller_mailq; }
 
 # all_rcpts SUBJECT: the envelope recipients of every received message with
 # this Subject (the message may have been split), sorted, unique, space

@@ -14,7 +14,6 @@ e2e_init
 COUNT=${CONC_COUNT:-10000}
 PAR=${CONC_SUBMITTERS:-50}
 RUNNERS=${CONC_RUNNERS:-3}
-ct() { "$RELAYQ_PYTHON" "$RELAYQ_E2E_DIR/crash_tool.py" "$@"; }
 # A burst of background deliveries overflows asyncio's default listen
 # backlog (100): the kernel then drops the handshake's last ACK, the
 # client sees a connection that never greets and waits out its 5-minute

@@ -32,7 +32,6 @@ DOT=${CRASH_RUNNER_DOT:-10}
 PER=${CRASH_RUNNER_PER:-3}
 : "${CRASH_SEED:=$$}"
 export CRASH_SEED
-ct() { "$RELAYQ_PYTHON" "$RELAYQ_E2E_DIR/crash_tool.py" "$@"; }
 t0=$(date +%s)
 
 start_smarthost fast --mode plain

@@ -27,7 +27,6 @@
 . "${RELAYQ_E2E_DIR:-$(dirname "$0")}/lib.sh"
 e2e_init
 traced_relayq
-ct() { "$RELAYQ_PYTHON" "$RELAYQ_E2E_DIR/crash_tool.py" "$@"; }
 start_smarthost stopped --mode plain
 CONF=$T/relayq.conf
 write_config "$CONF" tls=none tls_verify= ca_file= user=

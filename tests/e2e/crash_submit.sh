@@ -29,7 +29,6 @@ TIMED=${CRASH_SUBMIT_TIMED:-60}
 : "${CRASH_SEED:=$$}"
 export CRASH_SEED
 note "seed $CRASH_SEED, $POINTS strace points, $TIMED timed kills"
-ct() { "$RELAYQ_PYTHON" "$RELAYQ_E2E_DIR/crash_tool.py" "$@"; }
 
 start_smarthost crash --mode plain
 CONF=$T/relayq.conf

@@ -31,7 +31,6 @@
 e2e_init
 traced_relayq
 trap '_rc=$?; [ -n "${MNT:-}" ] && umount -l "$MNT" 2>/dev/null; e2e_cleanup $_rc' EXIT
-ct() { "$RELAYQ_PYTHON" "$RELAYQ_E2E_DIR/crash_tool.py" "$@"; }
 FIU_SUBMIT=${DISKFULL_FIU_SUBMIT:-40}
 FIU_RUNS=${DISKFULL_FIU_RUNS:-20}
 FIU_P=${DISKFULL_FIU_P:-0.05}

@@ -47,18 +47,7 @@ start_scripted() {
 	SH_PID=$!
 	echo "$SH_PID" >>"$T0/pids"
 	SH_PIDS="$SH_PIDS $SH_PID"
-	_i=0
-	while [ ! -s "$T/$_name.port" ]; do
-		if ! kill -0 "$SH_PID" 2>/dev/null; then
-			cat "$T/$_name.smarthost.err"
-			die "scripted server $_name exited before listening"
-		fi
-		_i=$((_i + 1))
-		[ $_i -le $((E2E_WAIT * 20)) ] ||
-			die "scripted server $_name did not listen within ${E2E_WAIT}s"
-		sleep 0.05
-	done
-	SH_PORT=$(cat "$T/$_name.port")
+	wait_listening "scripted server $_name" "$T/$_name"
 }
 
 # set_script JSON: the script for the next connections.

@@ -107,12 +107,7 @@ refuse "CVE-2016-10033 words (escapeshellcmd split)" 65
 hsm "r15" -t -i "-fattacker\\" -oQ/tmp/ -X/var/www/cache/phpcode.php 'some"@email.com'
 refuse "CVE-2016-10033 words, literal paths" 65
 
-spool_snapshot >"$T/spool.after"
-if cmp -s "$T/spool.before" "$T/spool.after"; then
-	ok "refusals: spool unchanged"
-else
-	check_fail "refusals: spool unchanged" "$(cat "$T/spool.before")" "$(cat "$T/spool.after")"
-fi
+check_spool_unchanged refusals
 
 # --- accepted or refused, never options: the sender as one argument -----
 # EXPECT lines: "SUBJECT|SENDER|RECIPIENTS" for what must arrive.

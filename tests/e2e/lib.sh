@@ -24,6 +24,8 @@
 set -u
 
 : "${RELAYQ_E2E_DIR:=$(cd "$(dirname "$0")" && pwd)}"
+# shellcheck source=./pid_lib.sh
+. "$RELAYQ_E2E_DIR/pid_lib.sh"
 : "${RELAYQ_PYTHON:=/usr/bin/python3}"
 if [ -z "${RELAYQ_SBIN:-}" ] && [ -n "${RELAYQ_TEST_ROOT:-}" ]; then
 	RELAYQ_SBIN=$RELAYQ_TEST_ROOT/usr/local/sbin
@@ -241,6 +243,8 @@ e2e_finish() {
 }
 
 mt() { "$RELAYQ_PYTHON" "$RELAYQ_E2E_DIR/mailtool.py" "$@"; }
+# ct: the crash, disk and concurrency tests' tool (crash_tool.py).
+ct() { "$RELAYQ_PYTHON" "$RELAYQ_E2E_DIR/crash_tool.py" "$@"; }
 
 now_ms() {
 	_t=$(date +%s%N 2>/dev/null)
@@ -319,30 +323,30 @@ start_smarthost() {
 		>"$T/$_name.smarthost.out" 2>"$T/$_name.smarthost.err" &
 	SH_PID=$!
 	SH_PIDS="$SH_PIDS $SH_PID"
-	_i=0
-	while [ ! -s "$T/$_name.port" ]; do
-		if ! kill -0 "$SH_PID" 2>/dev/null; then
-			cat "$T/$_name.smarthost.err"
-			die "smarthost $_name exited before listening"
-		fi
-		_i=$((_i + 1))
-		[ $_i -le $((E2E_WAIT * 10)) ] ||
-			die "smarthost $_name did not listen within ${E2E_WAIT}s"
-		nap
-	done
-	SH_PORT=$(cat "$T/$_name.port")
+	wait_listening "smarthost $_name" "$T/$_name"
 	note "smarthost $_name: pid $SH_PID, 127.0.0.1:$SH_PORT ($*)"
 }
 
-# stop_smarthost PID
-stop_smarthost() {
-	kill "$1" 2>/dev/null
+# wait_listening WHAT PREFIX: wait (bounded) until the server $SH_PID has
+# written its kernel-chosen port to PREFIX.port; sets SH_PORT. Dies, with
+# PREFIX.smarthost.err, when the server exits first or never listens.
+wait_listening() {
 	_i=0
-	while kill -0 "$1" 2>/dev/null && [ $_i -lt 50 ]; do
-		nap
+	while [ ! -s "$2.port" ]; do
+		if ! kill -0 "$SH_PID" 2>/dev/null; then
+			cat "$2.smarthost.err"
+			die "$1 exited before listening"
+		fi
 		_i=$((_i + 1))
+		[ $_i -le $((E2E_WAIT * 10)) ] ||
+			die "$1 did not listen within ${E2E_WAIT}s"
+		nap
 	done
+	SH_PORT=$(cat "$2.port")
 }
+
+# stop_smarthost PID
+stop_smarthost() { stop_pid "$1"; }
 
 # start_tls_smarthost NAME [options...]: STARTTLS, AUTH alice:$E2E_PASS, the
 # test CA's server cert.
@@ -615,23 +619,40 @@ msg_by_subject() {
 }
 
 # check_queue_empty WHAT CONF: mailq prints exactly "Mail queue is empty".
-check_queue_empty() {
-	mailq_of "$2"
-	if [ "$RC" = 0 ] && [ "$(cat "$OUT")" = "Mail queue is empty" ] &&
-		[ "$(wc -l <"$OUT" | tr -d ' ')" = 1 ]; then
-		ok "$1"
+check_queue_empty() { check_empty_by "$1" mailq_of "$2"; }
+
+# wait_queue_empty CONF [SECONDS]: poll mailq until the queue is empty.
+wait_queue_empty() { wait_empty_by "${2:-$E2E_WAIT}" mailq_of "$1"; }
+
+# queue_is_empty: the last mailq (RC, OUT) said exactly "Mail queue is
+# empty", in one line.
+queue_is_empty() {
+	[ "$RC" = 0 ] && [ "$(cat "$OUT")" = "Mail queue is empty" ] &&
+		[ "$(wc -l <"$OUT" | tr -d ' ')" = 1 ]
+}
+
+# check_empty_by WHAT MAILQ_CMD [ARGS...]: MAILQ_CMD (a run wrapper that
+# sets RC, OUT, ERR) shows an empty queue.
+check_empty_by() {
+	_what=$1
+	shift
+	"$@"
+	if queue_is_empty; then
+		ok "$_what"
 	else
-		check_fail "$1" "exit 0 and exactly 'Mail queue is empty'" \
+		check_fail "$_what" "exit 0 and exactly 'Mail queue is empty'" \
 			"exit $RC: $(head -c 1500 "$OUT") $(head -c 300 "$ERR")"
 	fi
 }
 
-# wait_queue_empty CONF [SECONDS]: poll mailq until the queue is empty.
-wait_queue_empty() {
-	_end=$(($(date +%s) + ${2:-$E2E_WAIT}))
+# wait_empty_by SECONDS MAILQ_CMD [ARGS...]: poll until MAILQ_CMD shows an
+# empty queue; 1 if it does not within SECONDS.
+wait_empty_by() {
+	_end=$(($(date +%s) + $1))
+	shift
 	while :; do
-		mailq_of "$1"
-		[ "$RC" = 0 ] && [ "$(cat "$OUT")" = "Mail queue is empty" ] && return 0
+		"$@"
+		queue_is_empty && return 0
 		[ "$(date +%s)" -ge "$_end" ] && return 1
 		sleep 0.5 2>/dev/null || sleep 1
 	done
@@ -641,6 +662,18 @@ wait_queue_empty() {
 spool_snapshot() {
 	(cd "$T/spool" && find . -exec ls -ld {} + 2>/dev/null |
 		awk '{print $1, $5, $NF}' | sort)
+}
+
+# check_spool_unchanged WHAT: the spool is as $T/spool.before (a
+# spool_snapshot) shows it; else the difference.
+check_spool_unchanged() {
+	spool_snapshot >"$T/spool.after"
+	if cmp -s "$T/spool.before" "$T/spool.after"; then
+		ok "$1: spool unchanged"
+	else
+		check_fail "$1: spool unchanged"
+		diff "$T/spool.before" "$T/spool.after" | head -n 20
+	fi
 }
 
 # check_no_cleartext LOG: in every connection of a smarthost log, no AUTH,

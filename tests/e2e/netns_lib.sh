@@ -57,9 +57,12 @@ netfake() {
 #     587; nothing answers on 2525 and 26.
 #   srv.test: only an SRV record (_submissions._tcp -> mx1.srv.test:465),
 #     a server that speaks implicit TLS only.
-# Sets S465_LOG, S587_LOG, S587_RX and M587_LOG.
+# Sets S465_LOG, S587_LOG, S587_RX and M587_LOG; $T/pw (0600) holds bob's
+# password.
 mail_world() {
 	make_certs
+	printf '%s\n' "$E2E_PASS" >"$T/pw"
+	chmod 600 "$T/pw"
 	# server certificates from the test CA for the fake names (lib.sh's helper)
 	_srv smtp-example ca "DNS:smtp.example.test"
 	_srv mx1-srv ca "DNS:mx1.srv.test"
@@ -86,4 +89,12 @@ mail_world() {
 	start_smarthost srv465 --host 127.0.0.4 --port 465 --mode smtps \
 		--cert "$T/mx1-srv.pem" --key "$T/mx1-srv.key" --auth "bob:$E2E_PASS"
 	S587_RX=$T/s587.rx
+}
+
+# netns_mail_world "$@": the start of a test in mail_world (probe.sh,
+# setup.sh): into the namespace, e2e_init, the world.
+netns_mail_world() {
+	netns_enter "$@"
+	e2e_init
+	mail_world
 }

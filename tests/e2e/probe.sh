@@ -11,13 +11,9 @@
 . "${RELAYQ_E2E_DIR:-$(dirname "$0")}/lib.sh"
 # shellcheck source=./netns_lib.sh
 . "$RELAYQ_E2E_DIR/netns_lib.sh"
-netns_enter "$@"
-e2e_init
-mail_world
+netns_mail_world "$@"
 RQ=$RELAYQ_SBIN/relayq
 
-printf '%s\n' "$E2E_PASS" >"$T/pw"
-chmod 600 "$T/pw"
 run "$RQ" probe bob@example.test --password-file "$T/pw" --ca-file "$T/ca.pem" \
 	--timeout 6
 cp "$OUT" "$T/probe.out"

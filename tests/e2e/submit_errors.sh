@@ -28,13 +28,7 @@ spool_snapshot >"$T/spool.before"
 
 # check_nothing_queued WHAT
 check_nothing_queued() {
-	spool_snapshot >"$T/spool.after"
-	if cmp -s "$T/spool.before" "$T/spool.after"; then
-		ok "$1: spool unchanged"
-	else
-		check_fail "$1: spool unchanged"
-		diff "$T/spool.before" "$T/spool.after" | head -n 20
-	fi
+	check_spool_unchanged "$1"
 	mailq_of "$CONF"
 	if cmp -s "$T/mailq.before" "$OUT"; then
 		ok "$1: mailq unchanged"

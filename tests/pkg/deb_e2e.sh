@@ -41,14 +41,8 @@ skip() { printf 'deb package: skipped (%s)\n' "$*"; exit 0; }
 die() { nok "$*"; finish; }
 
 installed() { dpkg-query -W -f '${Status}' relayq 2>/dev/null | grep -q 'ok installed'; }
-stop_pid() { # PID: TERM, bounded wait, KILL
-	[ -n "$1" ] || return 0
-	kill "$1" 2>/dev/null
-	for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-	kill -9 "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-	return 0
-}
+# shellcheck source=../e2e/pid_lib.sh
+. "$TOP/tests/e2e/pid_lib.sh"
 cleanup() {
 	trap - EXIT
 	stop_pid "$D_PID"
