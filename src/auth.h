@@ -16,8 +16,8 @@
 
 #include <stddef.h>
 #include "buf.h"
-#include "cfg.h"
 #include "err.h"
+#include "proto.h"
 
 #define AUTH_LINE_MAX	65536	/* longest AUTH line we build */
 

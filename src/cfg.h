@@ -15,22 +15,7 @@
 #include <sys/types.h>
 #include <time.h>
 #include "err.h"
-
-enum tls_mode {
-	TLS_MODE_STARTTLS,
-	TLS_MODE_SMTPS,
-	TLS_MODE_NONE,
-};
-
-enum auth_mech {
-	AUTH_AUTO,	/* best mechanism the server offers; none if no user */
-	AUTH_PLAIN,
-	AUTH_LOGIN,
-	AUTH_CRAM_MD5,
-	AUTH_XOAUTH2,
-	AUTH_OAUTHBEARER,
-	AUTH_NONE,
-};
+#include "proto.h"
 
 #define CFG_RETRY_MAX 32
 #define CFG_RATE_MAX 4

@@ -133,16 +133,17 @@ static const int smtp_timeouts[SMTP_NSTATES] = {
 #define SMTP_WINDOW	64		/* pipelined commands in flight */
 #define SMTP_CHUNK	32768		/* message bytes per read */
 #define SMTP_CMD_MAX	(AUTH_LINE_MAX + 16)
-#define SMTP_ADDR_MAX	512
 #define SMTP_SUMMARY	600
 
-enum rcpt_state { RCPT_PENDING, RCPT_ACCEPTED, RCPT_FINAL };
+/* Where a recipient stands in the transaction (not spool.h's RCPT_*
+ * record states: those are what the queue file says). */
+enum txn_rcpt { TXN_RCPT_PENDING, TXN_RCPT_ACCEPTED, TXN_RCPT_FINAL };
 
 /* One mail transaction. */
 struct smtp_txn {
 	const struct smtp_msg *m;
 	struct smtp_rcpt_result *res;
-	unsigned char *rstate;	/* enum rcpt_state per recipient */
+	unsigned char *rstate;	/* enum txn_rcpt per recipient */
 	size_t *order;		/* recipients we send RCPT for */
 	size_t nvalid;
 	size_t rcpt_sent;	/* RCPT commands queued */
@@ -599,14 +600,15 @@ smtp_note_auth_choice(struct smtp_session *s, enum auth_mech m,
 	smtp_tell(s, &ev);
 }
 
-static enum rq_status
+static enum smtp_state
 smtp_choose_auth_fail(struct smtp_session *s, struct err *e)
 {
 	smtp_note_auth_choice(s, AUTH_NONE, e->msg);
-	return RQ_TEMP;
+	return SMTP_BROKEN;
 }
 
-static enum rq_status
+/* The mechanism to use: SMTP_AUTH next, or SMTP_BROKEN and why in e. */
+static enum smtp_state
 smtp_choose_auth(struct smtp_session *s, struct err *e)
 {
 	const struct smtp_params *p = s->p;
@@ -633,33 +635,43 @@ smtp_choose_auth(struct smtp_session *s, struct err *e)
 	}
 	smtp_note_auth_choice(s, m, auth_mech_name(m));
 	auth_init(&s->auth, m, p->user, p->password);
-	s->state = SMTP_AUTH;
-	return RQ_OK;
+	return SMTP_AUTH;
+}
+
+/*
+ * The set-up handlers act on the reply to state st and return the next
+ * set-up state (SMTP_READY: done), or SMTP_BROKEN when the set-up failed,
+ * with the reason in e. s->state keeps its one meaning: where the session
+ * is; it becomes SMTP_BROKEN only when nothing more may be sent, not even
+ * QUIT.
+ */
+static enum smtp_state
+smtp_setup_fail(struct smtp_session *s, enum smtp_state st, struct err *e)
+{
+	(void)smtp_reply_fail(s, st, e);
+	return SMTP_BROKEN;
 }
 
 /* After a good EHLO/HELO: STARTTLS, AUTH or ready. */
-static enum rq_status
+static enum smtp_state
 smtp_after_ehlo(struct smtp_session *s, struct err *e)
 {
 	if (s->tls == TLS_MODE_STARTTLS && !conn_tls_active(s->conn)) {
-		if (!s->caps.starttls) {
-			s->state = SMTP_BROKEN;	/* send nothing more */
-			err_set(e, RQ_TEMP, "STARTTLS not offered by %s",
-			    conn_peer(s->conn));
-			s->t0 = conn_clock_ms();
-			smtp_note(s, SMTP_STARTTLS, 0, e->msg);
-			return RQ_TEMP;
-		}
-		s->state = SMTP_STARTTLS;
-		return RQ_OK;
+		if (s->caps.starttls)
+			return SMTP_STARTTLS;
+		s->state = SMTP_BROKEN;	/* send nothing more */
+		err_set(e, RQ_TEMP, "STARTTLS not offered by %s",
+		    conn_peer(s->conn));
+		s->t0 = conn_clock_ms();
+		smtp_note(s, SMTP_STARTTLS, 0, e->msg);
+		return SMTP_BROKEN;
 	}
 	if (s->need_auth)
 		return smtp_choose_auth(s, e);
-	s->state = SMTP_READY;
-	return RQ_OK;
+	return SMTP_READY;
 }
 
-static enum rq_status
+static enum smtp_state
 smtp_handle_ehlo(struct smtp_session *s, enum smtp_state st, struct err *e)
 {
 	int code = s->reply.code;
@@ -673,33 +685,43 @@ smtp_handle_ehlo(struct smtp_session *s, enum smtp_state st, struct err *e)
 	}
 	/* HELO only where EHLO features are not needed at all. */
 	if (st == SMTP_EHLO && code / 100 == 5 && s->tls == TLS_MODE_NONE &&
-	    !s->need_auth) {
-		s->state = SMTP_HELO;
-		return RQ_OK;
-	}
-	return smtp_reply_fail(s, st, e);
+	    !s->need_auth)
+		return SMTP_HELO;
+	return smtp_setup_fail(s, st, e);
 }
 
-static enum rq_status
+static enum smtp_state
 smtp_handle_starttls(struct smtp_session *s, struct err *e)
 {
 	if (s->reply.code != 220)
-		return smtp_reply_fail(s, SMTP_STARTTLS, e);
+		return smtp_setup_fail(s, SMTP_STARTTLS, e);
 	/* Bytes after the 220 came in clear and would be read as if
 	   protected: a man in the middle's injected reply. */
 	if (conn_pending(s->conn) > 0) {
 		s->state = SMTP_BROKEN;
-		return err_set(e, RQ_TEMP, "%s sent data after its reply to "
+		err_set(e, RQ_TEMP, "%s sent data after its reply to "
 		    "STARTTLS (possible injection); not continuing",
 		    conn_peer(s->conn));
+		return SMTP_BROKEN;
 	}
 	if (smtp_tls_start(s, SMTP_STARTTLS, e) != RQ_OK)
-		return RQ_TEMP;
-	s->state = SMTP_EHLO;
-	return RQ_OK;
+		return SMTP_BROKEN;
+	return SMTP_EHLO;
 }
 
-static enum rq_status
+/* A token answered with an error challenge, then refused: expired or
+ * revoked (smtp_params.token_refused). */
+static void
+smtp_note_token_refused(struct smtp_session *s)
+{
+	if ((s->auth.mech == AUTH_XOAUTH2 ||
+	    s->auth.mech == AUTH_OAUTHBEARER) && s->auth.step == 1 &&
+	    (s->reply.code == 535 || s->reply.code == 454) &&
+	    s->p->token_refused != NULL)
+		*s->p->token_refused = 1;
+}
+
+static enum smtp_state
 smtp_handle_auth(struct smtp_session *s, struct err *e)
 {
 	char why[ERR_MSG_MAX];
@@ -708,19 +730,12 @@ smtp_handle_auth(struct smtp_session *s, struct err *e)
 
 	if (s->reply.code == 235) {
 		buf_wipe(&s->authbuf);
-		s->state = SMTP_READY;
-		return RQ_OK;
+		return SMTP_READY;
 	}
 	if (s->reply.code != 334) {
 		buf_wipe(&s->authbuf);
-		/* A token answered with an error challenge, then refused:
-		 * expired or revoked (smtp_params.token_refused). */
-		if ((s->auth.mech == AUTH_XOAUTH2 ||
-		    s->auth.mech == AUTH_OAUTHBEARER) && s->auth.step == 1 &&
-		    (s->reply.code == 535 || s->reply.code == 454) &&
-		    s->p->token_refused != NULL)
-			*s->p->token_refused = 1;
-		return smtp_reply_fail(s, SMTP_AUTH, e);
+		smtp_note_token_refused(s);
+		return smtp_setup_fail(s, SMTP_AUTH, e);
 	}
 	if ((chal = reply_line(&s->reply, 0, &len)) == NULL)
 		chal = "";
@@ -729,11 +744,34 @@ smtp_handle_auth(struct smtp_session *s, struct err *e)
 		strlcpy(why, e->msg, sizeof(why));
 		/* The server waits for an AUTH line: do not say QUIT. */
 		s->state = SMTP_BROKEN;
-		return err_set(e, RQ_TEMP, "%s (with %s)", why,
-		    conn_peer(s->conn));
+		err_set(e, RQ_TEMP, "%s (with %s)", why, conn_peer(s->conn));
+		return SMTP_BROKEN;
 	}
-	s->state = SMTP_AUTH_NEXT;
-	return RQ_OK;
+	return SMTP_AUTH_NEXT;
+}
+
+/* Act on the reply to set-up state st: the next state (see above). */
+static enum smtp_state
+smtp_handle_setup(struct smtp_session *s, enum smtp_state st, struct err *e)
+{
+	switch (st) {
+	case SMTP_GREETING:
+		if (s->reply.code != 220)
+			return smtp_setup_fail(s, st, e);
+		return SMTP_EHLO;
+	case SMTP_EHLO:
+	case SMTP_HELO:
+		return smtp_handle_ehlo(s, st, e);
+	case SMTP_STARTTLS:
+		return smtp_handle_starttls(s, e);
+	case SMTP_AUTH:
+	case SMTP_AUTH_NEXT:
+		return smtp_handle_auth(s, e);
+	default:
+		err_set(e, RQ_INTERNAL, "%s is not a set-up state",
+		    smtp_names[st]);
+		return SMTP_BROKEN;
+	}
 }
 
 /* --- transaction: handling replies ---------------------------------------- */
@@ -745,13 +783,13 @@ smtp_rcpt_set(struct smtp_txn *t, size_t i, enum rq_status st,
 	t->res[i].status = st;
 	t->res[i].code = 0;
 	strlcpy(t->res[i].text, text, sizeof(t->res[i].text));
-	t->rstate[i] = RCPT_FINAL;
+	t->rstate[i] = TXN_RCPT_FINAL;
 }
 
 /* Every recipient in state `which` gets the class of the reply. */
 static void
 smtp_rcpt_set_all(struct smtp_session *s, enum smtp_state st,
-    enum rcpt_state which)
+    enum txn_rcpt which)
 {
 	struct smtp_txn *t = s->txn;
 	char why[sizeof(t->res[0].text)];
@@ -772,12 +810,12 @@ smtp_handle_rcpt(struct smtp_session *s)
 {
 	struct smtp_txn *t = s->txn;
 	size_t i = t->order[t->rcpt_done++];
-	char arg[SMTP_ADDR_MAX + 4], why[sizeof(t->res[0].text)];
+	char arg[ADDR_MAX + 4], why[sizeof(t->res[0].text)];
 
 	if (!t->mail_ok)
 		return;		/* MAIL failed: already final */
 	if (s->reply.code / 100 == 2) {
-		t->rstate[i] = RCPT_ACCEPTED;
+		t->rstate[i] = TXN_RCPT_ACCEPTED;
 		t->naccepted++;
 		return;
 	}
@@ -798,7 +836,7 @@ smtp_handle_txn(struct smtp_session *s, enum smtp_state st, struct err *e)
 	case SMTP_MAIL:
 		t->mail_done = 1;
 		if (!(t->mail_ok = code / 100 == 2))
-			smtp_rcpt_set_all(s, st, RCPT_PENDING);
+			smtp_rcpt_set_all(s, st, TXN_RCPT_PENDING);
 		break;
 	case SMTP_RCPT:
 		smtp_handle_rcpt(s);
@@ -810,10 +848,10 @@ smtp_handle_txn(struct smtp_session *s, enum smtp_state st, struct err *e)
 			err_set(e, RQ_TEMP, "protocol error: %d", code);
 			return smtp_io_fail(s, st, e);
 		} else
-			smtp_rcpt_set_all(s, st, RCPT_ACCEPTED);
+			smtp_rcpt_set_all(s, st, TXN_RCPT_ACCEPTED);
 		break;
 	case SMTP_EOD:
-		smtp_rcpt_set_all(s, st, RCPT_ACCEPTED);
+		smtp_rcpt_set_all(s, st, TXN_RCPT_ACCEPTED);
 		break;
 	default:
 		break;
@@ -823,24 +861,12 @@ smtp_handle_txn(struct smtp_session *s, enum smtp_state st, struct err *e)
 	return RQ_OK;
 }
 
-/* Act on s->reply for state st; the set-up states choose the next one. */
+/* Act on s->reply for a state of the ready session (transaction, RSET,
+ * QUIT). */
 static enum rq_status
 smtp_handle(struct smtp_session *s, enum smtp_state st, struct err *e)
 {
 	switch (st) {
-	case SMTP_GREETING:
-		if (s->reply.code != 220)
-			return smtp_reply_fail(s, st, e);
-		s->state = SMTP_EHLO;
-		return RQ_OK;
-	case SMTP_EHLO:
-	case SMTP_HELO:
-		return smtp_handle_ehlo(s, st, e);
-	case SMTP_STARTTLS:
-		return smtp_handle_starttls(s, e);
-	case SMTP_AUTH:
-	case SMTP_AUTH_NEXT:
-		return smtp_handle_auth(s, e);
 	case SMTP_RSET:
 		if (s->reply.code / 100 == 2)
 			return RQ_OK;
@@ -889,9 +915,10 @@ smtp_note_reply(struct smtp_session *s, enum smtp_state st)
 	smtp_note(s, st, smtp_reply_ok(st, s->reply.code), NULL);
 }
 
-/* One command and its reply: the unit of the non-pipelined dialogue. */
+/* One command and its reply, not yet acted on: the unit of the
+ * non-pipelined dialogue. */
 static enum rq_status
-smtp_step(struct smtp_session *s, enum smtp_state st, struct err *e)
+smtp_exchange(struct smtp_session *s, enum smtp_state st, struct err *e)
 {
 	if (st != SMTP_AUTH_NEXT)
 		s->t0 = conn_clock_ms();
@@ -902,6 +929,15 @@ smtp_step(struct smtp_session *s, enum smtp_state st, struct err *e)
 		return RQ_TEMP;
 	}
 	smtp_note_reply(s, st);
+	return RQ_OK;
+}
+
+/* RSET or QUIT in a ready session. */
+static enum rq_status
+smtp_step(struct smtp_session *s, enum smtp_state st, struct err *e)
+{
+	if (smtp_exchange(s, st, e) != RQ_OK)
+		return RQ_TEMP;
 	return smtp_handle(s, st, e);
 }
 
@@ -966,7 +1002,6 @@ smtp_new(const struct smtp_params *p)
 	return s;
 }
 
-/* Connect (and for smtps shake hands), then run the set-up states. */
 /*
  * Session set-up failed in state st: could the server not be reached
  * (see smtp_params.unreachable)? A STARTTLS whose handshake failed
@@ -982,13 +1017,14 @@ smtp_set_unreachable(struct smtp_session *s, enum smtp_state st)
 	    (st == SMTP_STARTTLS && s->reply.code == 220);
 }
 
+/* Connect (and for smtps shake hands), then run the set-up states from
+ * the greeting until the session is ready. */
 static enum rq_status
 smtp_setup(struct smtp_session *s, struct err *e)
 {
 	const struct smtp_params *p = s->p;
-	enum smtp_state st;
-
 	struct conn_watch w = { smtp_conn_event, s };
+	enum smtp_state st, next;
 
 	s->t0 = conn_clock_ms();
 	if (conn_open(&s->conn, p->host, p->port,
@@ -1005,14 +1041,14 @@ smtp_setup(struct smtp_session *s, struct err *e)
 		smtp_set_unreachable(s, SMTP_TLS);
 		return RQ_TEMP;
 	}
-	s->state = SMTP_GREETING;
-	while (s->state != SMTP_READY) {
-		st = s->state;
-		if (smtp_step(s, st, e) != RQ_OK) {
+	for (st = SMTP_GREETING; st != SMTP_READY; st = next) {
+		if (smtp_exchange(s, st, e) != RQ_OK ||
+		    (next = smtp_handle_setup(s, st, e)) == SMTP_BROKEN) {
 			smtp_set_unreachable(s, st);
 			return RQ_TEMP;
 		}
 	}
+	s->state = SMTP_READY;
 	return RQ_OK;
 }
 
@@ -1078,7 +1114,7 @@ smtp_txn_init(struct smtp_txn *t, const struct smtp_msg *m,
 		return err_sys(e, RQ_TEMP, "SMTP transaction");
 	}
 	for (i = 0; i < m->nrcpt; i++) {
-		if (smtp_text_ok(m->rcpts[i], SMTP_ADDR_MAX))
+		if (smtp_text_ok(m->rcpts[i], ADDR_MAX))
 			t->order[t->nvalid++] = i;
 		else
 			smtp_rcpt_set(t, i, RQ_PERM, "invalid recipient "
@@ -1098,7 +1134,7 @@ smtp_txn_refuse(struct smtp_session *s, struct smtp_txn *t)
 	const struct smtp_msg *m = t->m;
 	char why[sizeof(t->res[0].text)];
 
-	if (!smtp_text_ok(m->sender, SMTP_ADDR_MAX))
+	if (!smtp_text_ok(m->sender, ADDR_MAX))
 		strlcpy(why, "invalid sender address (control characters, "
 		    "'<' or '>', or too long)", sizeof(why));
 	else if (m->smtputf8 && !s->caps.smtputf8)
@@ -1263,7 +1299,7 @@ smtp_txn_abort(struct smtp_session *s, struct smtp_txn *t, struct err *e)
 	size_t i;
 
 	for (i = 0; i < t->m->nrcpt; i++)
-		if (t->rstate[i] != RCPT_FINAL)
+		if (t->rstate[i] != TXN_RCPT_FINAL)
 			smtp_rcpt_set(t, i, RQ_TEMP, e->msg);
 	s->state = SMTP_BROKEN;
 	e->status = RQ_TEMP;

@@ -19,9 +19,9 @@
 
 #include <stddef.h>
 #include <sys/types.h>
-#include "cfg.h"
 #include "dsn.h"
 #include "err.h"
+#include "proto.h"
 
 struct smtp_session;
 struct reply_caps;

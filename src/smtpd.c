@@ -94,11 +94,11 @@ out_flush(struct smtpd *d)
 	d->olen = 0;
 }
 
-static void reply(struct smtpd *d, const char *fmt, ...) RQ_PRINTF(2, 3);
+static void say(struct smtpd *d, const char *fmt, ...) RQ_PRINTF(2, 3);
 
 /* One reply line; CRLF is added. */
 static void
-reply(struct smtpd *d, const char *fmt, ...)
+say(struct smtpd *d, const char *fmt, ...)
 {
 	char line[512];
 	va_list ap;
@@ -206,14 +206,14 @@ parse_path(struct smtpd *d, const char *arg, const char *kw, char **path,
 	struct err e;
 
 	if (strncasecmp(arg, kw, kwlen) != 0) {
-		reply(d, "501 5.5.4 Syntax: %s<address>", kw);
+		say(d, "501 5.5.4 Syntax: %s<address>", kw);
 		return -1;
 	}
 	for (a = arg + kwlen; *a == ' '; a++)
 		;
 	if (*a == '<') {
 		if ((end = strchr(++a, '>')) == NULL) {
-			reply(d, "501 5.1.7 Missing '>' in the address");
+			say(d, "501 5.1.7 Missing '>' in the address");
 			return -1;
 		}
 		/* A source route "@a,@b:" is ignored (RFC 5321 C). */
@@ -226,31 +226,31 @@ parse_path(struct smtpd *d, const char *arg, const char *kw, char **path,
 		end = a + n;
 	}
 	if (*end != '\0' && *end != ' ') {
-		reply(d, "501 5.1.7 Bad address syntax");
+		say(d, "501 5.1.7 Bad address syntax");
 		return -1;
 	}
 	for (*params = end; **params == ' '; (*params)++)
 		;
 	if ((raw = strndup(a, n)) == NULL) {
-		reply(d, "451 4.3.0 Out of memory");
+		say(d, "451 4.3.0 Out of memory");
 		return -1;
 	}
 	if (n > 0 && addr_check(raw, "address", &e) != RQ_OK) {
 		free(raw);
-		reply(d, "501 5.1.3 Bad address syntax");
+		say(d, "501 5.1.3 Bad address syntax");
 		return -1;
 	}
 	*path = n == 0 ? raw : addr_qualify(raw, d->p->tmpl->domain);
 	if (n > 0)
 		free(raw);
 	if (*path == NULL) {
-		reply(d, "451 4.3.0 Out of memory");
+		say(d, "451 4.3.0 Out of memory");
 		return -1;
 	}
 	/* Qualified, it may have grown past what the spool takes. */
 	if (n > 0 && addr_check(*path, "address", &e) != RQ_OK) {
 		free(*path);
-		reply(d, "501 5.1.3 Address too long once qualified");
+		say(d, "501 5.1.3 Address too long once qualified");
 		return -1;
 	}
 	return 0;
@@ -271,7 +271,7 @@ mail_params(struct smtpd *d, const char *s)
 		if ((n = strcspn(s, " ")) == 0)
 			break;
 		if (n >= sizeof(word)) {
-			reply(d, "501 5.5.4 Parameter too long");
+			say(d, "501 5.5.4 Parameter too long");
 			return -1;
 		}
 		memcpy(word, s, n);
@@ -279,12 +279,12 @@ mail_params(struct smtpd *d, const char *s)
 		if (strncasecmp(word, "SIZE=", 5) == 0) {
 			size = strtonum(word + 5, 0, LLONG_MAX, &errstr);
 			if (errstr != NULL) {
-				reply(d, "501 5.5.4 Bad SIZE parameter");
+				say(d, "501 5.5.4 Bad SIZE parameter");
 				return -1;
 			}
 			if (d->p->tmpl->max_size > 0 &&
 			    size > (long long)d->p->tmpl->max_size) {
-				reply(d, "552 5.3.4 Message size exceeds the "
+				say(d, "552 5.3.4 Message size exceeds the "
 				    "fixed limit");
 				return -1;
 			}
@@ -293,10 +293,10 @@ mail_params(struct smtpd *d, const char *s)
 		    strcasecmp(word, "SMTPUTF8") == 0)
 			continue;
 		else if (strncasecmp(word, "BODY=", 5) == 0) {
-			reply(d, "501 5.5.4 Unsupported BODY type");
+			say(d, "501 5.5.4 Unsupported BODY type");
 			return -1;
 		} else {
-			reply(d, "555 5.5.4 Unsupported parameter");
+			say(d, "555 5.5.4 Unsupported parameter");
 			return -1;
 		}
 	}
@@ -306,25 +306,25 @@ mail_params(struct smtpd *d, const char *s)
 /* ---- commands ---------------------------------------------------------- */
 
 static void
-cmd_helo(struct smtpd *d, const char *arg, int ehlo)
+v_hello(struct smtpd *d, const char *arg, int ehlo)
 {
 	if (*arg == '\0') {
-		reply(d, "501 5.5.4 Syntax: %s hostname", ehlo ? "EHLO" :
+		say(d, "501 5.5.4 Syntax: %s hostname", ehlo ? "EHLO" :
 		    "HELO");
 		return;
 	}
 	d->state = SMTPD_READY;
 	txn_reset(d);
 	if (!ehlo) {
-		reply(d, "250 %s", d->p->hostname);
+		say(d, "250 %s", d->p->hostname);
 		return;
 	}
-	reply(d, "250-%s", d->p->hostname);
-	reply(d, "250-PIPELINING");
-	reply(d, "250-SIZE %lld", (long long)d->p->tmpl->max_size);
-	reply(d, "250-8BITMIME");
-	reply(d, "250-SMTPUTF8");
-	reply(d, "250 ENHANCEDSTATUSCODES");
+	say(d, "250-%s", d->p->hostname);
+	say(d, "250-PIPELINING");
+	say(d, "250-SIZE %lld", (long long)d->p->tmpl->max_size);
+	say(d, "250-8BITMIME");
+	say(d, "250-SMTPUTF8");
+	say(d, "250 ENHANCEDSTATUSCODES");
 }
 
 /* The sender policy said no to path: 1 after the 550 reply. */
@@ -337,20 +337,20 @@ sender_refused(struct smtpd *d, const char *path)
 	    d->p->dirfd, d->p->tmpl, path, &e) == RQ_OK)
 		return 0;
 	if (e.status == RQ_NOPERM)
-		reply(d, "550 5.7.1 %s", e.msg);
+		say(d, "550 5.7.1 %s", e.msg);
 	else
-		reply(d, "451 4.3.0 %s", e.msg);
+		say(d, "451 4.3.0 %s", e.msg);
 	return 1;
 }
 
 static void
-cmd_mail(struct smtpd *d, const char *arg)
+v_mail(struct smtpd *d, const char *arg)
 {
 	const char *params;
 	char *path;
 
 	if (d->state == SMTPD_MAIL || d->state == SMTPD_RCPT) {
-		reply(d, "503 5.5.1 Error: nested MAIL command");
+		say(d, "503 5.5.1 Error: nested MAIL command");
 		return;
 	}
 	if (parse_path(d, arg, "FROM:", &path, &params) == -1)
@@ -362,24 +362,24 @@ cmd_mail(struct smtpd *d, const char *arg)
 	txn_reset(d);
 	d->sender = path;
 	d->state = SMTPD_MAIL;
-	reply(d, "250 2.1.0 Ok");
+	say(d, "250 2.1.0 Ok");
 }
 
 static void
-cmd_rcpt(struct smtpd *d, const char *arg)
+v_rcpt(struct smtpd *d, const char *arg)
 {
 	size_t max = d->p->max_rcpt ? d->p->max_rcpt : SMTPD_RCPT_MAX;
 	const char *params;
 	char *path, **v;
 
 	if (d->state != SMTPD_MAIL && d->state != SMTPD_RCPT) {
-		reply(d, "503 5.5.1 Error: need MAIL command");
+		say(d, "503 5.5.1 Error: need MAIL command");
 		return;
 	}
 	if (parse_path(d, arg, "TO:", &path, &params) == -1)
 		return;
 	if (*path == '\0' || *params != '\0') {
-		reply(d, *path == '\0' ? "501 5.1.3 Empty recipient address" :
+		say(d, *path == '\0' ? "501 5.1.3 Empty recipient address" :
 		    "555 5.5.4 Unsupported parameter");
 		free(path);
 		return;
@@ -389,34 +389,34 @@ cmd_rcpt(struct smtpd *d, const char *arg)
 	if (max > SPOOL_RCPT_MAX)
 		max = SPOOL_RCPT_MAX;
 	if (d->nrcpt >= max) {
-		reply(d, "452 4.5.3 Error: too many recipients (limit %zu)",
+		say(d, "452 4.5.3 Error: too many recipients (limit %zu)",
 		    max);
 		free(path);
 		return;
 	}
 	if ((v = array_grow(d->rcpts, d->nrcpt, sizeof(*v))) == NULL) {
-		reply(d, "451 4.3.0 Out of memory");
+		say(d, "451 4.3.0 Out of memory");
 		free(path);
 		return;
 	}
 	d->rcpts = v;
 	d->rcpts[d->nrcpt++] = path;
 	d->state = SMTPD_RCPT;
-	reply(d, "250 2.1.5 Ok");
+	say(d, "250 2.1.5 Ok");
 }
 
 static void
-cmd_data(struct smtpd *d, const char *arg)
+v_data(struct smtpd *d, const char *arg)
 {
 	struct err e;
 
 	if (d->state != SMTPD_RCPT) {
-		reply(d, d->state == SMTPD_MAIL ? "503 5.5.1 Error: need RCPT "
+		say(d, d->state == SMTPD_MAIL ? "503 5.5.1 Error: need RCPT "
 		    "command" : "503 5.5.1 Error: need MAIL command");
 		return;
 	}
 	if (*arg != '\0') {
-		reply(d, "501 5.5.4 Syntax: DATA");
+		say(d, "501 5.5.4 Syntax: DATA");
 		return;
 	}
 	d->so = *d->p->tmpl;
@@ -430,11 +430,11 @@ cmd_data(struct smtpd *d, const char *arg)
 	d->so.drop_privileges = 0;	/* dropped before the session */
 	if (submit_begin(d->p->dirfd, &d->so, &d->msg, &e) != RQ_OK) {
 		log_warnx("smtp session: %s", e.msg);
-		reply(d, "451 4.3.0 Error: queue file write error");
+		say(d, "451 4.3.0 Error: queue file write error");
 		return;
 	}
 	d->state = SMTPD_DATA;
-	reply(d, "354 End data with <CR><LF>.<CR><LF>");
+	say(d, "354 End data with <CR><LF>.<CR><LF>");
 }
 
 /* The "." came: commit, and say so only once it is durable. */
@@ -448,7 +448,7 @@ data_end(struct smtpd *d)
 
 	d->msg = NULL;
 	if (d->too_big) {
-		reply(d, "552 5.3.4 Message size exceeds the fixed limit");
+		say(d, "552 5.3.4 Message size exceeds the fixed limit");
 		txn_reset(d);
 		return;
 	}
@@ -458,15 +458,15 @@ data_end(struct smtpd *d)
 		    (unsigned long)d->p->tmpl->uid, d->sender);
 		if (d->p->queued != NULL)
 			d->p->queued(d->p->arg, id);
-		reply(d, "250 2.0.0 Ok: queued as %s", id);
+		say(d, "250 2.0.0 Ok: queued as %s", id);
 	} else if (st == RQ_DATAERR) {
 		log_warnx("smtp session: %s", e.msg);
-		reply(d, strstr(e.msg, "too large") != NULL ? "552 5.3.4 "
+		say(d, strstr(e.msg, "too large") != NULL ? "552 5.3.4 "
 		    "Message size exceeds the fixed limit" : "554 5.6.0 "
 		    "Message refused: malformed content");
 	} else {
 		log_warnx("smtp session: %s", e.msg);
-		reply(d, "451 4.3.0 Error: queue file write error");
+		say(d, "451 4.3.0 Error: queue file write error");
 	}
 	txn_reset(d);
 }
@@ -501,31 +501,31 @@ struct verb {
 	void (*fn)(struct smtpd *, const char *);
 };
 
-static void v_helo(struct smtpd *d, const char *a) { cmd_helo(d, a, 0); }
-static void v_ehlo(struct smtpd *d, const char *a) { cmd_helo(d, a, 1); }
+static void v_helo(struct smtpd *d, const char *a) { v_hello(d, a, 0); }
+static void v_ehlo(struct smtpd *d, const char *a) { v_hello(d, a, 1); }
 
 static void
 v_rset(struct smtpd *d, const char *a)
 {
 	(void)a;
 	txn_reset(d);
-	reply(d, "250 2.0.0 Ok");
+	say(d, "250 2.0.0 Ok");
 }
 
 static void
 v_noop(struct smtpd *d, const char *a)
 {
 	(void)a;
-	reply(d, "250 2.0.0 Ok");
+	say(d, "250 2.0.0 Ok");
 }
 
 static void
 v_vrfy(struct smtpd *d, const char *a)
 {
 	if (*a == '\0')
-		reply(d, "501 5.5.4 Syntax: VRFY address");
+		say(d, "501 5.5.4 Syntax: VRFY address");
 	else
-		reply(d, "252 2.0.0 Cannot VRFY user, but will accept "
+		say(d, "252 2.0.0 Cannot VRFY user, but will accept "
 		    "message and attempt delivery");
 }
 
@@ -533,7 +533,7 @@ static void
 v_help(struct smtpd *d, const char *a)
 {
 	(void)a;
-	reply(d, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP "
+	say(d, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP "
 	    "VRFY HELP QUIT");
 }
 
@@ -541,15 +541,15 @@ static void
 v_quit(struct smtpd *d, const char *a)
 {
 	(void)a;
-	reply(d, "221 2.0.0 Bye");
+	say(d, "221 2.0.0 Bye");
 	txn_reset(d);
 	d->state = SMTPD_QUIT;
 }
 
 static const struct verb verbs[] = {
 	{ "HELO", 1, v_helo }, { "EHLO", 1, v_ehlo },
-	{ "MAIL", 1, cmd_mail }, { "RCPT", 1, cmd_rcpt },
-	{ "DATA", 1, cmd_data }, { "RSET", 0, v_rset },
+	{ "MAIL", 1, v_mail }, { "RCPT", 1, v_rcpt },
+	{ "DATA", 1, v_data }, { "RSET", 0, v_rset },
 	{ "NOOP", 1, v_noop }, { "VRFY", 1, v_vrfy },
 	{ "HELP", 1, v_help }, { "QUIT", 0, v_quit },
 };
@@ -572,7 +572,7 @@ smtpd_command(struct smtpd *d, char *line)
 		if (n != 4 || strncasecmp(line, verbs[i].name, 4) != 0)
 			continue;
 		if (!verbs[i].arg && *arg != '\0')
-			reply(d, "501 5.5.4 Syntax: %s", verbs[i].name);
+			say(d, "501 5.5.4 Syntax: %s", verbs[i].name);
 		else
 			verbs[i].fn(d, arg);
 		return;
@@ -580,10 +580,10 @@ smtpd_command(struct smtpd *d, char *line)
 	for (i = 0; i < sizeof(unimplemented) / sizeof(unimplemented[0]); i++)
 		if (strlen(unimplemented[i]) == n &&
 		    strncasecmp(line, unimplemented[i], n) == 0) {
-			reply(d, "502 5.5.1 Error: command not implemented");
+			say(d, "502 5.5.1 Error: command not implemented");
 			return;
 		}
-	reply(d, "500 5.5.2 Error: command not recognized");
+	say(d, "500 5.5.2 Error: command not recognized");
 }
 
 /* A command line: bounded, no NUL, trailing spaces ignored. */
@@ -595,13 +595,13 @@ command_line(struct smtpd *d, const char *p, size_t len, int *skip, int nl)
 	if (*skip || !nl || len > SMTPD_LINE_MAX - 2) {
 		*skip = !nl;	/* the rest of an overlong line */
 		if (nl)
-			reply(d, "500 5.5.2 Error: line too long");
+			say(d, "500 5.5.2 Error: line too long");
 		return;
 	}
 	while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
 		len--;
 	if (memchr(p, '\0', len) != NULL) {
-		reply(d, "500 5.5.2 Error: NUL in command");
+		say(d, "500 5.5.2 Error: NUL in command");
 		return;
 	}
 	memcpy(line, p, len);
@@ -625,7 +625,7 @@ smtpd_session(int infd, int outfd, const struct smtpd_params *p,
 	d->infd = infd;
 	d->outfd = outfd;
 	d->state = SMTPD_INIT;
-	reply(d, "220 %s ESMTP relayq", p->hostname);
+	say(d, "220 %s ESMTP relayq", p->hostname);
 	while (d->state != SMTPD_QUIT && !d->werr &&
 	    in_next(d, &s, &len, &nl) == 1) {
 		if (d->state == SMTPD_DATA)
