@@ -38,11 +38,13 @@
 #include "log.h"
 #include "mailq.h"
 #include "priv.h"
+#include "queue.h"
 #include "refuse.h"
 #include "smtpd.h"
 #include "spool.h"
 #include "submit.h"
 #include "usage.h"
+#include "vis.h"
 
 enum mode { M_SUBMIT, M_MAILQ, M_NEWALIASES, M_RUNQ, M_VERIFY, M_SMTP };
 enum delivery { D_BACKGROUND, D_QUEUE, D_INTERACTIVE };
@@ -79,7 +81,6 @@ usage(void)
 }
 
 static int bad_usage(const char *fmt, ...) RQ_PRINTF(1, 2);
-static int has_ctl(const char *s);
 
 static int
 bad_usage(const char *fmt, ...)
@@ -145,7 +146,7 @@ opt_qsel(struct sm_opts *o, char kind, const char *s)
 
 	if (*s == '\0' || (kind == 'R' && strcmp(s, "@") == 0))
 		return bad_usage("-q%c: missing the string to match", kind);
-	if (has_ctl(s))
+	if (vis_has_ctl(s))
 		return bad_usage("-q%c: control character", kind);
 	if (kind == 'I' && strspn(s, "0123456789ABCDEFabcdef") != strlen(s))
 		return bad_usage("-qI%s: queue ids are hexadecimal", s);
@@ -195,7 +196,7 @@ opt_dsn_tag(struct sm_opts *o, char c, const char *v)
 			    DSN_ENVID_MAX);
 		return 0;
 	}
-	if (*v == '\0' || has_ctl(v) || strlen(v) > 64)
+	if (*v == '\0' || vis_has_ctl(v) || strlen(v) > 64)
 		return bad_usage("-L: the syslog tag must be 1 to 64 printable "
 		    "characters");
 	o->log_tag = v;
@@ -351,15 +352,6 @@ run_pass(struct cfg *c, const struct deliver_opts *o)
 }
 
 static int
-has_ctl(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return 1;
-	return 0;
-}
-
-static int
 first_addr(void *arg, const char *a)
 {
 	char **out = arg;
@@ -376,7 +368,7 @@ sender_address(const char *v, const char *domain, char **out, struct err *e)
 	char *a = NULL;
 
 	*out = NULL;
-	if (has_ctl(v))
+	if (vis_has_ctl(v))
 		return err_set(e, RQ_DATAERR, "-f: control character in the "
 		    "sender address");
 	if (addr_parse_list(v, strlen(v), first_addr, &a, e) != RQ_OK)
@@ -404,7 +396,7 @@ gecos_name(const struct passwd *pw)
 	    pw->pw_name == NULL || pw->pw_name[0] == '\0')
 		return NULL;
 	n = strcspn(pw->pw_gecos, ",");
-	if ((name = strndup(pw->pw_gecos, n)) == NULL || has_ctl(name) ||
+	if ((name = strndup(pw->pw_gecos, n)) == NULL || vis_has_ctl(name) ||
 	    n == 0) {
 		free(name);
 		return NULL;
@@ -457,7 +449,7 @@ prepare(const struct sm_opts *o, struct cfg *c, struct submission *s,
 	if (o->nrcpt == 0 && !o->extract)
 		return err_set(e, RQ_USAGE, "no recipients given (name them "
 		    "as arguments, or use -t)");
-	if (pw != NULL && !has_ctl(pw->pw_name) && pw->pw_name[0] != '\0')
+	if (pw != NULL && !vis_has_ctl(pw->pw_name) && pw->pw_name[0] != '\0')
 		strlcpy(login, pw->pw_name, sizeof(login));
 	else
 		snprintf(login, sizeof(login), "uid%lu",
@@ -475,7 +467,7 @@ prepare(const struct sm_opts *o, struct cfg *c, struct submission *s,
 		}
 	} else if ((s->sender = strdup(s->from_addr)) == NULL)
 		return err_sys(e, RQ_TEMP, "malloc");
-	if (o->fullname != NULL && has_ctl(o->fullname))
+	if (o->fullname != NULL && vis_has_ctl(o->fullname))
 		return err_set(e, RQ_DATAERR, "-F: control character in the "
 		    "full name");
 	s->fullname = o->fullname != NULL ? strdup(o->fullname) :
@@ -651,7 +643,7 @@ static void
 verify_malformed(struct verify *v, const char *a)
 {
 	for (; *a != '\0'; a++)
-		putchar((unsigned char)*a < 0x20 || *a == 0x7f ? '?' : *a);
+		putchar(vis_is_ctl((unsigned char)*a) ? '?' : *a);
 	printf("... malformed address\n");
 	v->bad = 1;
 }
@@ -693,7 +685,7 @@ do_verify(const struct sm_opts *o, struct cfg *c, int was_setid)
 	if (o->nrcpt == 0)
 		return bad_usage("-bv: name the addresses to verify");
 	for (i = 0; i < o->nrcpt; i++) {
-		st = has_ctl(o->rcpts[i]) ? RQ_DATAERR : addr_parse_list(
+		st = vis_has_ctl(o->rcpts[i]) ? RQ_DATAERR : addr_parse_list(
 		    o->rcpts[i], strlen(o->rcpts[i]), verify_one, &v, &e);
 		if (st == RQ_DATAERR)
 			verify_malformed(&v, o->rcpts[i]);
@@ -726,23 +718,12 @@ do_submit(const struct sm_opts *o, struct cfg *c, int custom, int was_setid)
 	return EX_OK;
 }
 
-/* The ids a -bs session queued, for delivery after it. */
-struct bs_ids {
-	char (*v)[SPOOL_ID_LEN + 1];
-	size_t n;
-};
-
+/* An id a -bs session queued, kept for delivery after it. */
 static void
 bs_queued(void *arg, const char *id)
 {
-	struct bs_ids *ids = arg;
-	char (*v)[SPOOL_ID_LEN + 1];
-
 	/* Without memory the message stays queued for `sendmail -q`. */
-	if ((v = array_grow(ids->v, ids->n, sizeof(*v))) == NULL)
-		return;
-	ids->v = v;
-	strlcpy(ids->v[ids->n++], id, SPOOL_ID_LEN + 1);
+	(void)idlist_add_id(arg, id);
 }
 
 /* MAIL FROM in -bs: the sender policy of refuse.h. */
@@ -774,7 +755,7 @@ bs_fail(const struct err *e)
 
 /* Deliver what the session queued, as after_commit() does for one. */
 static void
-bs_deliver(const struct sm_opts *o, struct cfg *c, const struct bs_ids *ids,
+bs_deliver(const struct sm_opts *o, struct cfg *c, const struct idlist *ids,
     int may_deliver, int wake)
 {
 	size_t i;
@@ -788,10 +769,10 @@ bs_deliver(const struct sm_opts *o, struct cfg *c, const struct bs_ids *ids,
 		return;
 	if (o->delivery == D_QUEUE || !may_deliver)
 		return;
-	if (o->delivery == D_BACKGROUND && background(ids->v[0]) != 0)
+	if (o->delivery == D_BACKGROUND && background(ids->ids[0]) != 0)
 		return;
 	for (i = 0; i < ids->n; i++)
-		(void)cmd_run_queue(c, ids->v[i], 1, 0, 0);
+		(void)cmd_run_queue(c, ids->ids[i], 1, 0, 0);
 	if (o->delivery == D_BACKGROUND)
 		_exit(0);
 }
@@ -808,7 +789,7 @@ do_smtp(const struct sm_opts *o, struct cfg *c, int custom, int was_setid)
 	struct submission s;
 	struct submit_opts tmpl;
 	struct smtpd_params p;
-	struct bs_ids ids = { NULL, 0 };
+	struct idlist ids = { NULL, 0, 0 };
 	struct usage_admit ua;
 	struct dropper dr = DROPPER_INIT;
 	struct spool sp;
@@ -873,7 +854,7 @@ do_smtp(const struct sm_opts *o, struct cfg *c, int custom, int was_setid)
 	spool_close(&sp);
 	submission_free(&s);
 	bs_deliver(o, c, &ids, !was_setid || getuid() == 0 || custom, wake);
-	free(ids.v);
+	idlist_free(&ids);
 	return EX_OK;
 }
 

@@ -4,12 +4,13 @@
  * A state machine like the client's: an enum of states with a name table;
  * smtpd_command() dispatches one command line through a verb table whose
  * entries name the states they are allowed in, and the DATA state feeds
- * content lines to the submit module. Input is read in 64 KiB blocks: a
- * command line is at most SMTPD_LINE_MAX octets (longer ones are refused
- * and skipped), a DATA line may be any length and is passed on in pieces,
- * so memory does not grow with the input. Replies are buffered and
- * written before every read that would block (PIPELINING). Nothing here
- * writes to stderr: failures are replies, and log lines go to syslog.
+ * content lines to the submit module. Input comes through linereader.h's
+ * reader (64 KiB blocks): a command line is at most SMTPD_LINE_MAX octets
+ * (longer ones are refused and skipped), a DATA line may be any length
+ * and is passed on in pieces, so memory does not grow with the input.
+ * Replies are buffered and written before every read that would block
+ * (PIPELINING). Nothing here writes to stderr: failures are replies, and
+ * log lines go to syslog.
  */
 #include "config.h"
 
@@ -25,6 +26,7 @@
 #include "compat.h"
 #include "addr.h"
 #include "buf.h"
+#include "linereader.h"
 #include "log.h"
 #include "smtpd.h"
 
@@ -50,10 +52,9 @@ static const char *const smtpd_names[SMTPD_NSTATES] = {
 struct smtpd {
 	const struct smtpd_params *p;
 	enum smtpd_state state;
-	int infd, outfd;
-	int eof, rerr, werr;
-	size_t start, end;
-	char in[65536];
+	int outfd;
+	int werr;
+	struct linereader in;
 	size_t olen;
 	char out[4096];
 	/* the transaction */
@@ -120,54 +121,11 @@ say(struct smtpd *d, const char *fmt, ...)
 
 /* ---- input ------------------------------------------------------------- */
 
-/*
- * Next line or piece, as submit's reader: *p and *len without the LF and
- * the CRs before it, *nl when the line ended. 1 = got one, 0 = end of
- * input.
- */
-static int
-in_next(struct smtpd *d, const char **p, size_t *len, int *nl)
+/* The reader's hook: replies go out before it waits for more input. */
+static void
+flush_before_read(void *arg)
 {
-	char *s, *lf;
-	ssize_t n;
-
-	for (;;) {
-		s = d->in + d->start;
-		if ((lf = memchr(s, '\n', d->end - d->start)) != NULL) {
-			*p = s;
-			*len = (size_t)(lf - s);
-			while (*len > 0 && s[*len - 1] == '\r')
-				(*len)--;
-			*nl = 1;
-			d->start = (size_t)(lf - d->in) + 1;
-			return 1;
-		}
-		if (d->eof || (d->start == 0 && d->end == sizeof(d->in))) {
-			if (d->end == d->start)
-				return 0;
-			*p = s;
-			*len = d->end - d->start;
-			if (!d->eof && *len > 1 && s[*len - 1] == '\r')
-				(*len)--;
-			*nl = 0;
-			d->start += *len;
-			return 1;
-		}
-		if (d->start > 0) {
-			memmove(d->in, s, d->end - d->start);
-			d->end -= d->start;
-			d->start = 0;
-		}
-		out_flush(d);	/* replies go out before we wait */
-		n = read(d->infd, d->in + d->end, sizeof(d->in) - d->end);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			d->rerr = n == -1;
-			d->eof = 1;
-		} else
-			d->end += (size_t)n;
-	}
+	out_flush(arg);
 }
 
 /* ---- the transaction --------------------------------------------------- */
@@ -622,12 +580,12 @@ smtpd_session(int infd, int outfd, const struct smtpd_params *p,
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		return err_sys(e, RQ_TEMP, "malloc");
 	d->p = p;
-	d->infd = infd;
+	lr_init(&d->in, infd, flush_before_read, d);
 	d->outfd = outfd;
 	d->state = SMTPD_INIT;
 	say(d, "220 %s ESMTP relayq", p->hostname);
 	while (d->state != SMTPD_QUIT && !d->werr &&
-	    in_next(d, &s, &len, &nl) == 1) {
+	    lr_next(&d->in, &s, &len, &nl) == 1) {
 		if (d->state == SMTPD_DATA)
 			data_line(d, s, len, nl, cont);
 		else

@@ -40,71 +40,14 @@
 #include "addr.h"
 #include "buf.h"
 #include "header.h"
+#include "linereader.h"
 #include "priv.h"
 #include "reencode.h"
 #include "submit.h"
+#include "vis.h"
 
 #define FIELD_MAX	(16 << 20)
 #define LINE_MAX_OCTETS	HEADER_LINE_MAX	/* RFC 5322 2.1.1, no CRLF */
-
-struct lreader {
-	int fd;
-	size_t start, end;
-	int eof;
-	int rerrno;
-	char buf[65536];
-};
-
-/*
- * Next line or piece: *p and *len without the LF (and CRs before it), *nl
- * set when the line was terminated. 1 = got one, 0 = EOF, -1 = error.
- */
-static int
-lr_next(struct lreader *r, const char **p, size_t *len, int *nl)
-{
-	char *s, *lf;
-	ssize_t n;
-
-	for (;;) {
-		s = r->buf + r->start;
-		if ((lf = memchr(s, '\n', r->end - r->start)) != NULL) {
-			*p = s;
-			*len = (size_t)(lf - s);
-			while (*len > 0 && s[*len - 1] == '\r')
-				(*len)--;
-			*nl = 1;
-			r->start = (size_t)(lf - r->buf) + 1;
-			return 1;
-		}
-		if (r->eof || (r->start == 0 && r->end == sizeof(r->buf))) {
-			if (r->end == r->start)
-				return 0;
-			*p = s;
-			*len = r->end - r->start;
-			/* Keep a trailing CR: its LF may come next. */
-			if (!r->eof && *len > 1 && s[*len - 1] == '\r')
-				(*len)--;
-			*nl = 0;
-			r->start += *len;
-			return 1;
-		}
-		if (r->start > 0) {
-			memmove(r->buf, s, r->end - r->start);
-			r->end -= r->start;
-			r->start = 0;
-		}
-		n = read(r->fd, r->buf + r->end, sizeof(r->buf) - r->end);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			r->rerrno = errno;
-			return -1;
-		}
-		if (n == 0)
-			r->eof = 1;
-		r->end += (size_t)n;
-	}
-}
 
 /*
  * A set of recipients, deduplicated (case-insensitive), in input order.
@@ -200,7 +143,7 @@ struct sub {
 	const struct submit_opts *o;
 	struct err *e;
 	struct spool_writer w;
-	struct lreader r;
+	struct linereader r;
 	struct buf field;	/* the header field being read */
 	struct rcpts hdr;	/* -t: To, Cc, Bcc */
 	struct rcpts resent;	/* -t: Resent-To, Resent-Cc, Resent-Bcc */
@@ -706,7 +649,7 @@ submit_message(int dirfd, const struct submit_opts *o, int infd,
 	if ((s = sub_new(o, e)) == NULL)
 		return err_sys(e, RQ_TEMP, "malloc");
 	if ((st = sub_open(s, dirfd)) == RQ_OK) {
-		s->r.fd = infd;
+		lr_init(&s->r, infd, NULL, NULL);
 		if ((st = read_input(s)) == RQ_OK)
 			st = sub_close(s, id);
 		else
@@ -770,44 +713,23 @@ submit_cancel(struct submit *m)
 	free(m);
 }
 
-static int
-has_control(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return 1;
-	return 0;
-}
-
-/* s with control characters shown as '?' (for error messages). */
-static const char *
-printable(const char *s)
-{
-	static char out[64];
-	size_t i;
-
-	for (i = 0; s[i] != '\0' && i < sizeof(out) - 1; i++)
-		out[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' :
-		    s[i];
-	out[i] = '\0';
-	return out;
-}
-
 enum rq_status
 submit_parse_rcpts(char *const *args, size_t nargs, const char *domain,
     char ***out, size_t *nout, struct err *e)
 {
 	struct rcpts rs;
 	enum rq_status st = RQ_OK;
+	char shown[64];
 	size_t i;
 
 	memset(&rs, 0, sizeof(rs));
 	for (i = 0; i < nargs && st == RQ_OK; i++) {
 		/* In a header CR and LF are folding; in an argument they can
 		 * only be an attempt to inject a recipient or a command. */
-		if (has_control(args[i]))
+		if (vis_has_ctl(args[i]))
 			st = err_set(e, RQ_DATAERR, "recipient argument: control "
-			    "character in \"%.60s\"", printable(args[i]));
+			    "character in \"%.60s\"", vis_ctl(shown,
+			    sizeof(shown), args[i]));
 		else
 			st = collect(&rs, args[i], strlen(args[i]), domain,
 			    "recipient argument", e);

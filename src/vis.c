@@ -145,3 +145,30 @@ vis_puts(FILE *fp, const char *s)
 	vis_write(&v, fp, s, strlen(s));
 	vis_flush(&v, fp);
 }
+
+int
+vis_is_ctl(unsigned char c)
+{
+	return c < 0x20 || c == 0x7f;
+}
+
+int
+vis_has_ctl(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (vis_is_ctl((unsigned char)*s))
+			return 1;
+	return 0;
+}
+
+const char *
+vis_ctl(char *dst, size_t size, const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0' && i + 1 < size; i++)
+		dst[i] = vis_is_ctl((unsigned char)s[i]) ? '?' : s[i];
+	if (size > 0)
+		dst[i] = '\0';
+	return dst;
+}

@@ -33,4 +33,14 @@ void vis_flush(struct vis *v, FILE *fp);
 /* A whole NUL-terminated string, escaped, with no state kept. */
 void vis_puts(FILE *fp, const char *s);
 
+/*
+ * The short form for one-line messages (errors, verify output), where
+ * only control characters matter: a C0 control or DEL (vis_is_ctl) is
+ * refused where it could inject (vis_has_ctl) or shown as '?' (vis_ctl:
+ * s into dst, cut to size - 1 bytes; returns dst).
+ */
+int vis_is_ctl(unsigned char c);
+int vis_has_ctl(const char *s);
+const char *vis_ctl(char *dst, size_t size, const char *s);
+
 #endif
