@@ -1,11 +1,13 @@
 /*
  * spool.c - message and envelope file formats, written durably.
  *
- * Commit discipline (promise 1 in doc/ARCHITECTURE.md): data, trailer and
- * end record are written, the mode is set, the file is fsync()ed, then its
- * directory; only then is RQ_OK returned. Any failure removes what was written. Readers treat
- * every file as hostile: bounded sizes, strict records, the end record and
- * length must agree, addresses are checked as on submission.
+ * Commit discipline ("an accepted message is never lost":
+ * doc/ARCHITECTURE.md, "The promises and the tests that prove them"):
+ * data, trailer and end record are written, the mode is set, the file is
+ * fsync()ed, then its directory; only then is RQ_OK returned. Any failure
+ * removes what was written. Readers treat every file as hostile: bounded
+ * sizes, strict records, the end record and length must agree, addresses
+ * are checked as on submission.
  */
 #include "config.h"
 

@@ -1,5 +1,6 @@
 #!/bin/sh
-# relayq e2e (promise 2 in doc/ARCHITECTURE.md): 50 parallel submitters, three
+# relayq e2e (at least once, with bounded duplicates: doc/ARCHITECTURE.md,
+# "The promises and the tests that prove them"): 50 parallel submitters, three
 # `sendmail -q` runners in loops and the background (-odb) deliveries of
 # half of the submissions, all at once on one spool.  Every message is
 # delivered exactly once (per-message locks: never two runners sending the

@@ -1,5 +1,7 @@
 #!/bin/sh
-# relayq e2e (promises 1 and 2 in doc/ARCHITECTURE.md): kill -9 of the queue runner.
+# relayq e2e (an accepted message is never lost; at least once, with bounded
+# duplicates: doc/ARCHITECTURE.md, "The promises and the tests that prove
+# them"): kill -9 of the queue runner.
 #
 # Each round queues a few messages (-odq), runs `sendmail -q` and kills it,
 # then runs the queue to completion (`relayq queue flush`).

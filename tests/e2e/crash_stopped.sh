@@ -1,5 +1,6 @@
 #!/bin/sh
-# relayq e2e (promise 1 in doc/ARCHITECTURE.md): a SIGSTOPped submitter whose maildrop
+# relayq e2e (an accepted message is never lost: doc/ARCHITECTURE.md, "The
+# promises and the tests that prove them"): a SIGSTOPped submitter whose maildrop
 # entry is reaped never exits 0, and the runner's reaper never removes the
 # entry of a submitter that is still alive.
 #

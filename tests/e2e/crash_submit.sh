@@ -1,5 +1,7 @@
 #!/bin/sh
-# relayq e2e (promise 1 in doc/ARCHITECTURE.md): kill -9 of the submitter at many points.
+# relayq e2e (an accepted message is never lost: doc/ARCHITECTURE.md, "The
+# promises and the tests that prove them"): kill -9 of the submitter at many
+# points.
 #
 # 1. strace points: a reference submission of each kind of message (small;
 #    big = several write() calls; longline = the quoted-printable pass with

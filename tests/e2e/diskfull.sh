@@ -1,5 +1,6 @@
 #!/bin/sh
-# relayq e2e (promise 1 in doc/ARCHITECTURE.md): a full disk and failing I/O.
+# relayq e2e (an accepted message is never lost: doc/ARCHITECTURE.md, "The
+# promises and the tests that prove them"): a full disk and failing I/O.
 #
 # A. The spool on a small tmpfs (root only; skipped when the mount fails),
 #    with messages already queued (deferred in queue/, and waiting in

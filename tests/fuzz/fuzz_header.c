@@ -8,7 +8,8 @@
  * directory (in /dev/shm when it exists) that is emptied after each run.
  * Invariants: an accepted message reads back with spool_msg_read() and
  * has recipients that pass addr_check(); a refused one leaves nothing
- * behind (promise 1 in doc/ARCHITECTURE.md).
+ * behind ("an accepted message is never lost": doc/ARCHITECTURE.md, "The
+ * promises and the tests that prove them").
  */
 #include "config.h"
 
