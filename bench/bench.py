@@ -470,15 +470,25 @@ class Relayq(Mta):
         return f"{v[0] if v else 'version unknown'}, installed from this tree into {self.prefix}"
 
 
-class Dma(Mta):
-    name = "dma"
+class PeerMta(Mta):
+    """A peer whose compiled-in /etc/NAME and /var/spool/NAME are mounted from the run."""
 
     def mounts(self):
-        return ns_mounts("dma", self.D)
+        return ns_mounts(self.name, self.D)
+
+    def peer_dirs(self):
+        os.makedirs(f"{self.D}/etc/{self.name}", exist_ok=True)
+        os.makedirs(f"{self.D}/skel/{self.name}", exist_ok=True)
+
+    def describe(self):
+        return f"{self.name} {pkg_version(self.name)} (Debian package, extracted, not installed)"
+
+
+class Dma(PeerMta):
+    name = "dma"
 
     def configure(self):
-        os.makedirs(f"{self.D}/etc/dma", exist_ok=True)
-        os.makedirs(f"{self.D}/skel/dma", exist_ok=True)
+        self.peer_dirs()
         for name, port, tls in (("dma-plain.conf", self.sink_port, False), ("dma-tls.conf", self.tls_port, True),
                                 ("dma.conf", self.sink_port, False)):
             with open(f"{self.D}/etc/dma/{name}", "w") as f:
@@ -524,19 +534,12 @@ class Dma(Mta):
     def queued(self):
         return sum(1 for f in os.listdir(f"{self.D}/spool") if f.startswith("Q"))
 
-    def describe(self):
-        return f"dma {pkg_version('dma')} (Debian package, extracted, not installed)"
 
-
-class Nullmailer(Mta):
+class Nullmailer(PeerMta):
     name = "nullmailer"
 
-    def mounts(self):
-        return ns_mounts("nullmailer", self.D)
-
     def configure(self):
-        os.makedirs(f"{self.D}/etc/nullmailer", exist_ok=True)
-        os.makedirs(f"{self.D}/skel/nullmailer", exist_ok=True)
+        self.peer_dirs()
         self.remotes = {False: f"127.0.0.1 smtp --port={self.sink_port}\n",
                         True: f"127.0.0.1 smtp --port={self.tls_port} --starttls --insecure "
                               f"--user={AUTH_USER} --pass={AUTH_PASS}\n"}
@@ -576,9 +579,6 @@ class Nullmailer(Mta):
 
     def queued(self):
         return len(os.listdir(f"{self.D}/spool/queue"))
-
-    def describe(self):
-        return f"nullmailer {pkg_version('nullmailer')} (Debian package, extracted, not installed)"
 
 
 POSTFIX_MASTER_CF = """\
