@@ -621,6 +621,9 @@ class Postfix(Mta):
                 "inet_interfaces = loopback-only\ninet_protocols = ipv4\nalias_maps =\nalias_database =\n"
                 "local_transport = error:local delivery is disabled\nbiff = no\n"
                 f"maillog_file = {self.D}/maillog\nmaillog_file_prefixes = {self.D}\n"
+                # the one change from the defaults that a measurement needs: 6. submits 50 MB
+                # (the default limit is 10 240 000 bytes)
+                "message_size_limit = 60000000\n"
                 "alternate_config_directories = /etc/postfix-list, /etc/postfix-tls\n")
         confs = {
             "main": base + f"relayhost = [127.0.0.1]:{self.sink_port}\n",
@@ -744,20 +747,16 @@ def ensure_postfix_accounts():
 # measurements
 
 def make_message(path, size, subject, seq=None):
+    """A text message of exactly size bytes (the body cut to fit)."""
     head = (f"From: Bench Sender <sender@bench.test>\nTo: Bench Sink <{RCPT}>\nSubject: {subject}\n"
             + (f"X-Bench-Seq: {seq}\n" if seq is not None else "")
             + "MIME-Version: 1.0\nContent-Type: text/plain; charset=us-ascii\n\n")
     line = "the quick brown fox jumps over the lazy dog 0123456789 the quick brown fox jumps.\n"
-    body = []
-    n = len(head)
-    i = 0
-    while n < size:
-        text = f"{i:06d} {line}"
-        body.append(text)
-        n += len(text)
-        i += 1
+    need = max(size - len(head), 1)
+    lines = (need // (len(line) + 7)) + 2
+    body = "".join(f"{i:06d} {line}" for i in range(lines))[:need - 1] + "\n"
     with open(path, "w") as f:
-        f.write(head + "".join(body))
+        f.write(head + body)
     return os.path.getsize(path)
 
 
@@ -1253,7 +1252,8 @@ def parse_args():
     ap.add_argument("--queue", type=int, default=10000,
                     help="size of the large queue of 5. and 7. (default 10000; smaller only to try the bench)")
     ap.add_argument("--latency-n", type=int, default=200, help="latency messages (default 200; 0: skip)")
-    ap.add_argument("--big-mb", type=int, default=50, help="size of the large message (default 50)")
+    ap.add_argument("--big-mb", type=int, default=50,
+                    help="size of the large message in MB of 10^6 bytes (default 50)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (bench/out/work-*)")
     ap.add_argument("--relayq", metavar="DIR", help="relayq installed under DIR (a prefix with sbin/ and bin/, "
                     "or a DESTDIR holding one); default: `make install DESTDIR=` from this tree")
@@ -1341,7 +1341,7 @@ def main():
         ctx.msg = f"{work}/small.msg"
         ctx.msg_size = make_message(ctx.msg, 2048, "relayq bench message")
         ctx.big = f"{work}/big.msg"
-        ctx.big_size = make_message(ctx.big, a.big_mb * 1024 * 1024, f"relayq bench {a.big_mb} MB message")
+        ctx.big_size = make_message(ctx.big, a.big_mb * 1000 * 1000, f"relayq bench {a.big_mb} MB message")
         ctx.sink = SmtpSink(work, ctx.pflib, f"{ctx.pfsbin}/smtp-sink")
         cert, key = make_tls(work)
         ctx.tls_sink = PySink(work, cert, key)
