@@ -11,6 +11,9 @@ Control protocol (one line in, one line out, on the control port):
   wait N SECS    -> "<messages> <bytes>"      returns when messages >= N or after SECS
   quit           -> "bye"                     stop the sink
 
+--auth USER:PASSWORD: offer AUTH PLAIN/LOGIN and refuse mail without it
+(bench/bench.py's STARTTLS+AUTH row).
+
 --stamps FILE: for each message, append "SEQ TIME" to FILE just before the 250
 reply to its final dot (TIME: seconds since the epoch, microseconds; SEQ: the
 value of its X-Bench-Seq: header, "-" without one). bench/latency.sh uses it.
@@ -25,7 +28,7 @@ import ssl
 import sys
 import time
 
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 
 class Counter:
@@ -119,6 +122,8 @@ async def main():
     ap.add_argument("--tls-key")
     ap.add_argument("--no-pipelining", action="store_true")
     ap.add_argument("--stamps", help="append 'SEQ TIME' per message (see above)")
+    ap.add_argument("--auth", metavar="USER:PASSWORD",
+                    help="offer AUTH PLAIN and LOGIN (after STARTTLS) and require it")
     ap.add_argument("--max-size", type=int, default=64 * 1024 * 1024)
     ap.add_argument("--lifetime", type=float, default=3600.0,
                     help="exit by itself after this many seconds")
@@ -134,11 +139,24 @@ async def main():
     stamps = open(args.stamps, "a") if args.stamps else None
     handler = Handler(counter, not args.no_pipelining, stamps)
 
+    auth_kw = {}
+    if args.auth:
+        user, _, password = args.auth.partition(":")
+
+        def authenticator(server, session, envelope, mechanism, auth_data):
+            ok = (isinstance(auth_data, LoginPassword) and
+                  auth_data.login.decode() == user and
+                  auth_data.password.decode() == password)
+            return AuthResult(success=ok)
+
+        auth_kw = dict(authenticator=authenticator, auth_required=True,
+                       auth_require_tls=tls_ctx is not None)
+
     def factory():
         return SMTP(handler, data_size_limit=args.max_size, enable_SMTPUTF8=True,
                     hostname="sink.test", ident="relayq-bench-sink",
                     tls_context=tls_ctx, require_starttls=False,
-                    command_call_limit=None, timeout=120)
+                    command_call_limit=None, timeout=120, **auth_kw)
 
     # A deep accept queue: dma opens one connection per queued message, all at once.
     smtp = await loop.create_server(factory, host="127.0.0.1", port=0, backlog=4096)
