@@ -168,6 +168,26 @@ requeue(const struct spool *sp, enum spool_sub sub, const char *id,
 	return st;
 }
 
+/* hold of a held message, release of one not held: say that instead
+ * of "no such message". */
+static enum rq_status
+not_there(const struct spool *sp, enum qop op, const char *id,
+    enum rq_status st, struct err *e)
+{
+	enum spool_sub other = op == Q_RELEASE ? SP_QUEUE : SP_HOLD;
+
+	if (st != RQ_NOINPUT || op == Q_DELETE || faccessat(sp->fd[other],
+	    id, F_OK, AT_SYMLINK_NOFOLLOW) == -1)
+		return st;
+	if (op == Q_RELEASE)
+		return err_set(e, RQ_NOINPUT, "%s: not held (it is in the "
+		    "queue already)", id);
+	if (op == Q_HOLD)
+		return err_set(e, RQ_NOINPUT, "%s: already held", id);
+	return err_set(e, RQ_NOINPUT, "%s: held (relayq queue release %s "
+	    "puts it back first)", id, id);
+}
+
 static enum rq_status
 apply(const struct spool *sp, enum qop op, const char *id, struct err *e)
 {
@@ -179,7 +199,7 @@ apply(const struct spool *sp, enum qop op, const char *id, struct err *e)
 	    AT_SYMLINK_NOFOLLOW) == -1)
 		sub = SP_HOLD;
 	if ((st = queue_lock(sp, sub, id, &fd, e)) != RQ_OK)
-		return st;
+		return not_there(sp, op, id, st, e);
 	switch (op) {
 	case Q_DELETE:
 		st = queue_remove(sp, sub, id, e);
@@ -342,9 +362,8 @@ show_load(const struct spool *sp, const char *id, enum spool_sub *sub,
 	if (r == RQ_NOINPUT)
 		r = env_load(sp->fd[*sub = SP_HOLD], id, env, e);
 	if (r == RQ_NOINPUT && id_gone(sp, id)) {
-		fprintf(stderr, "relayq: %s: no such message (not in the "
-		    "queue nor held: delivered, returned or deleted; mailq "
-		    "lists what is queued)\n", id);
+		fprintf(stderr, "relayq: %s: no such message (not queued "
+		    "nor held; mailq lists the queue)\n", id);
 		return EX_NOINPUT;
 	}
 	return r == RQ_OK ? 0 : id_fail(id, e);
@@ -410,6 +429,25 @@ cmd_flush(struct rq_ctx *x, int argc, char **argv)
 		if ((r = cmd_run_queue(&x->c, argv[i], 1, x->verbose, 1)) != 0)
 			return r;
 	return EX_OK;
+}
+
+/*
+ * A host name without a dot, once per command: a warning for test,
+ * setup and the daemon's start; for `relayq run`, which cron may start
+ * every few minutes and mail its stderr each time, an informational
+ * line (syslog; stderr only with -v).
+ */
+static void
+hostname_note(struct rq_ctx *x, int warn)
+{
+	char msg[768];
+
+	if (!cfg_hostname_advice(&x->c, msg, sizeof(msg)))
+		return;
+	if (warn)
+		log_warnx("%s", msg);
+	else
+		log_info("note: %s", msg);
 }
 
 /* relayq test's arguments. */
@@ -541,6 +579,7 @@ cmd_test(struct rq_ctx *x, int argc, char **argv)
 		return r;
 	if (priv_become_runner(x->c.queue_dir, &e) != RQ_OK)
 		return cmd_fail("relayq", &e);
+	hostname_note(x, 1);
 	if (!a.all)
 		return test_one(x, &a, a.route);
 	for (i = 0; i < route_count(&x->c); i++)
@@ -554,6 +593,8 @@ static int
 cmd_daemon(struct rq_ctx *x)
 {
 	struct err e;
+
+	hostname_note(x, 1);
 
 	if (priv_become_runner(x->c.queue_dir, &e) != RQ_OK ||
 	    daemon_run(&x->c, x->custom, x->verbose, &e) != RQ_OK)
@@ -606,8 +647,10 @@ dispatch_queue(struct rq_ctx *x, int argc, char **argv)
 static int
 dispatch(struct rq_ctx *x, int argc, char **argv)
 {
-	if (strcmp(argv[0], "run") == 0)
+	if (strcmp(argv[0], "run") == 0) {
+		hostname_note(x, 0);
 		return cmd_run_queue(&x->c, NULL, 0, x->verbose, x->verbose);
+	}
 	if (strcmp(argv[0], "daemon") == 0)
 		return cmd_daemon(x);
 	if (strcmp(argv[0], "test") == 0)

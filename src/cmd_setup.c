@@ -23,6 +23,7 @@
 #include "cmd.h"
 #include "diagnose.h"
 #include "help.h"
+#include "log.h"
 #include "probe.h"
 #include "prompt.h"
 #include "setup.h"
@@ -540,12 +541,15 @@ cmd_setup(struct cfg *c, int verbose, int argc, char **argv)
 	struct setup_args a;
 	struct setup_plan pl;
 	struct probe_report *r = NULL;
-	char *addr = NULL, *name = NULL, *pw = NULL;
+	char *addr = NULL, *name = NULL, *pw = NULL, msg[768];
 	struct err e;
 	int rc;
 
 	if ((rc = setup_parse(argc, argv, &a)) != 0)
 		return rc;
+	/* The test message at the end goes out with this EHLO name. */
+	if (cfg_hostname_advice(c, msg, sizeof(msg)))
+		log_warnx("%s", msg);
 	if (setup_ask(&a, &addr, &name, &e) != RQ_OK ||
 	    probe_password(&a.pa, &pw, &e) != RQ_OK)
 		rc = cmd_fail("relayq", &e);

@@ -665,8 +665,12 @@ deliver_one(struct runner *r, const char *id)
 	enum rq_status st;
 	int fd;
 
-	if (queue_lock(&r->sp, SP_QUEUE, id, &fd, &e) != RQ_OK) {
+	if ((st = queue_lock(&r->sp, SP_QUEUE, id, &fd, &e)) != RQ_OK) {
 		r->stats->skipped++;
+		/* Asked for by name, or busy: say so (gone in a full pass
+		 * means another runner finished it: nothing to say). */
+		if (r->o->report && (r->o->only_id != NULL || st == RQ_TEMP))
+			fprintf(stderr, "relayq: %s\n", e.msg);
 		return;
 	}
 	st = env_load(r->sp.fd[SP_QUEUE], id, &env, &e);
