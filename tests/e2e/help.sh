@@ -10,6 +10,9 @@
 #  - the usage errors found after the configuration is read (a command's
 #    own options) run with a valid one
 #  - a golden file that no form produces any more is an error
+#  - the manual pages: mandoc -Tlint finds nothing (when mandoc is
+#    installed), and the COMMANDS synopses render with their spaces
+#    (groff through man, and mandoc)
 #
 # To regenerate the golden files after changing a text (src/help.c), run
 #   make check TESTS=tests/e2e/help.sh UPDATE_GOLDEN=1
@@ -121,4 +124,23 @@ for f in "$GOLDEN"/*.txt; do
 	grep -qxF "$(basename "$f")" "$T/seen" ||
 		check_fail "golden/help/$(basename "$f") is no form's any more (remove it)"
 done
+# The manual pages.
+MANDIR=$RELAYQ_E2E_DIR/../../man
+if command -v mandoc >/dev/null 2>&1; then
+	mandoc -Tlint "$MANDIR/relayq.8" "$MANDIR/relayq.conf.5" >"$T/lint" 2>&1
+	check_eq "mandoc -Tlint: no message" "" "$(cat "$T/lint")"
+	mandoc -Tascii "$MANDIR/relayq.8" | col -b >"$T/relayq.8.mandoc"
+	check_grep "mandoc: the test synopsis" \
+		'^ +test \[route \| --all\] \[--send address \[--from address\]\] \[--json\]$' \
+		"$T/relayq.8.mandoc"
+else
+	warn "mandoc not installed: the man pages are not linted"
+fi
+if command -v man >/dev/null 2>&1 && command -v col >/dev/null 2>&1; then
+	MANWIDTH=80 man -l "$MANDIR/relayq.8" 2>/dev/null | col -b >"$T/relayq.8.man"
+	check_grep "man: the test synopsis" \
+		'^ +test \[route \| --all\] \[--send address \[--from address\]\] \[--json\]$' \
+		"$T/relayq.8.man"
+	check_grep "man: the queue show synopsis" '^ +queue show \[--raw\] id$' "$T/relayq.8.man"
+fi
 e2e_finish
