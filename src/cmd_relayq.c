@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
@@ -78,6 +79,31 @@ id_fail(const char *id, const struct err *e)
 	else
 		fprintf(stderr, "relayq: %s: %s\n", id, e->msg);
 	return err_exitcode(e->status);
+}
+
+/*
+ * Only root and the spool's owner may run or change the queue: say so
+ * before anything fails with a bare "Permission denied". 0 when the
+ * caller may, else the exit code (EX_NOPERM, as mailq's).
+ */
+static int
+need_owner(const struct rq_ctx *x, char **argv)
+{
+	const struct passwd *pw;
+	struct stat st;
+	const char *q = strcmp(argv[0], "queue") == 0 ? " " : "";
+
+	if (geteuid() == 0 || stat(x->c.queue_dir, &st) == -1 ||
+	    st.st_uid == geteuid())
+		return 0;
+	pw = getpwuid(st.st_uid);
+	fprintf(stderr, "relayq: %s%s%s: the queue in %s belongs to %s%s: run "
+	    "this as root (sudo)%s%s\n", argv[0], q, *q ? argv[1] : "",
+	    x->c.queue_dir, st.st_uid == 0 ? "root" : "user ",
+	    st.st_uid == 0 ? "" : pw != NULL ? pw->pw_name : "(no name)",
+	    st.st_uid == 0 || pw == NULL ? "" : " or as ",
+	    st.st_uid == 0 || pw == NULL ? "" : pw->pw_name);
+	return EX_NOPERM;
 }
 
 /* Open the spool as its owner; mail still in the maildrop is picked up
@@ -647,6 +673,13 @@ dispatch_queue(struct rq_ctx *x, int argc, char **argv)
 static int
 dispatch(struct rq_ctx *x, int argc, char **argv)
 {
+	int r;
+
+	/* queue list is mailq's: it has its own message. */
+	if ((strcmp(argv[0], "queue") != 0 || strcmp(argv[1], "list") != 0) &&
+	    strcmp(argv[0], "probe") != 0 && strcmp(argv[0], "setup") != 0 &&
+	    (r = need_owner(x, argv)) != 0)
+		return r;
 	if (strcmp(argv[0], "run") == 0) {
 		hostname_note(x, 0);
 		return cmd_run_queue(&x->c, NULL, 0, x->verbose, x->verbose);

@@ -106,8 +106,9 @@ deliver_secrets(struct cfg *c, const struct cfg_smarthost *sh,
 {
 	*password = NULL;
 	if (sh->host == NULL)
-		return err_set(e, RQ_TEMP, "no smarthost configured "
-		    "([smarthost] host in %s)", c->path);
+		return err_set(e, RQ_TEMP, "no smarthost configured: set "
+		    "[smarthost] host in %s, or let relayq setup ADDRESS "
+		    "write it", c->path);
 	if (sh->key_file != NULL && cfg_secret_ok(sh->key_file, e) != RQ_OK)
 		return RQ_TEMP;
 	if (sh->user != NULL)

@@ -15,6 +15,10 @@
 #  - a host name without a dot ([local] hostname = nodot): relayq test,
 #    setup and daemon warn once on stderr, naming the file and [local];
 #    relayq run says it only with -v (cron mails stderr); sendmail never
+#  - no [smarthost] host: relayq test says where to set it, or relayq setup
+#  - (root, setpriv) a user who is neither root nor the spool's owner:
+#    run, test and the queue commands say who may (exit 77), not a bare
+#    Permission denied
 # shellcheck source=./lib.sh
 . "${RELAYQ_E2E_DIR:-$(dirname "$0")}/lib.sh"
 e2e_init
@@ -157,4 +161,33 @@ kill "$DPID" 2>/dev/null
 wait "$DPID" 2>/dev/null
 check_grep "relayq daemon: the warning at start" "^relayq: $WARN" "$T/daemon.err"
 check_eq "relayq daemon: warned once" 1 "$(grep -c nodot "$T/daemon.err")"
+
+# --- no smarthost ----------------------------------------------------------------
+printf '[queue]\ndir = %s\n[local]\nhostname = relayq.test\n' "$T/spool" >"$CONF"
+rq -C "$CONF" test
+expect_rc "relayq test without a smarthost" 75
+check_eq "relayq test without a smarthost: where to set it" \
+	"relayq: no smarthost configured: set [smarthost] host in $CONF, or let relayq setup ADDRESS write it" \
+	"$(cat "$ERR")"
+
+# --- neither root nor the spool owner -----------------------------------------------
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1 &&
+	id nobody >/dev/null 2>&1; then
+	chmod 711 "$T"
+	mkdir -m 755 "$T/pub"
+	printf '[queue]\ndir = %s\n[local]\nhostname = relayq.test\n' "$T/pub" >"$T/pub.conf"
+	chmod 644 "$T/pub.conf"
+	for c in run test "queue flush" "queue delete ALL"; do
+		# shellcheck disable=SC2086
+		run setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups \
+			"$RELAYQ_SBIN/relayq" -C "$T/pub.conf" $c
+		expect_rc "nobody: relayq $c" 77
+		w=$(echo "$c" | sed 's/ ALL$//')
+		check_eq "nobody: relayq $c: who may" \
+			"relayq: $w: the queue in $T/pub belongs to root: run this as root (sudo)" \
+			"$(cat "$ERR")"
+	done
+else
+	note "not root (or no setpriv, no user nobody): the owner message is not checked"
+fi
 e2e_finish
