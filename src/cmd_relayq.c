@@ -47,13 +47,11 @@ static int misuse(const char *topic, const char *fmt, ...) RQ_PRINTF(2, 3);
 static int
 misuse(const char *topic, const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	help_vmisuse("relayq", topic, fmt, ap);
 	va_end(ap);
-	help_misuse("relayq", topic, "%s", msg);
 	return EX_USAGE;
 }
 

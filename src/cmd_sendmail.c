@@ -70,14 +70,8 @@ static const char arg_letters[] = "ABbCDdeFfhLMNOoprQRVX";
 static const char flag_letters[] = "cEGIimnsTtUv";
 
 /* The name called by (sendmail, mailq, newaliases): its usage text
- * (help.h) is the one printed. */
+ * (help.h) is the one printed after a usage error. */
 static const char *sm_prog = "sendmail";
-
-static void
-usage(void)
-{
-	(void)help_print(stderr, sm_prog);
-}
 
 static int bad_usage(const char *fmt, ...) RQ_PRINTF(1, 2);
 static int has_ctl(const char *s);
@@ -87,12 +81,9 @@ bad_usage(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", sm_prog);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	help_vmisuse(sm_prog, sm_prog, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-	usage();
 	return EX_USAGE;
 }
 

@@ -211,16 +211,23 @@ help_print(FILE *fp, const char *topic)
 }
 
 void
+help_vmisuse(const char *prog, const char *topic, const char *fmt,
+    va_list ap)
+{
+	fprintf(stderr, "%s: ", prog);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	(void)help_print(stderr, topic);
+}
+
+void
 help_misuse(const char *prog, const char *topic, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", prog);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	help_vmisuse(prog, topic, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-	(void)help_print(stderr, topic);
 }
 
 int

@@ -17,6 +17,7 @@
 #ifndef RELAYQ_HELP_H
 #define RELAYQ_HELP_H
 
+#include <stdarg.h>
 #include <stdio.h>
 #include "err.h"
 
@@ -42,6 +43,9 @@ int help_print(FILE *fp, const char *topic);
  */
 void help_misuse(const char *prog, const char *topic, const char *fmt, ...)
     RQ_PRINTF(3, 4);
+/* The same with a va_list, for callers with their own variadic front. */
+void help_vmisuse(const char *prog, const char *topic, const char *fmt,
+    va_list ap) RQ_PRINTF(3, 0);
 
 /* Non-zero when argv[0..argc) holds "--help" (before any "--"). */
 int help_asked(int argc, char **argv);
