@@ -2,6 +2,9 @@
  * cmd_relayq.c - `relayq [-C file] [-v] COMMAND`: run, daemon, queue
  * management and smarthost tests. Commands that change the queue take each entry's
  * lock, so they are safe while a runner is working.
+ * The command line is checked, and help printed, before the configuration
+ * is read; the usage texts are help.c's. Errors about a queue entry name
+ * its id once.
  */
 #include "config.h"
 
@@ -619,7 +622,6 @@ cmd_daemon(struct rq_ctx *x)
 	struct err e;
 
 	hostname_note(x, 1);
-
 	if (priv_become_runner(x->c.queue_dir, &e) != RQ_OK ||
 	    daemon_run(&x->c, x->custom, x->verbose, &e) != RQ_OK)
 		return cmd_fail("relayq", &e);
