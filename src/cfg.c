@@ -12,6 +12,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <ini.h>
 #include <limits.h>
 #include <stddef.h>
@@ -1084,17 +1085,57 @@ cfg_free(struct cfg *c)
 	memset(c, 0, sizeof(*c));
 }
 
+/*
+ * What to type so that this process (the queue runner, when it reads a
+ * secret) may read path and nobody else may: the caller's own file, not
+ * root's, keeps its owner (mode 0600); else root owns it and the
+ * runner's group reads it (0640), the group relayq of an installation.
+ */
+static void
+secret_fix(const char *path, const struct stat *st, char *out, size_t len)
+{
+	const struct group *gr;
+	const char *g = "relayq";
+
+	if (st != NULL && st->st_uid == geteuid() && geteuid() != 0) {
+		snprintf(out, len, "chmod 0600 %s", path);
+		return;
+	}
+	if (getegid() != 0 && (gr = getgrgid(getegid())) != NULL)
+		g = gr->gr_name;
+	snprintf(out, len, "chown root:%s %s && chmod 0640 %s", g, path,
+	    path);
+}
+
 /* A secret must be a regular file nobody else may change or read. */
 static enum rq_status
 secret_mode_ok(const char *path, const struct stat *st, struct err *e)
 {
+	char fix[600];
+
 	if (!S_ISREG(st->st_mode))
 		return err_set(e, RQ_TEMP, "%s: not a regular file", path);
-	if (st->st_mode & (S_IWGRP | S_IWOTH | S_IROTH))
+	if (st->st_mode & (S_IWGRP | S_IWOTH | S_IROTH)) {
+		secret_fix(path, st, fix, sizeof(fix));
 		return err_set(e, RQ_TEMP, "%s: refusing a secret that is "
-		    "group-writable or world-accessible (mode %04o; use 0600 "
-		    "or 0640)", path, (unsigned)(st->st_mode & 07777));
+		    "group-writable or world-accessible (mode %04o); fix: %s",
+		    path, (unsigned)(st->st_mode & 07777), fix);
+	}
 	return RQ_OK;
+}
+
+/* open_regular()'s EACCES, with the command that gives access. */
+static enum rq_status
+secret_noaccess(const char *path, struct err *e)
+{
+	const struct passwd *pw = getpwuid(geteuid());
+	char fix[600];
+	struct stat st;
+
+	secret_fix(path, stat(path, &st) == 0 ? &st : NULL, fix, sizeof(fix));
+	return err_set(e, RQ_TEMP, "password_file %s: Permission denied to "
+	    "user %s, who runs the queue; fix: %s", path, pw != NULL ?
+	    pw->pw_name : "?", fix);
 }
 
 enum rq_status
@@ -1118,7 +1159,7 @@ read_secret(const char *path, char **out, struct err *e)
 	FILE *fp;
 
 	if ((fp = open_regular("password_file ", path, RQ_TEMP, e)) == NULL)
-		return RQ_TEMP;
+		return errno == EACCES ? secret_noaccess(path, e) : RQ_TEMP;
 	if (fstat(fileno(fp), &st) == -1 ||
 	    secret_mode_ok(path, &st, e) != RQ_OK) {
 		fclose(fp);
@@ -1230,6 +1271,23 @@ cfg_hostname(struct cfg *c)
 		freeaddrinfo(res);
 	c->hostname = strdup(name);
 	return c->hostname != NULL ? c->hostname : "localhost";
+}
+
+int
+cfg_hostname_advice(struct cfg *c, char *out, size_t len)
+{
+	const char *h = cfg_hostname(c);
+	const char *dot = strchr(h, '.');
+
+	*out = '\0';
+	if (dot != NULL && dot != h && dot[1] != '\0')
+		return 0;
+	snprintf(out, len, "the host name \"%s\" (for EHLO and Message-ID) "
+	    "is not a fully qualified domain name, which smarthosts may "
+	    "refuse: set hostname = NAME.EXAMPLE.COM under [local] in %s "
+	    "(relayq.conf(5))", h, c->path != NULL ? c->path :
+	    RELAYQ_CONFIG_PATH);
+	return 1;
 }
 
 const char *

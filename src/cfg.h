@@ -144,7 +144,11 @@ enum rq_status cfg_password(const struct cfg_smarthost *sh, char **out,
 enum rq_status cfg_read_secret(const char *path, char **out, struct err *e);
 
 /* RQ_OK when path is a regular file not group/world-writable nor
- * world-readable (password files, client keys); else RQ_TEMP. */
+ * world-readable (password files, client keys); else RQ_TEMP, the message
+ * ending in the command that fixes it for the reading process (the
+ * runner): "chown root:GROUP FILE && chmod 0640 FILE", or "chmod 0600
+ * FILE" for a file of the reader's own. password_file's Permission
+ * denied carries the same advice. */
 enum rq_status cfg_secret_ok(const char *path, struct err *e);
 
 /* Helpers shared with other parsers; 0 on success, -1 on error. */
@@ -165,6 +169,13 @@ const struct cfg_user *cfg_user_find(const struct cfg *c, uid_t uid);
 /* [local] hostname, else /etc/mailname, else this host's FQDN (looked up
  * once). */
 const char *cfg_hostname(struct cfg *c);
+/*
+ * When cfg_hostname() has no dot, a smarthost may refuse the EHLO name
+ * and Message-IDs made with it are not unique worldwide: 1 and a
+ * sentence into out saying so and where to set it ([local] hostname of
+ * the configuration file); else 0 and out "".
+ */
+int cfg_hostname_advice(struct cfg *c, char *out, size_t len);
 /* [local] domain, else /etc/mailname, else the hostname. */
 const char *cfg_domain(struct cfg *c);
 /* Non-zero when host names the loopback interface. */

@@ -2,15 +2,21 @@
  * cmd_relayq.c - `relayq [-C file] [-v] COMMAND`: run, daemon, queue
  * management and smarthost tests. Commands that change the queue take each entry's
  * lock, so they are safe while a runner is working.
+ * The command line is checked, and help printed, before the configuration
+ * is read; the usage texts are help.c's. Errors about a queue entry name
+ * its id once.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <pwd.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +27,7 @@
 #include "daemon.h"
 #include "deliver.h"
 #include "diagnose.h"
+#include "help.h"
 #include "log.h"
 #include "mailq.h"
 #include "pickup.h"
@@ -37,35 +44,67 @@ struct rq_ctx {
 	int custom;
 };
 
-static void
-usage(void)
+/* "relayq: MESSAGE" and the usage of topic, to stderr; EX_USAGE. */
+static int misuse(const char *topic, const char *fmt, ...) RQ_PRINTF(2, 3);
+
+static int
+misuse(const char *topic, const char *fmt, ...)
 {
-	fprintf(stderr,
-	    "usage: relayq [-C config] [-v] command [arguments]\n"
-	    "  run                       deliver every due message once\n"
-	    "  daemon                    deliver new mail at once and retry "
-	    "on\n"
-	    "                            schedule, until SIGTERM\n"
-	    "  queue list [--json]       list the queue (as mailq, or one "
-	    "JSON\n"
-	    "                            object per message as postqueue -j)\n"
-	    "  queue show [--raw] ID     envelope, state and message (control\n"
-	    "                            bytes escaped unless --raw)\n"
-	    "  queue flush [ID ...]      deliver now, ignoring retry times\n"
-	    "  queue requeue ID...|ALL   reset the retry schedule\n"
-	    "  queue hold ID...|ALL      keep from delivery\n"
-	    "  queue release ID...|ALL   deliver again\n"
-	    "  queue delete ID...|ALL    remove for good\n"
-	    "  test [ROUTE|--all] [--send ADDRESS [--from ADDRESS]] [--json]\n"
-	    "                            resolve, connect, TLS and AUTH, step\n"
-	    "                            by step, with advice on failure;\n"
-	    "                            --send: also send a test message\n"
-	    "  probe ADDRESS [--password-file FILE] [--ca-file FILE]\n"
-	    "        [--timeout SECONDS] find working smarthost settings\n"
-	    "  setup [ADDRESS] [--password-file FILE] [--name NAME]\n"
-	    "                            probe, write the configuration and\n"
-	    "                            the password file, send a test\n"
-	    "  version                   print the version\n");
+	va_list ap;
+
+	va_start(ap, fmt);
+	help_vmisuse("relayq", topic, fmt, ap);
+	va_end(ap);
+	return EX_USAGE;
+}
+
+/* A malformed id: say what an id looks like (mailq's first column). */
+static int
+bad_id(const char *id)
+{
+	fprintf(stderr, "relayq: %s: not a queue id (an id is %d characters "
+	    "0-9 and A-F, as mailq shows it, without a trailing * or !)\n",
+	    id, SPOOL_ID_LEN);
+	return EX_USAGE;
+}
+
+/* "relayq: ID: what went wrong", naming the id once: the messages of
+ * the queue functions mostly begin with it already. */
+static int
+id_fail(const char *id, const struct err *e)
+{
+	size_t n = strlen(id);
+
+	if (strncmp(e->msg, id, n) == 0 && e->msg[n] == ':')
+		fprintf(stderr, "relayq: %s\n", e->msg);
+	else
+		fprintf(stderr, "relayq: %s: %s\n", id, e->msg);
+	return err_exitcode(e->status);
+}
+
+/*
+ * Only root and the spool's owner may run or change the queue: say so
+ * before anything fails with a bare "Permission denied". 0 when the
+ * caller may, else the exit code (EX_NOPERM, as mailq's).
+ */
+static int
+need_owner(const struct rq_ctx *x, char **argv)
+{
+	const struct passwd *pw;
+	struct stat st;
+	const char *q = strcmp(argv[0], "queue") == 0 ? " " : "";
+
+	if (geteuid() == 0 || stat(x->c.queue_dir, &st) == -1 ||
+	    st.st_uid == geteuid())
+		return 0;
+	pw = getpwuid(st.st_uid);
+	fprintf(stderr, "relayq: %s%s%s: the queue in %s belongs to %s%s: run "
+	    "this as root (sudo)%s%s\n", argv[0], q, *q ? argv[1] : "",
+	    x->c.queue_dir, st.st_uid == 0 ? "root" : "user ",
+	    st.st_uid == 0 ? "" : pw != NULL ? pw->pw_name : "(no name)",
+	    st.st_uid == 0 || pw == NULL ? "" : " or as ",
+	    st.st_uid == 0 || pw == NULL ? "" : pw->pw_name);
+	return EX_NOPERM;
 }
 
 /* Open the spool as its owner; mail still in the maildrop is picked up
@@ -127,18 +166,13 @@ id_args(const struct spool *sp, enum spool_sub sub, int also_held,
 	for (i = 0; i < argc; i++) {
 		if (!spool_id_valid(argv[i])) {
 			idlist_free(l);
-			fprintf(stderr, "relayq: %s: not a queue id\n", argv[i]);
-			return EX_USAGE;
+			return bad_id(argv[i]);
 		}
 		if (idlist_add_id(l, argv[i]) == -1) {
 			idlist_free(l);
 			err_sys(e, RQ_TEMP, "malloc");
 			return cmd_fail("relayq", e);
 		}
-	}
-	if (l->n == 0) {
-		fprintf(stderr, "relayq: name at least one queue id, or ALL\n");
-		return EX_USAGE;
 	}
 	return 0;
 }
@@ -161,6 +195,26 @@ requeue(const struct spool *sp, enum spool_sub sub, const char *id,
 	return st;
 }
 
+/* hold of a held message, release of one not held: say that instead
+ * of "no such message". */
+static enum rq_status
+not_there(const struct spool *sp, enum qop op, const char *id,
+    enum rq_status st, struct err *e)
+{
+	enum spool_sub other = op == Q_RELEASE ? SP_QUEUE : SP_HOLD;
+
+	if (st != RQ_NOINPUT || op == Q_DELETE || faccessat(sp->fd[other],
+	    id, F_OK, AT_SYMLINK_NOFOLLOW) == -1)
+		return st;
+	if (op == Q_RELEASE)
+		return err_set(e, RQ_NOINPUT, "%s: not held (it is in the "
+		    "queue already)", id);
+	if (op == Q_HOLD)
+		return err_set(e, RQ_NOINPUT, "%s: already held", id);
+	return err_set(e, RQ_NOINPUT, "%s: held (relayq queue release %s "
+	    "puts it back first)", id, id);
+}
+
 static enum rq_status
 apply(const struct spool *sp, enum qop op, const char *id, struct err *e)
 {
@@ -172,7 +226,7 @@ apply(const struct spool *sp, enum qop op, const char *id, struct err *e)
 	    AT_SYMLINK_NOFOLLOW) == -1)
 		sub = SP_HOLD;
 	if ((st = queue_lock(sp, sub, id, &fd, e)) != RQ_OK)
-		return st;
+		return not_there(sp, op, id, st, e);
 	switch (op) {
 	case Q_DELETE:
 		st = queue_remove(sp, sub, id, e);
@@ -197,12 +251,17 @@ cmd_queue_op(struct rq_ctx *x, enum qop op, int argc, char **argv)
 {
 	static const char *const done[] = { "deleted", "held", "released",
 	    "requeued" };
+	static const char *const topic[] = { "queue delete", "queue hold",
+	    "queue release", "queue requeue" };
 	struct spool sp;
 	struct idlist l;
 	struct err e;
 	size_t i;
 	int r, failed = 0;
 
+	if (argc == 0)
+		return misuse(topic[op], "%s: name at least one queue id "
+		    "(mailq lists them), or ALL", topic[op]);
 	if ((r = open_queue(x, &sp, &e)) != 0)
 		return r;
 	if ((r = id_args(&sp, op == Q_RELEASE ? SP_HOLD : SP_QUEUE,
@@ -211,10 +270,9 @@ cmd_queue_op(struct rq_ctx *x, enum qop op, int argc, char **argv)
 		return r;
 	}
 	for (i = 0; i < l.n; i++) {
-		if (apply(&sp, op, l.ids[i], &e) != RQ_OK) {
-			fprintf(stderr, "relayq: %s: %s\n", l.ids[i], e.msg);
-			failed = err_exitcode(e.status);
-		} else {
+		if (apply(&sp, op, l.ids[i], &e) != RQ_OK)
+			failed = id_fail(l.ids[i], &e);
+		else {
 			log_info("%s: %s by uid %lu", l.ids[i], done[op],
 			    (unsigned long)getuid());
 			printf("%s: %s\n", l.ids[i], done[op]);
@@ -306,33 +364,61 @@ show_message(int fd, off_t off, off_t end, int raw)
 		vis_flush(&v, stdout);
 }
 
+/* Neither queue/ nor hold/ has a trace of id: gone, or never was. */
+static int
+id_gone(const struct spool *sp, const char *id)
+{
+	char name[SPOOL_ID_LEN + 8];
+
+	snprintf(name, sizeof(name), "%s.env", id);
+	return faccessat(sp->fd[SP_QUEUE], id, F_OK, AT_SYMLINK_NOFOLLOW) ==
+	    -1 && faccessat(sp->fd[SP_HOLD], id, F_OK, AT_SYMLINK_NOFOLLOW) ==
+	    -1 && faccessat(sp->fd[SP_QUEUE], name, F_OK,
+	    AT_SYMLINK_NOFOLLOW) == -1 && faccessat(sp->fd[SP_HOLD], name,
+	    F_OK, AT_SYMLINK_NOFOLLOW) == -1;
+}
+
+/* Load id's envelope from queue/, else hold/ (*sub says which). */
+static int
+show_load(const struct spool *sp, const char *id, enum spool_sub *sub,
+    struct env *env, struct err *e)
+{
+	enum rq_status r;
+
+	r = env_load(sp->fd[*sub = SP_QUEUE], id, env, e);
+	if (r == RQ_NOINPUT)
+		r = env_load(sp->fd[*sub = SP_HOLD], id, env, e);
+	if (r == RQ_NOINPUT && id_gone(sp, id)) {
+		fprintf(stderr, "relayq: %s: no such message (not queued "
+		    "nor held; mailq lists the queue)\n", id);
+		return EX_NOINPUT;
+	}
+	return r == RQ_OK ? 0 : id_fail(id, e);
+}
+
 static int
 cmd_show(struct rq_ctx *x, int argc, char **argv)
 {
-	enum spool_sub sub = SP_QUEUE;
+	enum spool_sub sub;
 	struct spool sp;
 	struct env env;
 	struct err e;
 	int r, fd, raw = 0;
 
-	if (argc == 2 && strcmp(argv[0], "--raw") == 0) {
+	if (argc >= 1 && strcmp(argv[0], "--raw") == 0) {
 		raw = 1;
 		argc--;
 		argv++;
 	}
-	if (argc != 1 || !spool_id_valid(argv[0])) {
-		fprintf(stderr, "relayq: queue show: name one queue id "
-		    "(queue show [--raw] ID)\n");
-		return EX_USAGE;
-	}
+	if (argc != 1)
+		return misuse("queue show", "queue show: name one queue id");
+	if (!spool_id_valid(argv[0]))
+		return bad_id(argv[0]);
 	if ((r = open_queue(x, &sp, &e)) != 0)
 		return r;
-	r = env_load(sp.fd[sub], argv[0], &env, &e);
-	if (r == RQ_NOINPUT)
-		r = env_load(sp.fd[sub = SP_HOLD], argv[0], &env, &e);
-	if (r != RQ_OK) {
+	if ((r = show_load(&sp, argv[0], &sub, &env, &e)) != 0) {
 		spool_close(&sp);
-		return cmd_fail("relayq", &e);
+		return r;
 	}
 	if ((fd = openat(sp.fd[sub], argv[0], O_RDONLY | O_NOFOLLOW |
 	    O_CLOEXEC)) == -1) {
@@ -355,22 +441,40 @@ cmd_show(struct rq_ctx *x, int argc, char **argv)
 	return EX_OK;
 }
 
+/* Named ids, or all: one outcome line per message tried, on stderr. */
 static int
 cmd_flush(struct rq_ctx *x, int argc, char **argv)
 {
 	int i, r;
 
+	for (i = 0; i < argc; i++)
+		if (!spool_id_valid(argv[i]))
+			return bad_id(argv[i]);
 	if (argc == 0)
-		return cmd_run_queue(&x->c, NULL, 1, x->verbose, x->verbose);
-	for (i = 0; i < argc; i++) {
-		if (!spool_id_valid(argv[i])) {
-			fprintf(stderr, "relayq: %s: not a queue id\n", argv[i]);
-			return EX_USAGE;
-		}
+		return cmd_run_queue(&x->c, NULL, 1, x->verbose, 1);
+	for (i = 0; i < argc; i++)
 		if ((r = cmd_run_queue(&x->c, argv[i], 1, x->verbose, 1)) != 0)
 			return r;
-	}
 	return EX_OK;
+}
+
+/*
+ * A host name without a dot, once per command: a warning for test,
+ * setup and the daemon's start; for `relayq run`, which cron may start
+ * every few minutes and mail its stderr each time, an informational
+ * line (syslog; stderr only with -v).
+ */
+static void
+hostname_note(struct rq_ctx *x, int warn)
+{
+	char msg[768];
+
+	if (!cfg_hostname_advice(&x->c, msg, sizeof(msg)))
+		return;
+	if (warn)
+		log_warnx("%s", msg);
+	else
+		log_info("note: %s", msg);
 }
 
 /* relayq test's arguments. */
@@ -381,14 +485,6 @@ struct test_args {
 	const char *send_to;
 	const char *from;
 };
-
-static int
-test_usage(const char *why)
-{
-	fprintf(stderr, "relayq: test: %s\nusage: relayq test [ROUTE | --all] "
-	    "[--send ADDRESS [--from ADDRESS]] [--json]\n", why);
-	return EX_USAGE;
-}
 
 static int
 test_parse(int argc, char **argv, struct test_args *a)
@@ -407,15 +503,23 @@ test_parse(int argc, char **argv, struct test_args *a)
 				a->send_to = argv[++i];
 			else
 				a->from = argv[++i];
-		} else if (argv[i][0] != '-' && a->route == NULL)
+		} else if (strcmp(argv[i], "--send") == 0 ||
+		    strcmp(argv[i], "--from") == 0)
+			return misuse("test", "test: %s: name the address",
+			    argv[i]);
+		else if (argv[i][0] == '-')
+			return misuse("test", "test: %s: unknown option",
+			    argv[i]);
+		else if (a->route == NULL)
 			a->route = argv[i];
 		else
-			return test_usage("unexpected argument");
+			return misuse("test", "test: %s: one route at a time "
+			    "(or --all)", argv[i]);
 	}
 	if (a->all && a->route != NULL)
-		return test_usage("name a route or --all, not both");
+		return misuse("test", "test: name a route or --all, not both");
 	if (a->from != NULL && a->send_to == NULL)
-		return test_usage("--from needs --send");
+		return misuse("test", "test: --from needs --send");
 	if (a->route == NULL && !a->all)
 		a->route = "default";
 	return 0;
@@ -502,6 +606,7 @@ cmd_test(struct rq_ctx *x, int argc, char **argv)
 		return r;
 	if (priv_become_runner(x->c.queue_dir, &e) != RQ_OK)
 		return cmd_fail("relayq", &e);
+	hostname_note(x, 1);
 	if (!a.all)
 		return test_one(x, &a, a.route);
 	for (i = 0; i < route_count(&x->c); i++)
@@ -516,43 +621,41 @@ cmd_daemon(struct rq_ctx *x)
 {
 	struct err e;
 
+	hostname_note(x, 1);
 	if (priv_become_runner(x->c.queue_dir, &e) != RQ_OK ||
 	    daemon_run(&x->c, x->custom, x->verbose, &e) != RQ_OK)
 		return cmd_fail("relayq", &e);
 	return EX_OK;
 }
 
+/* relayq queue list [--json] */
 static int
-dispatch(struct rq_ctx *x, int argc, char **argv)
+cmd_list(struct rq_ctx *x, int argc, char **argv)
 {
 	struct err e;
-	const char *sub;
+	int json = argc == 1 && strcmp(argv[0], "--json") == 0;
 
-	if (strcmp(argv[0], "run") == 0 && argc == 1)
-		return cmd_run_queue(&x->c, NULL, 0, x->verbose, x->verbose);
-	if (strcmp(argv[0], "daemon") == 0 && argc == 1)
-		return cmd_daemon(x);
-	if (strcmp(argv[0], "test") == 0)
-		return cmd_test(x, argc, argv);
-	if (strcmp(argv[0], "probe") == 0)
-		return cmd_probe(&x->c, argc, argv);
-	if (strcmp(argv[0], "setup") == 0)
-		return cmd_setup(&x->c, x->verbose, argc, argv);
-	if (strcmp(argv[0], "queue") != 0 || argc < 2) {
-		usage();
-		return EX_USAGE;
-	}
-	sub = argv[1];
-	argc -= 2;
-	argv += 2;
-	if (strcmp(sub, "list") == 0 && (argc == 0 || (argc == 1 &&
-	    strcmp(argv[0], "--json") == 0))) {
-		if (priv_become_runner(x->c.queue_dir, &e) != RQ_OK ||
-		    (argc == 0 ? mailq_print(&x->c, stdout, &e) :
-		    mailq_print_json(&x->c, stdout, &e)) != RQ_OK)
-			return cmd_fail("relayq", &e);
-		return EX_OK;
-	}
+	if (argc > 0 && !json)
+		return misuse("queue list", "queue list: %s: %s", argv[0],
+		    argv[0][0] == '-' ? "unknown option" :
+		    "unexpected argument");
+	if (priv_become_runner(x->c.queue_dir, &e) != RQ_OK ||
+	    (json ? mailq_print_json(&x->c, stdout, &e) :
+	    mailq_print(&x->c, stdout, &e)) != RQ_OK)
+		return cmd_fail("relayq", &e);
+	return EX_OK;
+}
+
+/* relayq queue SUBCOMMAND ... (the words after "queue"). */
+static int
+dispatch_queue(struct rq_ctx *x, int argc, char **argv)
+{
+	const char *sub = argv[0];
+
+	argc--;
+	argv++;
+	if (strcmp(sub, "list") == 0)
+		return cmd_list(x, argc, argv);
 	if (strcmp(sub, "show") == 0)
 		return cmd_show(x, argc, argv);
 	if (strcmp(sub, "flush") == 0)
@@ -563,10 +666,131 @@ dispatch(struct rq_ctx *x, int argc, char **argv)
 		return cmd_queue_op(x, Q_HOLD, argc, argv);
 	if (strcmp(sub, "release") == 0)
 		return cmd_queue_op(x, Q_RELEASE, argc, argv);
-	if (strcmp(sub, "requeue") == 0)
-		return cmd_queue_op(x, Q_REQUEUE, argc, argv);
-	usage();
-	return EX_USAGE;
+	return cmd_queue_op(x, Q_REQUEUE, argc, argv);
+}
+
+/* The command line was checked by precheck(): argv names a command. */
+static int
+dispatch(struct rq_ctx *x, int argc, char **argv)
+{
+	int r;
+
+	/* queue list is mailq's: it has its own message. */
+	if ((strcmp(argv[0], "queue") != 0 || strcmp(argv[1], "list") != 0) &&
+	    strcmp(argv[0], "probe") != 0 && strcmp(argv[0], "setup") != 0 &&
+	    (r = need_owner(x, argv)) != 0)
+		return r;
+	if (strcmp(argv[0], "run") == 0) {
+		hostname_note(x, 0);
+		return cmd_run_queue(&x->c, NULL, 0, x->verbose, x->verbose);
+	}
+	if (strcmp(argv[0], "daemon") == 0)
+		return cmd_daemon(x);
+	if (strcmp(argv[0], "test") == 0)
+		return cmd_test(x, argc, argv);
+	if (strcmp(argv[0], "probe") == 0)
+		return cmd_probe(&x->c, argc, argv);
+	if (strcmp(argv[0], "setup") == 0)
+		return cmd_setup(&x->c, x->verbose, argc, argv);
+	return dispatch_queue(x, argc - 1, argv + 1);
+}
+
+/* relayq help [COMMAND ...]: stdout, or stderr and 64 when unknown. */
+static int
+cmd_help(int argc, char **argv)
+{
+	const char *topic;
+	int used = 0;
+
+	if (argc == 0)
+		topic = "relayq";
+	else if (argc == 1 && help_text(argv[0]) != NULL)
+		topic = argv[0];	/* also sendmail, mailq, newaliases */
+	else if ((topic = help_topic(argc, argv, &used)) == NULL ||
+	    used != argc)
+		return misuse("relayq", "help: %s%s%s: no such command",
+		    argv[0], argc > 1 ? " " : "", argc > 1 ? argv[1] : "");
+	help_print(stdout, topic);
+	return EX_OK;
+}
+
+/*
+ * Everything that needs no configuration: help, version, and the check
+ * that argv names a command with the right number of words. An exit
+ * code, or -1 to go on.
+ */
+static int
+precheck(int argc, char **argv)
+{
+	const char *topic;
+	int used;
+
+	if (argc < 1)
+		return misuse("relayq", "name a command");
+	if (strcmp(argv[0], "help") == 0)
+		return cmd_help(argc - 1, argv + 1);
+	if ((topic = help_topic(argc, argv, &used)) == NULL) {
+		if (strcmp(argv[0], "queue") == 0 && argc >= 2)
+			return misuse("queue", "queue %s: unknown command",
+			    argv[1]);
+		return misuse("relayq", "%s: unknown %s", argv[0],
+		    argv[0][0] == '-' ? "option" : "command");
+	}
+	if (help_asked(argc - used, argv + used)) {
+		help_print(stdout, topic);
+		return EX_OK;
+	}
+	if (strcmp(topic, "queue") == 0)
+		return misuse("queue", "queue: name what to do");
+	if (strcmp(topic, "version") == 0 || strcmp(topic, "run") == 0 ||
+	    strcmp(topic, "daemon") == 0) {
+		if (argc > 1)
+			return misuse(topic, "%s: %s: unexpected argument",
+			    topic, argv[1]);
+		if (strcmp(topic, "version") == 0) {
+			printf("relayq %s\n", PACKAGE_VERSION);
+			return EX_OK;
+		}
+	}
+	return -1;
+}
+
+static const struct option long_opts[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* The options before the command; -1 to go on, else an exit code. */
+static int
+parse_opts(int argc, char **argv, struct rq_ctx *x, const char **config)
+{
+	int ch;
+
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "+:C:vh", long_opts, NULL)) !=
+	    -1) {
+		switch (ch) {
+		case 'C':
+			*config = optarg;
+			break;
+		case 'v':
+			x->verbose = 1;
+			break;
+		case 'h':
+			help_print(stdout, "relayq");
+			return EX_OK;
+		case ':':
+			return misuse("relayq", "-%c: missing argument",
+			    optopt);
+		default:
+			if (optopt != 0)
+				return misuse("relayq", "-%c: unknown option",
+				    optopt);
+			return misuse("relayq", "%s: unknown option",
+			    argv[optind - 1]);
+		}
+	}
+	return -1;
 }
 
 int
@@ -575,32 +799,15 @@ cmd_relayq(int argc, char **argv)
 	const char *config = NULL;
 	struct rq_ctx x;
 	struct err e;
-	int ch, r;
+	int r;
 
 	memset(&x, 0, sizeof(x));
-	while ((ch = getopt(argc, argv, "+C:vh")) != -1) {
-		switch (ch) {
-		case 'C':
-			config = optarg;
-			break;
-		case 'v':
-			x.verbose = 1;
-			break;
-		default:
-			usage();
-			return EX_USAGE;
-		}
-	}
+	if ((r = parse_opts(argc, argv, &x, &config)) != -1)
+		return r;
 	argc -= optind;
 	argv += optind;
-	if (argc >= 1 && strcmp(argv[0], "version") == 0) {
-		printf("relayq %s\n", PACKAGE_VERSION);
-		return EX_OK;
-	}
-	if (argc < 1) {
-		usage();
-		return EX_USAGE;
-	}
+	if ((r = precheck(argc, argv)) != -1)
+		return r;
 	if (priv_is_setid() && priv_drop() == -1) {
 		fprintf(stderr, "relayq: cannot drop privileges\n");
 		return EX_OSERR;

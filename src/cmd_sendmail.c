@@ -35,6 +35,7 @@
 #include "dropper.h"
 #include "dsn.h"
 #include "header.h"
+#include "help.h"
 #include "log.h"
 #include "mailq.h"
 #include "priv.h"
@@ -60,6 +61,7 @@ struct sm_opts {
 	int qselect;		/* any of them given */
 	struct dsn_req dsn;	/* -N -R -V */
 	const char *log_tag;	/* -L */
+	int help;		/* --help: print the usage, nothing else */
 	char **rcpts;
 	size_t nrcpt;
 };
@@ -69,16 +71,9 @@ static const char arg_letters[] = "ABbCDdeFfhLMNOoprQRVX";
 /* Letters without an argument. */
 static const char flag_letters[] = "cEGIimnsTtUv";
 
-static void
-usage(void)
-{
-	fprintf(stderr, "usage: sendmail [-t] [-i] [-f sender] [-F name] "
-	    "[-C config] [-odb|-odq|-odi] [-v] [--] [recipient ...]\n"
-	    "       sendmail -bp | -bi | -bv address ... | -q | "
-	    "-qI<id> | -qR<domain> | -qS<sender>\n"
-	    "       DSN: -N never|success,failure,delay -R full|hdrs "
-	    "-V envid\n");
-}
+/* The name called by (sendmail, mailq, newaliases): its usage text
+ * (help.h) is the one printed after a usage error. */
+static const char *sm_prog = "sendmail";
 
 static int bad_usage(const char *fmt, ...) RQ_PRINTF(1, 2);
 
@@ -87,12 +82,9 @@ bad_usage(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "sendmail: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	help_vmisuse(sm_prog, sm_prog, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-	usage();
 	return EX_USAGE;
 }
 
@@ -238,6 +230,8 @@ parse_word(struct sm_opts *o, int argc, char **argv, int *i)
 	const char *w = argv[*i] + 1, *v;
 	int r;
 
+	if (*w == '-')	/* a long option: only --help is one */
+		return bad_usage("%s: unknown option", argv[*i]);
 	for (; *w != '\0'; w++) {
 		if (*w == 'q')
 			return opt_q(o, w + 1);
@@ -267,6 +261,10 @@ parse_args(struct sm_opts *o, int argc, char **argv)
 		if (strcmp(argv[i], "--") == 0) {
 			i++;
 			break;
+		}
+		if (strcmp(argv[i], "--help") == 0) {
+			o->help = 1;
+			return 0;
 		}
 		if (argv[i][0] != '-' || argv[i][1] == '\0')
 			break;
@@ -873,8 +871,13 @@ cmd_sendmail(int argc, char **argv, enum cmd_persona persona)
 		o.mode = M_MAILQ;
 	else if (persona == PERSONA_NEWALIASES)
 		o.mode = M_NEWALIASES;
+	sm_prog = prog;
 	if ((r = parse_args(&o, argc, argv)) != 0)
 		return r;
+	if (o.help) {
+		(void)help_print(stdout, prog);
+		return EX_OK;
+	}
 	log_init(o.log_tag != NULL ? o.log_tag : prog, LOG_TO_SYSLOG |
 	    (o.mode == M_SMTP ? 0 : LOG_TO_STDERR), o.verbose);
 	if (cmd_load_config(o.config, &c, &custom, &e) != RQ_OK) {

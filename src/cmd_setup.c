@@ -22,6 +22,8 @@
 #include "buf.h"
 #include "cmd.h"
 #include "diagnose.h"
+#include "help.h"
+#include "log.h"
 #include "probe.h"
 #include "prompt.h"
 #include "setup.h"
@@ -38,13 +40,12 @@ struct probe_args {
 static int
 probe_usage(const char *why)
 {
-	fprintf(stderr, "relayq: probe: %s\nusage: relayq probe ADDRESS "
-	    "[--password-file FILE | --no-password] [--ca-file FILE] "
-	    "[--timeout SECONDS]\n", why);
+	help_misuse("relayq", "probe", "probe: %s", why);
 	return EX_USAGE;
 }
 
-/* One option of probe_args at argv[*i]: 1 taken, 0 not ours, -1 bad. */
+/* One option of probe_args at argv[*i]: 1 taken, 0 not ours, -1 no
+ * value, -2 a bad --timeout. */
 static int
 probe_opt(int argc, char **argv, int *i, struct probe_args *a)
 {
@@ -68,8 +69,26 @@ probe_opt(int argc, char **argv, int *i, struct probe_args *a)
 		a->ca_file = v;
 	else if ((a->deadline = (int)strtonum(v, 1, 600, &errstr)),
 	    errstr != NULL)
-		return -1;
+		return -2;
 	return 1;
+}
+
+/* The usage error of argv[i] for topic ("probe", "setup"): k is what
+ * probe_opt() said, 0 when it was not an option of probe_args. */
+static int
+probe_opt_misuse(const char *topic, char **argv, int i, int k)
+{
+	if (k == -1)
+		help_misuse("relayq", topic, "%s: %s: missing value", topic,
+		    argv[i]);
+	else if (k == -2)
+		help_misuse("relayq", topic, "%s: --timeout %s: expected 1 to "
+		    "600 seconds", topic, argv[i]);
+	else
+		help_misuse("relayq", topic, "%s: %s: %s", topic, argv[i],
+		    argv[i][0] == '-' ? "unknown option" :
+		    "unexpected argument");
+	return EX_USAGE;
 }
 
 /* The password: the file's first line, a question on a terminal, or
@@ -138,12 +157,12 @@ cmd_probe(struct cfg *c, int argc, char **argv)
 
 	memset(&a, 0, sizeof(a));
 	for (i = 1; i < argc; i++)
-		if ((k = probe_opt(argc, argv, &i, &a)) == -1)
-			return probe_usage("bad option value");
+		if ((k = probe_opt(argc, argv, &i, &a)) < 0)
+			return probe_opt_misuse("probe", argv, i, k);
 		else if (k == 0 && argv[i][0] != '-' && a.address == NULL)
 			a.address = argv[i];
 		else if (k == 0)
-			return probe_usage("unexpected argument");
+			return probe_opt_misuse("probe", argv, i, k);
 	if (a.address == NULL)
 		return probe_usage("name the mail address");
 	if (probe_password(&a, &pw, &e) != RQ_OK)
@@ -178,9 +197,7 @@ struct setup_args {
 static int
 setup_usage(const char *why)
 {
-	fprintf(stderr, "relayq: setup: %s\nusage: relayq setup [ADDRESS] "
-	    "[--password-file FILE | --no-password] [--name DISPLAY-NAME] "
-	    "[--ca-file FILE] [--timeout SECONDS]\n", why);
+	help_misuse("relayq", "setup", "setup: %s", why);
 	return EX_USAGE;
 }
 
@@ -203,16 +220,18 @@ setup_parse(int argc, char **argv, struct setup_args *a)
 
 	memset(a, 0, sizeof(*a));
 	for (i = 1; i < argc; i++) {
-		if ((k = probe_opt(argc, argv, &i, &a->pa)) == -1)
-			return setup_usage("bad option value");
+		if ((k = probe_opt(argc, argv, &i, &a->pa)) < 0)
+			return probe_opt_misuse("setup", argv, i, k);
 		if (k == 1)
 			continue;
 		if (strcmp(argv[i], "--name") == 0 && i + 1 < argc)
 			a->display = argv[++i];
+		else if (strcmp(argv[i], "--name") == 0)
+			return probe_opt_misuse("setup", argv, i, -1);
 		else if (argv[i][0] != '-' && a->pa.address == NULL)
 			a->pa.address = argv[i];
 		else
-			return setup_usage("unexpected argument");
+			return probe_opt_misuse("setup", argv, i, 0);
 	}
 	if (a->display != NULL && !setup_name_ok(a->display))
 		return setup_usage("the display name may not hold quotes, "
@@ -522,12 +541,15 @@ cmd_setup(struct cfg *c, int verbose, int argc, char **argv)
 	struct setup_args a;
 	struct setup_plan pl;
 	struct probe_report *r = NULL;
-	char *addr = NULL, *name = NULL, *pw = NULL;
+	char *addr = NULL, *name = NULL, *pw = NULL, msg[768];
 	struct err e;
 	int rc;
 
 	if ((rc = setup_parse(argc, argv, &a)) != 0)
 		return rc;
+	/* The test message at the end goes out with this EHLO name. */
+	if (cfg_hostname_advice(c, msg, sizeof(msg)))
+		log_warnx("%s", msg);
 	if (setup_ask(&a, &addr, &name, &e) != RQ_OK ||
 	    probe_password(&a.pa, &pw, &e) != RQ_OK)
 		rc = cmd_fail("relayq", &e);

@@ -106,8 +106,9 @@ deliver_secrets(struct cfg *c, const struct cfg_smarthost *sh,
 {
 	*password = NULL;
 	if (sh->host == NULL)
-		return err_set(e, RQ_TEMP, "no smarthost configured "
-		    "([smarthost] host in %s)", c->path);
+		return err_set(e, RQ_TEMP, "no smarthost configured: set "
+		    "[smarthost] host in %s, or let relayq setup ADDRESS "
+		    "write it", c->path);
 	if (sh->key_file != NULL && cfg_secret_ok(sh->key_file, e) != RQ_OK)
 		return RQ_TEMP;
 	if (sh->user != NULL)
@@ -665,8 +666,12 @@ deliver_one(struct runner *r, const char *id)
 	enum rq_status st;
 	int fd;
 
-	if (queue_lock(&r->sp, SP_QUEUE, id, &fd, &e) != RQ_OK) {
+	if ((st = queue_lock(&r->sp, SP_QUEUE, id, &fd, &e)) != RQ_OK) {
 		r->stats->skipped++;
+		/* Asked for by name, or busy: say so (gone in a full pass
+		 * means another runner finished it: nothing to say). */
+		if (r->o->report && (r->o->only_id != NULL || st == RQ_TEMP))
+			fprintf(stderr, "relayq: %s\n", e.msg);
 		return;
 	}
 	st = env_load(r->sp.fd[SP_QUEUE], id, &env, &e);

@@ -199,8 +199,8 @@ queue_lock(const struct spool *sp, enum spool_sub sub, const char *id,
 	    O_CLOEXEC);
 	if (*fd == -1) {
 		if (errno == ENOENT)
-			return err_set(e, RQ_NOINPUT, "%s: no such message",
-			    id);
+			return err_set(e, RQ_NOINPUT, "%s: no such message "
+			    "(mailq lists the queue)", id);
 		return err_sys(e, RQ_TEMP, "open %s", id);
 	}
 	/* mailq's probe (queue_is_locked) holds a shared lock for a moment:
@@ -217,7 +217,9 @@ queue_lock(const struct spool *sp, enum spool_sub sub, const char *id,
 		close(*fd);
 		*fd = -1;
 		if (saved == EWOULDBLOCK)
-			return err_set(e, RQ_TEMP, "%s: being delivered", id);
+			return err_set(e, RQ_TEMP, "%s: being delivered by "
+			    "another queue run; try again when it is done",
+			    id);
 		errno = saved;
 		return err_sys(e, RQ_TEMP, "lock %s", id);
 	}

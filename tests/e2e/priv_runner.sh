@@ -10,7 +10,10 @@
 #  - the runner refuses a secret that is group- or world-writable or
 #    world-readable (0644, 0660, 0666, 0604, 0620, 0602): the message stays
 #    queued, `relayq queue show` gives a reason naming the mode, no
-#    connection is made; 0600 and 0640 work;
+#    connection is made; 0600 and 0640 work; the reason ends with the
+#    command that fixes it (chown root:relayq F && chmod 0640 F, or chmod
+#    0600 F for relayq's own file), and so does the Permission denied of a
+#    root:root 0600 file;
 #  - a whole delivery with AUTH (relayq -v run, under strace): nothing the
 #    runner writes anywhere (stderr, syslog, files, sockets: every write,
 #    sendto, sendmsg, pwrite) contains the password or its base64, nor does
@@ -130,9 +133,23 @@ for mode in 0644 0660 0666 0604 0620 0602; do
 	run "$RQ" queue show "$id"
 	check_match "secret $mode: the reason names the loose mode" \
 		"last reason: .*refusing a secret.*mode $mode" "$(cat "$OUT")"
+	case $mode in
+	06[46]?) fix="chown root:relayq $SECRET && chmod 0640 $SECRET" ;;
+	*) fix="chmod 0600 $SECRET" ;;
+	esac
+	check_grep "secret $mode: the reason says how to fix it" \
+		"^last reason: .*; fix: $fix\$" "$OUT"
 	check_no_secret "secret $mode: queue show" "$OUT" "$ERR"
 	touch "$T/msg"
 done
+# root:root 0600, as one might do on the 0600 of a mode advice: the runner
+# may not read it, and the reason says what to type.
+chown root:root "$SECRET" && chmod 0600 "$SECRET"
+run "$RQ" queue flush
+expect_rc "secret root:root 0600: relayq queue flush (deferral is no error)" 0
+run "$RQ" queue show "$id"
+check_grep "secret root:root 0600: the reason says who cannot read it and the fix" \
+	"^last reason: password_file $SECRET: Permission denied to user relayq, who runs the queue; fix: chown root:relayq $SECRET && chmod 0640 $SECRET\$" "$OUT"
 # A secret of the runner's own, 0600, is fine too.
 chown relayq:relayq "$SECRET" && chmod 0600 "$SECRET"
 run "$RQ" queue flush

@@ -347,7 +347,7 @@ END_TEST
 
 START_TEST(password_file_modes)
 {
-	char pw[256];
+	char pw[256], fix[300];
 	char *secret;
 	struct cfg c;
 	struct err e;
@@ -366,6 +366,13 @@ START_TEST(password_file_modes)
 	chmod(pw, 0644);
 	ck_assert_int_eq(cfg_password(&c.smarthost, &secret, &e), RQ_TEMP);
 	ck_assert_ptr_nonnull(strstr(e.msg, "world-accessible"));
+	/* The fix for whoever reads it: the caller's own file stays its
+	 * own; root's is shared with the runner's group. */
+	snprintf(fix, sizeof(fix), geteuid() != 0 ? "fix: chmod 0600 %s" :
+	    "&& chmod 0640 %s", pw);
+	ck_assert_ptr_nonnull(strstr(e.msg, fix));
+	if (geteuid() == 0)
+		ck_assert_ptr_nonnull(strstr(e.msg, "fix: chown root:"));
 	chmod(pw, 0620);
 	ck_assert_int_eq(cfg_password(&c.smarthost, &secret, &e), RQ_TEMP);
 	unlink(pw);
@@ -468,6 +475,42 @@ START_TEST(parse_durations)
 }
 END_TEST
 
+/* [local] hostname values: is the advice given? */
+static const struct {
+	const char *name;
+	int advised;
+} hostnames[] = {
+	{ "nodot", 1 },
+	{ "host.", 1 },
+	{ ".example", 1 },
+	{ "mail.example.com", 0 },
+	{ "a.b", 0 },
+};
+
+START_TEST(hostname_advice)
+{
+	char text[200], msg[768], want[300];
+	struct cfg c;
+	struct err e;
+
+	snprintf(text, sizeof(text), "[local]\nhostname = %s\n",
+	    hostnames[_i].name);
+	write_conf(text);
+	ck_assert_int_eq(cfg_load(&c, path, 1, &e), RQ_OK);
+	ck_assert_int_eq(cfg_hostname_advice(&c, msg, sizeof(msg)),
+	    hostnames[_i].advised);
+	if (hostnames[_i].advised) {
+		snprintf(want, sizeof(want), "\"%s\"", hostnames[_i].name);
+		ck_assert_ptr_nonnull(strstr(msg, want));
+		snprintf(want, sizeof(want), "under [local] in %s", path);
+		ck_assert_ptr_nonnull(strstr(msg, want));
+	} else
+		ck_assert_str_eq(msg, "");
+	cfg_free(&c);
+	unlink(path);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -481,6 +524,8 @@ main(void)
 	tcase_add_test(tc, defaults_without_file);
 	tcase_add_test(tc, password_file_modes);
 	tcase_add_test(tc, not_regular_files);
+	tcase_add_loop_test(tc, hostname_advice, 0,
+	    sizeof(hostnames) / sizeof(hostnames[0]));
 
 	tcase_add_loop_test(tc, read_mailname, 0,
 	    sizeof(mailnames) / sizeof(mailnames[0]));
