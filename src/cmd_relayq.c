@@ -525,7 +525,6 @@ cmd_daemon(struct rq_ctx *x)
 static int
 dispatch(struct rq_ctx *x, int argc, char **argv)
 {
-	struct err e;
 	const char *sub;
 
 	if (strcmp(argv[0], "run") == 0 && argc == 1)
@@ -546,13 +545,8 @@ dispatch(struct rq_ctx *x, int argc, char **argv)
 	argc -= 2;
 	argv += 2;
 	if (strcmp(sub, "list") == 0 && (argc == 0 || (argc == 1 &&
-	    strcmp(argv[0], "--json") == 0))) {
-		if (priv_become_runner(x->c.queue_dir, &e) != RQ_OK ||
-		    (argc == 0 ? mailq_print(&x->c, stdout, &e) :
-		    mailq_print_json(&x->c, stdout, &e)) != RQ_OK)
-			return cmd_fail("relayq", &e);
-		return EX_OK;
-	}
+	    strcmp(argv[0], "--json") == 0)))
+		return cmd_list_queue(&x->c, "relayq", argc == 1);
 	if (strcmp(sub, "show") == 0)
 		return cmd_show(x, argc, argv);
 	if (strcmp(sub, "flush") == 0)
@@ -601,7 +595,9 @@ cmd_relayq(int argc, char **argv)
 		usage();
 		return EX_USAGE;
 	}
-	if (priv_is_setid() && priv_drop() == -1) {
+	/* Only the listing keeps the set-group-ID group (cmd_list_queue). */
+	if (priv_is_setid() && !(argc >= 2 && strcmp(argv[0], "queue") == 0 &&
+	    strcmp(argv[1], "list") == 0) && priv_drop() == -1) {
 		fprintf(stderr, "relayq: cannot drop privileges\n");
 		return EX_OSERR;
 	}
@@ -610,6 +606,8 @@ cmd_relayq(int argc, char **argv)
 		cfg_free(&x.c);
 		return cmd_fail("relayq", &e);
 	}
+	if (priv_is_setid())	/* still set-id: listing the system queue */
+		priv_clean_env();
 	r = dispatch(&x, argc, argv);
 	cfg_free(&x.c);
 	return r;
