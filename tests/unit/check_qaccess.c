@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "compat.h"
 #include "cfg.h"
 #include "qaccess.h"
 
@@ -39,22 +40,35 @@ static const struct {
 	{ "nosuchuser-xq;root", 0, NOGID, 1 },
 };
 
-START_TEST(allows)
+static char path[64];
+
+/* Load text as a configuration file (path keeps its name). */
+static void
+load(struct cfg *c, const char *text)
 {
-	char path[] = "/tmp/check_qaccess.XXXXXX";
-	gid_t gids[2];
-	struct cfg c;
 	struct err e;
 	FILE *fp;
 	int fd;
 
+	strlcpy(path, "/tmp/check_qaccess.XXXXXX", sizeof(path));
 	ck_assert_int_ne(fd = mkstemp(path), -1);
 	ck_assert_ptr_nonnull(fp = fdopen(fd, "w"));
-	if (cases[_i].value != NULL)
-		fprintf(fp, "[local]\nmailq_users = %s\n", cases[_i].value);
+	fputs(text, fp);
 	fclose(fp);
-	ck_assert_msg(cfg_load(&c, path, 1, &e) == RQ_OK, "%s", e.msg);
+	ck_assert_msg(cfg_load(c, path, 1, &e) == RQ_OK, "%s", e.msg);
 	unlink(path);
+}
+
+START_TEST(allows)
+{
+	char text[256] = "";
+	gid_t gids[2];
+	struct cfg c;
+
+	if (cases[_i].value != NULL)
+		snprintf(text, sizeof(text), "[local]\nmailq_users = %s\n",
+		    cases[_i].value);
+	load(&c, text);
 	ck_assert_int_eq(c.mailq_users.line, cases[_i].value != NULL ? 2 : 0);
 	gids[0] = cases[_i].gid;
 	gids[1] = cases[_i].gid;
@@ -69,19 +83,11 @@ END_TEST
 /* The caller's own check: root always; the refusal names key and place. */
 START_TEST(check_caller)
 {
-	char path[] = "/tmp/check_qaccess.XXXXXX";
 	struct cfg c;
 	struct err e;
-	FILE *fp;
-	int fd;
 
-	ck_assert_int_ne(fd = mkstemp(path), -1);
-	ck_assert_ptr_nonnull(fp = fdopen(fd, "w"));
-	fprintf(fp, "[queue]\ndir = /nonexistent/spool\n[local]\n"
+	load(&c, "[queue]\ndir = /nonexistent/spool\n[local]\n"
 	    "mailq_users = nosuchuser-xq\n");
-	fclose(fp);
-	ck_assert_int_eq(cfg_load(&c, path, 1, &e), RQ_OK);
-	unlink(path);
 	if (getuid() == 0)
 		ck_assert_int_eq(qaccess_check(&c, &e), RQ_OK);
 	else {
