@@ -212,6 +212,7 @@ enum key_type {
 	K_COMMAND,	/* password_command */
 	K_COUNT,	/* a number of messages */
 	K_MINFREE,	/* a size or a percentage of the file system */
+	K_MAILQ_USERS,	/* anyone, or user names and @groups */
 };
 
 /*
@@ -241,6 +242,7 @@ static const struct key_def keys[] = {
 	{ "local", "domain", K_STR, O(domain) },
 	{ "local", "aliases", K_STR, O(aliases) },
 	{ "local", "alert", K_STR, O(alert) },
+	{ "local", "mailq_users", K_MAILQ_USERS, O(mailq_users) },
 	{ "smarthost", "host", K_STR, SH(host) },
 	{ "smarthost", "port", K_PORT, SH(port) },
 	{ "smarthost", "tls", K_TLS, SH(tls) },
@@ -540,6 +542,49 @@ set_allowed(struct cfg_parse *cp, const struct key_def *k, char *base,
 	return 1;
 }
 
+/* A word of mailq_users: a user name or @group (POSIX portable names). */
+static int
+mailq_word_valid(const char *w)
+{
+	size_t i;
+
+	if (*w == '@')
+		w++;
+	if (*w == '\0' || *w == '-')
+		return 0;
+	for (i = 0; w[i] != '\0'; i++)
+		if (!isalnum((unsigned char)w[i]) && w[i] != '.' &&
+		    w[i] != '_' && w[i] != '-')
+			return 0;
+	return i <= 64;
+}
+
+/* mailq_users: "anyone" alone, or user names and @groups. */
+static int
+set_mailq_users(struct cfg_parse *cp, const struct key_def *k, char *base,
+    const char *value)
+{
+	struct cfg_list *l = (struct cfg_list *)(void *)(base + k->off);
+	char what[200];
+	const char *w;
+	size_t i;
+
+	if (parse_list(value, l, mailq_word_valid, &w) == -1) {
+		if (w == NULL)
+			return bad(cp, k->name, "expected anyone, or user names "
+			    "and @groups (root, @adm, nagios)");
+		snprintf(what, sizeof(what), "%.100s: not a user name or "
+		    "@group", w);
+		return bad(cp, k->name, what);
+	}
+	for (i = 0; i < l->n; i++)
+		if (strcmp(l->v[i], "anyone") == 0 && l->n > 1)
+			return bad(cp, k->name, "anyone stands alone (it "
+			    "already means every user)");
+	l->line = cp->line;
+	return 1;
+}
+
 /* A key naming a route (route, fallback); *line gets its line. */
 static int
 set_route_name(struct cfg_parse *cp, const struct key_def *k, char *base,
@@ -606,6 +651,8 @@ set_policy_key(struct cfg_parse *cp, const struct key_def *k, char *base,
 	case K_COUNT:
 	case K_MINFREE:
 		return set_number(cp, k, base, value);
+	case K_MAILQ_USERS:
+		return set_mailq_users(cp, k, base, value);
 	default:
 		break;
 	}
@@ -1072,6 +1119,7 @@ cfg_free(struct cfg *c)
 	free(c->domain);
 	free(c->aliases);
 	free(c->alert);
+	cfg_list_free(&c->mailq_users);
 	smarthost_free(&c->smarthost);
 	for (i = 0; i < c->nroutes; i++)
 		smarthost_free(&c->routes[i]);

@@ -109,6 +109,9 @@ struct cfg {
 	char *hostname;		/* NULL: the FQDN, looked up at need */
 	char *domain;		/* NULL: from hostname */
 	char *aliases;		/* NULL: no aliases (see aliases.h) */
+	/* who may list the queue (qaccess.h): user names and @groups; no
+	 * words, or the one word "anyone": every user */
+	struct cfg_list mailq_users;
 	/* [smarthost]: the default route */
 	struct cfg_smarthost smarthost;
 	/* [smarthost NAME] sections, in file order */

@@ -24,7 +24,18 @@ int cmd_newaliases(struct cfg *c, const char *prog);
  */
 enum rq_status cmd_load_config(const char *path_opt, struct cfg *c,
     int *custom, struct err *e);
-/* One delivery pass; prints nothing unless verbose or report. */
+/*
+ * mailq, sendmail -bp, relayq queue list [--json] (json): the listing for
+ * whoever [local] mailq_users admits (qaccess.h), else EX_NOPERM. Root
+ * lists as the queue owner; another user of the set-group-ID binary
+ * keeps its group while listing, which reads envelope files and nothing
+ * else of the queue (doc/ARCHITECTURE.md), and loses it for good after.
+ */
+int cmd_list_queue(struct cfg *c, const char *prog, int json);
+/*
+ * One delivery pass; prints nothing unless verbose or report. Anyone but
+ * root and the spool's owner: EX_NOPERM with one line.
+ */
 int cmd_run_queue(struct cfg *c, const char *only_id, int flush,
     int verbose, int report);
 struct deliver_filter;

@@ -632,18 +632,13 @@ cmd_daemon(struct rq_ctx *x)
 static int
 cmd_list(struct rq_ctx *x, int argc, char **argv)
 {
-	struct err e;
 	int json = argc == 1 && strcmp(argv[0], "--json") == 0;
 
 	if (argc > 0 && !json)
 		return misuse("queue list", "queue list: %s: %s", argv[0],
 		    argv[0][0] == '-' ? "unknown option" :
 		    "unexpected argument");
-	if (priv_become_runner(x->c.queue_dir, &e) != RQ_OK ||
-	    (json ? mailq_print_json(&x->c, stdout, &e) :
-	    mailq_print(&x->c, stdout, &e)) != RQ_OK)
-		return cmd_fail("relayq", &e);
-	return EX_OK;
+	return cmd_list_queue(&x->c, "relayq", json);
 }
 
 /* relayq queue SUBCOMMAND ... (the words after "queue"). */
@@ -808,7 +803,9 @@ cmd_relayq(int argc, char **argv)
 	argv += optind;
 	if ((r = precheck(argc, argv)) != -1)
 		return r;
-	if (priv_is_setid() && priv_drop() == -1) {
+	/* Only the listing keeps the set-group-ID group (cmd_list_queue). */
+	if (priv_is_setid() && !(argc >= 2 && strcmp(argv[0], "queue") == 0 &&
+	    strcmp(argv[1], "list") == 0) && priv_drop() == -1) {
 		fprintf(stderr, "relayq: cannot drop privileges\n");
 		return EX_OSERR;
 	}
@@ -817,6 +814,8 @@ cmd_relayq(int argc, char **argv)
 		cfg_free(&x.c);
 		return cmd_fail("relayq", &e);
 	}
+	if (priv_is_setid())	/* still set-id: listing the system queue */
+		priv_clean_env();
 	r = dispatch(&x, argc, argv);
 	cfg_free(&x.c);
 	return r;

@@ -40,6 +40,7 @@
 #include "mailq.h"
 #include "priv.h"
 #include "queue.h"
+#include "qaccess.h"
 #include "refuse.h"
 #include "smtpd.h"
 #include "spool.h"
@@ -328,6 +329,26 @@ cmd_run_selected(struct cfg *c, const struct deliver_filter *f, int verbose)
 	return run_pass(c, &o);
 }
 
+/*
+ * Only root and the owner of the spool run the queue: anyone else gets one
+ * line and EX_NOPERM, not a permission error from inside the spool. A
+ * spool not made yet is a private one (-C) its user will own.
+ */
+static enum rq_status
+may_run_queue(const struct cfg *c, struct err *e)
+{
+	const struct passwd *pw;
+	struct stat st;
+	uid_t uid = getuid();
+
+	if (uid == 0 || stat(c->queue_dir, &st) == -1 || st.st_uid == uid)
+		return RQ_OK;
+	pw = getpwuid(st.st_uid);
+	return err_set(e, RQ_NOPERM, "only root or the queue runner (user "
+	    "%s) delivers the queue in %s; mailq lists it",
+	    pw != NULL ? pw->pw_name : "?", c->queue_dir);
+}
+
 static int
 run_pass(struct cfg *c, const struct deliver_opts *o)
 {
@@ -338,6 +359,8 @@ run_pass(struct cfg *c, const struct deliver_opts *o)
 		err_sys(&e, RQ_TEMP, "cannot drop privileges");
 		return cmd_fail("relayq", &e);
 	}
+	if (may_run_queue(c, &e) != RQ_OK)
+		return cmd_fail("relayq", &e);
 	if (priv_become_runner(c->queue_dir, &e) != RQ_OK)
 		return cmd_fail("relayq", &e);
 	if (deliver_run(c, o, &st, &e) != RQ_OK)
@@ -347,6 +370,26 @@ run_pass(struct cfg *c, const struct deliver_opts *o)
 		    "bounced, %zu not due or busy\n", st.delivered,
 		    st.deferred, st.bounced, st.skipped);
 	return EX_OK;
+}
+
+int
+cmd_list_queue(struct cfg *c, const char *prog, int json)
+{
+	enum rq_status st;
+	struct err e;
+
+	if ((st = qaccess_check(c, &e)) == RQ_OK && getuid() == 0) {
+		if (priv_is_setid() && priv_drop() == -1)
+			st = err_sys(&e, RQ_TEMP, "cannot drop privileges");
+		else
+			st = priv_become_runner(c->queue_dir, &e);
+	}
+	if (st == RQ_OK)
+		st = json ? mailq_print_json(c, stdout, &e) :
+		    mailq_print(c, stdout, &e);
+	if (priv_is_setid() && priv_drop() == -1 && st == RQ_OK)
+		st = err_sys(&e, RQ_TEMP, "cannot drop privileges");
+	return st == RQ_OK ? EX_OK : cmd_fail(prog, &e);
 }
 
 static int
@@ -888,11 +931,7 @@ cmd_sendmail(int argc, char **argv, enum cmd_persona persona)
 		priv_clean_env();
 	switch (o.mode) {
 	case M_MAILQ:
-		if (was_setid && priv_drop() == -1) {
-			err_sys(&e, RQ_TEMP, "cannot drop privileges");
-			r = cmd_fail(prog, &e);
-		} else if (mailq_print(&c, stdout, &e) != RQ_OK)
-			r = cmd_fail(prog, &e);
+		r = cmd_list_queue(&c, prog, 0);
 		break;
 	case M_NEWALIASES:
 		r = cmd_newaliases(&c, prog);

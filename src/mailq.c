@@ -191,8 +191,10 @@ open_spool(const struct cfg *c, struct spool *sp, struct err *e)
 		} else if (errno == EACCES) {
 			spool_close(sp);
 			return err_set(e, RQ_NOPERM, "cannot read the queue in "
-			    "%s: only root and the queue owner may list it",
-			    c->queue_dir);
+			    "%s: Permission denied (the modes of the spool or "
+			    "of the relayq binary are not those of relayq(8): "
+			    "make install-root, or reinstalling the package, "
+			    "sets them)", c->queue_dir);
 		} else if (errno != ENOENT) {
 			spool_close(sp);
 			return RQ_TEMP;

@@ -3,7 +3,9 @@
  *
  * The submitter may run set-group-id (group relayq-drop): it opens its
  * maildrop entry with that group and then drops it for good before it
- * reads a byte of input. The runner, started as root, becomes the owner
+ * reads a byte of input. mailq keeps the group while it reads the
+ * queue's envelopes, which the group may read, and drops it after
+ * (cmd_list_queue). The runner, started as root, becomes the owner
  * of the spool directory (user relayq) with no supplementary groups.
  */
 #ifndef RELAYQ_PRIV_H

@@ -948,7 +948,8 @@ env_save(int dirfd, int tmpfd, const struct env *env, struct err *e)
 		return err_sys(e, RQ_TEMP, "create envelope %s", tmp);
 	}
 	saved = 0;
-	if (write_all(fd, text, len) == -1 || fsync(fd) == -1)
+	if (fchmod(fd, SPOOL_MODE_ENV) == -1 || write_all(fd, text, len) == -1 ||
+	    fsync(fd) == -1)
 		saved = errno;
 	if (close(fd) == -1 && saved == 0)
 		saved = errno;

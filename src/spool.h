@@ -68,6 +68,13 @@ enum rq_status spool_check_rcpts(const char *const *rcpts, size_t n,
 #define SPOOL_ID_LEN	16
 #define SPOOL_MODE_WRITING	0600
 #define SPOOL_MODE_COMPLETE	0704
+/*
+ * An envelope (ID.env) is readable by the group of its directory: in an
+ * installed spool tmp/, queue/, hold/ and corrupt/ are set-group-ID
+ * relayq-drop, so the set-group-ID mailq lists the queue for every user
+ * while message files (0600) stay the owner's (doc/ARCHITECTURE.md).
+ */
+#define SPOOL_MODE_ENV		0640
 
 /* Message flags (X record). */
 #define MSG_F_8BIT	0x1	/* 8-bit content: BODY=8BITMIME */
@@ -218,7 +225,7 @@ enum rq_status env_parse(struct env *env, const char *text, size_t len,
 enum rq_status env_load(int dirfd, const char *id, struct env *env,
     struct err *e);
 /* Atomically replace dirfd/ID.env via tmpfd (write, fsync, rename,
- * fsync dir). */
+ * fsync dir), mode SPOOL_MODE_ENV whatever the umask. */
 enum rq_status env_save(int dirfd, int tmpfd, const struct env *env,
     struct err *e);
 void env_free(struct env *env);

@@ -42,6 +42,7 @@
 #include "header.h"
 #include "linereader.h"
 #include "priv.h"
+#include "qualify.h"
 #include "reencode.h"
 #include "submit.h"
 #include "vis.h"
@@ -300,13 +301,23 @@ field_sink(void *arg, const void *p, size_t n)
 }
 
 /*
- * A whole field as the caller wrote it; a line over LINE_MAX_OCTETS is
- * folded (header_fold), legal ones are kept byte for byte.
+ * A whole field as the caller wrote it, bare local parts of address
+ * fields qualified (qualify.h; unchanged when that fails); a line over
+ * LINE_MAX_OCTETS is folded (header_fold), legal ones are kept byte for
+ * byte.
  */
 static void
 put_header(struct sub *s, const char *f, size_t len)
 {
+	struct buf q;
+
+	buf_init(&q, 2 * (size_t)FIELD_MAX);
+	if (qualify_field(f, len, s->o->domain, &q) == 1) {
+		f = buf_cstr(&q);
+		len = q.len;
+	}
 	(void)header_fold(f, len, HEADER_LINE_MAX, field_sink, s);
+	buf_free(&q);
 }
 
 static void

@@ -3,7 +3,8 @@
 #  - Debian cron's argv (`sendmail -FCronDaemon -i -B8BITMIME -oem root`)
 #    with an aliases file sending root to two outside addresses, one of
 #    them through another alias: the smarthost receives one message with
-#    both envelope recipients, and nothing for root itself.
+#    both envelope recipients, and nothing for root itself; its To: root
+#    is qualified (root@DOMAIN), never aliased.
 #  - an aliases file that cannot be read: mail waits in the queue (never
 #    sent unaliased) and goes out once the file is there.
 #  - newaliases / sendmail -bi / -I: a good file -> exit 0 and a summary;
@@ -59,7 +60,7 @@ M=$(msg_by_subject "Cron <root@relayq> /usr/local/bin/nightly") ||
 	die "cron message missing"
 check_eq "envelope recipients: root's alias, expanded through ops" \
 	"admin@example.org ops-team@example.net" "$(rcpts "$M")"
-check_eq "To: header left as the caller wrote it" "root" "$(header "$M.eml" To)"
+check_eq "To: header qualified, not aliased" "root@example.test" "$(header "$M.eml" To)"
 check_no_grep "no RCPT TO root itself" 'C: RCPT TO:<root@' "$SH_LOG"
 check_queue_empty "queue empty after delivery" "$CONF"
 

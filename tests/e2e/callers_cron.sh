@@ -5,7 +5,8 @@
 #  - Debian cron: sendmail -FCronDaemon -i -B8BITMIME -oem 'a@x,b@y'
 #    (MAILTO as one comma list), no Date/Message-ID, a raw 8-bit Subject,
 #    CR bytes in the body: both recipients get it, Date and Message-ID are
-#    added, no bare CR or LF on the wire, BODY=8BITMIME.
+#    added, no bare CR or LF on the wire, BODY=8BITMIME, `From: root
+#    (Cron Daemon)` qualified as `root@DOMAIN (Cron Daemon)`.
 #  - cronie: sendmail -FCronDaemon -i -odi -oem -oi -t -f root
 #    (foreground delivery: at the smarthost when sendmail exits).
 #  - cronie cancels a mail by SIGKILLing sendmail mid-message: with half a
@@ -93,7 +94,8 @@ check_eq "Debian cron: envelope sender = the job owner" "$CU@example.test" \
 	"$(jget "$M.json" mail_from)"
 check_added_headers "Debian cron" "$M.eml"
 check_crlf_only "Debian cron: no bare CR or LF on the wire" "$M.eml"
-check_eq "Debian cron: From: kept" "root (Cron Daemon)" "$(header "$M.eml" From)"
+check_eq "Debian cron: From: qualified, comment kept" "root@example.test (Cron Daemon)" \
+	"$(header "$M.eml" From)"
 check_eq "Debian cron: To: kept" "ops@example.org,dev@example.net" "$(header "$M.eml" To)"
 check_eq "Debian cron: four X-Cron-Env: kept" 4 "$(header "$M.eml" X-Cron-Env | grep -c .)"
 check_match "Debian cron: BODY=8BITMIME (8-bit message, offered)" 'BODY=8BITMIME' \
@@ -114,7 +116,8 @@ check_crlf_only "cronie: clean CRLF" "$M.eml"
 check_body_line "cronie: lone dot kept with -i/-oi" "$M.eml" "."
 check_body_line "cronie: text after the lone dot kept" "$M.eml" \
 	"after a lone dot (-i/-oi: not the end)"
-check_eq "cronie: From: kept" '"(Cron Daemon)" <root>' "$(header "$M.eml" From)"
+check_eq "cronie: From: qualified, display name kept" \
+	'"(Cron Daemon)" <root@example.test>' "$(header "$M.eml" From)"
 
 # --- systemd-cron ---
 SC_SUBJ="[relayq] job cron-daily-backup.service failed"

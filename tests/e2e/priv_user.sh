@@ -7,11 +7,13 @@
 #    user, group relayq-drop, mode 0704; no delivery is attempted for it;
 #  - the user cannot list or read maildrop/ or queue/ (its own entry, the
 #    other user's entry, the queued copy), cannot read the secret; mailq
-#    exits 77; relayq queue list/show/delete and sendmail -q fail and
-#    change nothing;
+#    and relayq queue list work (envelopes only: priv_mailq.sh); relayq
+#    queue show/delete fail, sendmail -q exits 77 with one line; nothing
+#    changes;
 #  - the user cannot change a message after submission: the maildrop
 #    entry cannot be opened, chmod'ed or removed by its owner; after
-#    pickup the queue copy is relayq:relayq 0600; a maildrop entry changed
+#    pickup the queue copy is relayq:relayq-drop 0600 (its envelope
+#    0640); a maildrop entry changed
 #    behind relayq's back (truncated, garbage appended, wrong mode) is
 #    quarantined or left alone, never delivered, while good mail flows;
 #  - -C / RELAYQ_CONFIG with the user's own config drop privilege: the
@@ -34,9 +36,12 @@ check_eq "binary root:relayq-drop 2755" "root:relayq-drop 2755" "$(stat_of "$RQ"
 check_eq "sendmail is the same inode" "$(stat -c %i "$RQ")" "$(stat -c %i "$SM")"
 check_eq "maildrop relayq:relayq-drop 1770" "relayq:relayq-drop 1770" \
 	"$(stat_of "$SPOOL/maildrop")"
-for d in queue hold corrupt tmp; do
-	check_eq "$d/ relayq:relayq 700" "relayq:relayq 700" "$(stat_of "$SPOOL/$d")"
+for d in queue hold corrupt; do
+	check_eq "$d/ relayq:relayq-drop 2750" "relayq:relayq-drop 2750" \
+		"$(stat_of "$SPOOL/$d")"
 done
+check_eq "tmp/ relayq:relayq-drop 2700" "relayq:relayq-drop 2700" "$(stat_of "$SPOOL/tmp")"
+check_eq "state/ relayq:relayq 700" "relayq:relayq 700" "$(stat_of "$SPOOL/state")"
 check_eq "config root:root 644" "root:root 644" "$(stat_of "$CONF")"
 check_eq "secret root:relayq 640" "root:relayq 640" "$(stat_of "$SECRET")"
 
@@ -89,13 +94,16 @@ cannot "remove its own entry" rm -f "$SPOOL/maildrop/$UID_ENTRY"
 cannot "create a file in maildrop/" sh -c ': >"$1/0000000000000000"' sh "$SPOOL/maildrop"
 cannot "read the smarthost secret" cat "$SECRET"
 u_run "$MAILQ"
-expect_rc "user: mailq (no permission)" 77
+expect_rc "user: mailq lists the queue" 0
 u_run "$RQ" queue list
-check_match "user: relayq queue list fails" '^[1-9][0-9]*$' "$RC"
+expect_rc "user: relayq queue list lists the queue" 0
 u_run "$RQ" queue delete ALL
 check_match "user: relayq queue delete ALL fails" '^[1-9][0-9]*$' "$RC"
 u_run "$SM" -q
-check_match "user: sendmail -q fails" '^[1-9][0-9]*$' "$RC"
+expect_rc "user: sendmail -q" 77
+check_match "user: sendmail -q says who runs the queue, in one line" \
+	'^relayq: only root or the queue runner \(user relayq\) delivers the queue in .*; mailq lists it$' \
+	"$(cat "$ERR")"
 check_eq "user: nothing was delivered or removed" "0 3" \
 	"$(connections) $(spool_files maildrop)"
 check_eq "user: secret file unchanged" "root:relayq 640" "$(stat_of "$SECRET")"
@@ -105,9 +113,12 @@ check_eq "user: secret file unchanged" "root:relayq 640" "$(stat_of "$SECRET")"
 run "$RQ" queue requeue ALL
 expect_rc "root: relayq queue requeue ALL (picks up)" 0
 check_eq "pickup: maildrop empty" 0 "$(spool_files maildrop)"
-bad=$(find "$SPOOL/queue" -type f ! \( -user relayq -group relayq -perm 0600 \) \
-	-printf '%f %u:%g %m\n')
-check_eq "pickup: queue files are relayq:relayq 0600" "" "$bad"
+bad=$(find "$SPOOL/queue" -type f ! -name '*.env' ! \( -user relayq -group relayq-drop \
+	-perm 0600 \) -printf '%f %u:%g %m\n')
+check_eq "pickup: message files are relayq:relayq-drop 0600" "" "$bad"
+bad=$(find "$SPOOL/queue" -type f -name '*.env' ! \( -user relayq -group relayq-drop \
+	-perm 0640 \) -printf '%f %u:%g %m\n')
+check_eq "pickup: envelopes are relayq:relayq-drop 0640" "" "$bad"
 QID=$(find "$SPOOL/queue" -type f ! -name '*.*' -printf '%f\n' | head -n 1)
 cannot "read a queued message" cat "$SPOOL/queue/$QID"
 u_run "$RQ" queue show "$QID"

@@ -11,7 +11,7 @@
 #    mail as www-data through /usr/sbin/sendmail to a loopback smarthost;
 #  - queues mail while the smarthost is down, upgrades to a rebuilt package
 #    with a higher version: nothing lost, modes intact, config kept; the
-#    restarted daemon delivers it;
+#    restarted daemon delivers it; mailq as www-data lists the queue;
 #  - purges: spool, configuration, accounts and overrides gone.
 # The machine is left as it was: relayq is purged at exit, also on failure
 # (trap), and processes started here are stopped by their PID. A machine
@@ -115,9 +115,11 @@ check_modes() { # WHEN
 	check "$1: /usr/lib/sendmail" "/usr/sbin/sendmail" "$(readlink -f /usr/lib/sendmail)"
 	check "$1: spool" "755 relayq relayq" "$(stat -c '%a %U %G' /var/spool/relayq)"
 	check "$1: maildrop" "1770 relayq relayq-drop" "$(stat -c '%a %U %G' /var/spool/relayq/maildrop)"
-	for f in queue hold corrupt tmp state; do
-		check "$1: $f/" "700 relayq relayq" "$(stat -c '%a %U %G' "/var/spool/relayq/$f")"
+	for f in queue hold corrupt; do
+		check "$1: $f/" "2750 relayq relayq-drop" "$(stat -c '%a %U %G' "/var/spool/relayq/$f")"
 	done
+	check "$1: tmp/" "2700 relayq relayq-drop" "$(stat -c '%a %U %G' /var/spool/relayq/tmp)"
+	check "$1: state/" "700 relayq relayq" "$(stat -c '%a %U %G' /var/spool/relayq/state)"
 	check "$1: wake-up FIFO" "fifo 620 relayq relayq-drop" \
 		"$(stat -c '%F %a %U %G' /var/spool/relayq/wakeup)"
 	check "$1: relayq.conf" "644 root root" "$(stat -c '%a %U %G' /etc/relayq/relayq.conf)"
@@ -223,6 +225,9 @@ check "upgraded to $V1+ci1" "$V1+ci1" "$(dpkg-query -W -f '${Version}' relayq)"
 check_modes "upgrade"
 mailq >"$W/mailq2.txt" 2>&1
 check "the 2 queued messages survived the upgrade" 1 "$(grep -c 'Total requests: 2' "$W/mailq2.txt")"
+setpriv --reuid=www-data --regid=www-data --init-groups /usr/bin/mailq >"$W/mailq3.txt" 2>&1
+check "mailq as www-data lists them too (envelopes only)" 1 \
+	"$(grep -c 'Total requests: 2' "$W/mailq3.txt")"
 check "the edited relayq.conf was kept" 1 "$(grep -c 'written by tests/pkg/deb_e2e.sh' /etc/relayq/relayq.conf)"
 start_smarthost sh2
 configure "$PORT"

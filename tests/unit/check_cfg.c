@@ -108,6 +108,14 @@ static const struct {
 	    "no such user" },
 	{ "[user ]\nmax_queued = 1\n", ":1: [user ]: missing the user name" },
 	{ "[queue]\nmin_free = lots\n", ":2: min_free: expected a size" },
+	{ "[local]\nmailq_users =\n", ":2: mailq_users: expected anyone, or "
+	    "user names and @groups" },
+	{ "[local]\nmailq_users = root, @\n", ":2: mailq_users: @: not a user "
+	    "name or @group" },
+	{ "[local]\nmailq_users = ro/ot\n", ":2: mailq_users: ro/ot: not a "
+	    "user name or @group" },
+	{ "[local]\nmailq_users = anyone @adm\n", ":2: mailq_users: anyone "
+	    "stands alone" },
 	{ "[queue]\nmin_free = 101%\n", ":2: min_free: expected a size" },
 	{ "[queue]\nmin_free = %\n", ":2: min_free: expected a size" },
 	{ "[queue]\nmin_free = -5%\n", ":2: min_free: expected a size" },
