@@ -124,6 +124,7 @@ struct cfg {
 	char *hostname;		/* NULL: the FQDN, looked up at need */
 	char *domain;		/* NULL: from hostname */
 	char *aliases;		/* NULL: no aliases (see aliases.h) */
+	char *log;		/* "syslog", "stderr", a path; NULL: syslog */
 	/* [smarthost]: the default route */
 	struct cfg_smarthost smarthost;
 	/* [smarthost NAME] sections, in file order */

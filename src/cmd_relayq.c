@@ -17,6 +17,7 @@
 
 #include "compat.h"
 #include "aliases.h"
+#include "authpause.h"
 #include "cmd.h"
 #include "daemon.h"
 #include "deliver.h"
@@ -360,6 +361,10 @@ cmd_flush(struct rq_ctx *x, int argc, char **argv)
 {
 	int i, r;
 
+	cmd_log_runner(&x->c, 1);
+	/* Asked for now: a route paused for refused credentials is tried
+	 * again (the password was fixed, presumably). */
+	authpause_clear_all(&x->c);
 	if (argc == 0)
 		return cmd_run_queue(&x->c, NULL, 1, x->verbose, x->verbose);
 	for (i = 0; i < argc; i++) {
@@ -516,6 +521,7 @@ cmd_daemon(struct rq_ctx *x)
 {
 	struct err e;
 
+	cmd_log_runner(&x->c, 1);
 	if (priv_become_runner(x->c.queue_dir, &e) != RQ_OK ||
 	    daemon_run(&x->c, x->custom, x->verbose, &e) != RQ_OK)
 		return cmd_fail("relayq", &e);
@@ -528,8 +534,11 @@ dispatch(struct rq_ctx *x, int argc, char **argv)
 	struct err e;
 	const char *sub;
 
-	if (strcmp(argv[0], "run") == 0 && argc == 1)
-		return cmd_run_queue(&x->c, NULL, 0, x->verbose, x->verbose);
+	if (strcmp(argv[0], "run") == 0 && argc == 1) {
+		cmd_log_runner(&x->c, 1);
+		return cmd_run_queue(&x->c, NULL, 0, x->verbose,
+		    x->verbose);
+	}
 	if (strcmp(argv[0], "daemon") == 0 && argc == 1)
 		return cmd_daemon(x);
 	if (strcmp(argv[0], "test") == 0)

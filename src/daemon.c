@@ -345,6 +345,9 @@ daemon_loop(struct daemon *d)
 		if (daemon_hup) {
 			daemon_hup = 0;
 			reload(d);
+			/* [local] log again: logrotate renamed the file,
+			 * or the setting changed. */
+			log_runner(d->c->log, 1);
 			d->next_full = 0;
 		}
 		if (mono() >= d->next_full) {

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "compat.h"
+#include "authpause.h"
 #include "mailq.h"
 #include "pickup.h"
 #include "queue.h"
@@ -265,6 +266,7 @@ print_notes(const struct cfg *c)
 
 	mailq_notes(stderr, corrupt_count(c), w);
 	free(w);
+	authpause_notes(c, time(NULL), stderr);
 }
 
 enum rq_status

@@ -720,6 +720,10 @@ smtp_handle_auth(struct smtp_session *s, struct err *e)
 		    (s->reply.code == 535 || s->reply.code == 454) &&
 		    s->p->token_refused != NULL)
 			*s->p->token_refused = 1;
+		if ((s->reply.code == 535 || (s->reply.code / 100 == 5 &&
+		    strcmp(s->reply.esc, "5.7.8") == 0)) &&
+		    s->p->auth_refused != NULL)
+			*s->p->auth_refused = 1;
 		return smtp_reply_fail(s, SMTP_AUTH, e);
 	}
 	if ((chal = reply_line(&s->reply, 0, &len)) == NULL)
