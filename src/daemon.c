@@ -344,9 +344,10 @@ daemon_loop(struct daemon *d)
 			break;
 		if (daemon_hup) {
 			daemon_hup = 0;
+			/* logrotate renamed the file: from the next line on,
+			 * a new one; then [local] log as the file now says. */
+			log_reopen_request();
 			reload(d);
-			/* [local] log again: logrotate renamed the file,
-			 * or the setting changed. */
 			log_runner(d->c->log, 1);
 			d->next_full = 0;
 		}
