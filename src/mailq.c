@@ -10,7 +10,8 @@
  * "\t\tTotal requests: N" and, last, "-- N Kbytes in N Requests.".
  * mailq_print_json() gives the same entries as Postfix's `postqueue -j`.
  * What the administrator must know but no queue entry says (a pickup
- * problem the runner recorded, entries in corrupt/) goes to stderr first,
+ * problem the runner recorded, entries in corrupt/, routes paused for
+ * refused credentials: authpause.h) goes to stderr first,
  * where Postfix puts its warnings too: parsers of either listing on
  * stdout never see it.
  */
