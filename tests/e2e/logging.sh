@@ -15,6 +15,8 @@
 #     stays silent; sendmail -bs keeps stderr clean.
 #  5. A log file that cannot be opened: one warning saying why, then the
 #     lines go to stderr; mail is delivered all the same.
+#  6. A relayq run that lasts (a smarthost slow to answer the final dot)
+#     reopens the file on SIGHUP too: the outcome is in the new file.
 # shellcheck source=./lib.sh
 . "${RELAYQ_E2E_DIR:-$(dirname "$0")}/lib.sh"
 e2e_init
@@ -142,4 +144,27 @@ rq -C "$BAD" run
 expect_rc "relayq run with an unusable log file" 0
 check_grep "says why the file is not used" "log file $T/no-such-dir/relayq.log: cannot open \\(No such file or directory\\); logging to stderr instead" "$ERR"
 check_grep "and logs on stderr instead" "to=<ivan@example.org>.*status=sent" "$ERR"
+
+# 6. SIGHUP to a relayq run in the middle of a transaction
+unset RELAYQ_TEST_SYSLOG_SOCKET
+start_tls_smarthost slow --data-reply-delay 3
+SLOW_CONF=$T/slow.conf
+write_config "$SLOW_CONF" port="$SH_PORT"
+with_log "$SLOW_CONF" "$LOG"
+printf 'Subject: slow\n\nbody\n' >"$T/msg"
+sm -C "$SLOW_CONF" -odq judy@example.org <"$T/msg"
+"$RELAYQ_SBIN/relayq" -C "$SLOW_CONF" run >"$T/run.out" 2>"$T/run.err" &
+RPID=$!
+_i=0
+until grep -qE "message [0-9]+ accepted" "$SH_LOG" 2>/dev/null; do
+	_i=$((_i + 1))
+	[ $_i -le $((E2E_WAIT * 10)) ] || die "the message never reached the slow smarthost"
+	nap
+done
+mv "$LOG" "$LOG.2"
+kill -HUP "$RPID"
+wait "$RPID"
+check_eq "relayq run survives SIGHUP and exits 0" 0 "$?"
+check_grep "the outcome is in the new file" "to=<judy@example.org>.*status=sent" "$LOG"
+check_no_grep "not in the renamed one" "to=<judy@example.org>" "$LOG.2"
 e2e_finish
