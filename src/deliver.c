@@ -426,6 +426,17 @@ carrier(struct runner *r, const struct env *env, struct route_sess *rs,
 	return NULL;
 }
 
+/* The outcome lines of recipients no transaction reached (why: env's
+ * reason; those it failed for good: bounced). */
+static void
+log_unsent(const struct env *env, struct logline_times *lt)
+{
+	lt->xfer = lt->end = logline_now();
+	logline_log_state(env, RCPT_PENDING, NULL, "deferred", env->reason,
+	    lt);
+	logline_log_state(env, RCPT_FAILED, NULL, "bounced", env->reason, lt);
+}
+
 /* Returns -1 when the message was held back by a rate limit. */
 static int
 attempt(struct runner *r, struct env *env, int fd)
@@ -462,10 +473,8 @@ attempt(struct runner *r, struct env *env, int fd)
 		}
 	if ((rs = carrier(r, env, rs, &e)) == NULL) {
 		env_set_reason(&env->reason, e.msg);
-		lt.xfer = lt.end = logline_now();
-		lt.conn = lt.end - lt.taken;	/* the tries to connect */
-		logline_log_state(env, RCPT_PENDING, NULL, "deferred", e.msg,
-		    &lt);
+		lt.conn = logline_now() - lt.taken;	/* the tries */
+		log_unsent(env, &lt);
 		goto out;
 	}
 	lt.conn = rs->conn_fresh ? rs->conn_secs : 0;
@@ -473,11 +482,7 @@ attempt(struct runner *r, struct env *env, int fd)
 	if ((held = rate_ok(r, rs, env)) == -1)
 		goto out;
 	if (outgoing(rs, env, fd, &head, &m) == -1) {
-		lt.xfer = lt.end = logline_now();
-		logline_log_state(env, RCPT_PENDING, NULL, "deferred",
-		    env->reason, &lt);
-		logline_log_state(env, RCPT_FAILED, NULL, "bounced",
-		    env->reason, &lt);
+		log_unsent(env, &lt);
 		goto out;
 	}
 	m.body_8bit = (env->flags & MSG_F_8BIT) != 0;
