@@ -320,8 +320,10 @@ cmd_log_runner(struct cfg *c, int stream_ok)
 	if ((priv_is_setid() && priv_drop() == -1) ||
 	    priv_become_runner(c->queue_dir, &e) != RQ_OK)
 		return;		/* run_pass() says why */
-	/* Only the spool's owner (the runner) writes the log file. */
-	owner = stat(c->queue_dir, &st) == 0 && st.st_uid == geteuid();
+	/* Only the spool's owner (the runner) writes the log file; a
+	 * spool yet to be made will be this process's. */
+	owner = stat(c->queue_dir, &st) == 0 ? st.st_uid == geteuid() :
+	    errno == ENOENT;
 	log_runner(owner || c->log == NULL || c->log[0] != '/' ? c->log :
 	    NULL, stream_ok);
 	memset(&sa, 0, sizeof(sa));
