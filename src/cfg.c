@@ -213,6 +213,7 @@ enum key_type {
 	K_COUNT,	/* a number of messages */
 	K_MINFREE,	/* a size or a percentage of the file system */
 	K_MAILQ_USERS,	/* anyone, or user names and @groups */
+	K_LOG,		/* syslog, stderr or an absolute file path */
 };
 
 /*
@@ -243,6 +244,7 @@ static const struct key_def keys[] = {
 	{ "local", "aliases", K_STR, O(aliases) },
 	{ "local", "alert", K_STR, O(alert) },
 	{ "local", "mailq_users", K_MAILQ_USERS, O(mailq_users) },
+	{ "local", "log", K_LOG, O(log) },
 	{ "smarthost", "host", K_STR, SH(host) },
 	{ "smarthost", "port", K_PORT, SH(port) },
 	{ "smarthost", "tls", K_TLS, SH(tls) },
@@ -692,6 +694,13 @@ set_key(struct cfg_parse *cp, const struct key_def *k, const char *value)
 			return bad(cp, k->name, "expected a list of durations "
 			    "like \"1m 5m 1h\" (at most 32, none zero)");
 		return 1;
+	case K_LOG:
+		if (strcmp(value, "syslog") != 0 &&
+		    strcmp(value, "stderr") != 0 && value[0] != '/')
+			return bad(cp, k->name, "expected syslog, stderr or "
+			    "an absolute file path");
+		return set_str((char **)(void *)(base + k->off), value) == -1 ?
+		    bad(cp, k->name, "out of memory") : 1;
 	case K_PORT:
 		if (!valid_port(value))
 			return bad(cp, k->name, "not a number from 1 to 65535");
@@ -1120,6 +1129,7 @@ cfg_free(struct cfg *c)
 	free(c->aliases);
 	free(c->alert);
 	cfg_list_free(&c->mailq_users);
+	free(c->log);
 	smarthost_free(&c->smarthost);
 	for (i = 0; i < c->nroutes; i++)
 		smarthost_free(&c->routes[i]);

@@ -112,6 +112,7 @@ struct cfg {
 	/* who may list the queue (qaccess.h): user names and @groups; no
 	 * words, or the one word "anyone": every user */
 	struct cfg_list mailq_users;
+	char *log;		/* "syslog", "stderr", a path; NULL: syslog */
 	/* [smarthost]: the default route */
 	struct cfg_smarthost smarthost;
 	/* [smarthost NAME] sections, in file order */

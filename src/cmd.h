@@ -25,6 +25,13 @@ int cmd_newaliases(struct cfg *c, const char *prog);
 enum rq_status cmd_load_config(const char *path_opt, struct cfg *c,
     int *custom, struct err *e);
 /*
+ * A queue runner's command (relayq run, flush, daemon; sendmail -q):
+ * become the runner and send the log where [local] log says. The file
+ * is written only when this process owns the spool; SIGHUP reopens it.
+ * stream_ok: see log_runner().
+ */
+void cmd_log_runner(struct cfg *c, int stream_ok);
+/*
  * mailq, sendmail -bp, relayq queue list [--json] (json): the listing for
  * whoever [local] mailq_users admits (qaccess.h), else EX_NOPERM. Root
  * lists as the queue owner; another user of the set-group-ID binary

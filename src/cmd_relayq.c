@@ -23,6 +23,7 @@
 
 #include "compat.h"
 #include "aliases.h"
+#include "authpause.h"
 #include "cmd.h"
 #include "daemon.h"
 #include "deliver.h"
@@ -450,6 +451,10 @@ cmd_flush(struct rq_ctx *x, int argc, char **argv)
 	for (i = 0; i < argc; i++)
 		if (!spool_id_valid(argv[i]))
 			return bad_id(argv[i]);
+	cmd_log_runner(&x->c, 1);
+	/* Asked for now: a route paused for refused credentials is tried
+	 * again (the password was fixed, presumably). */
+	authpause_clear_all(&x->c);
 	if (argc == 0)
 		return cmd_run_queue(&x->c, NULL, 1, x->verbose, 1);
 	for (i = 0; i < argc; i++)
@@ -621,6 +626,7 @@ cmd_daemon(struct rq_ctx *x)
 {
 	struct err e;
 
+	cmd_log_runner(&x->c, 1);
 	hostname_note(x, 1);
 	if (priv_become_runner(x->c.queue_dir, &e) != RQ_OK ||
 	    daemon_run(&x->c, x->custom, x->verbose, &e) != RQ_OK)
@@ -676,6 +682,7 @@ dispatch(struct rq_ctx *x, int argc, char **argv)
 	    (r = need_owner(x, argv)) != 0)
 		return r;
 	if (strcmp(argv[0], "run") == 0) {
+		cmd_log_runner(&x->c, 1);
 		hostname_note(x, 0);
 		return cmd_run_queue(&x->c, NULL, 0, x->verbose, x->verbose);
 	}

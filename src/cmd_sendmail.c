@@ -302,6 +302,37 @@ cmd_load_config(const char *path_opt, struct cfg *c, int *custom,
 static int
 run_pass(struct cfg *c, const struct deliver_opts *o);
 
+static void
+on_hup_reopen(int sig)
+{
+	(void)sig;
+	log_reopen_request();
+}
+
+void
+cmd_log_runner(struct cfg *c, int stream_ok)
+{
+	struct sigaction sa;
+	struct stat st;
+	struct err e;
+	int owner;
+
+	if ((priv_is_setid() && priv_drop() == -1) ||
+	    priv_become_runner(c->queue_dir, &e) != RQ_OK)
+		return;		/* run_pass() says why */
+	/* Only the spool's owner (the runner) writes the log file; a
+	 * spool yet to be made will be this process's. */
+	owner = stat(c->queue_dir, &st) == 0 ? st.st_uid == geteuid() :
+	    errno == ENOENT;
+	log_runner(owner || c->log == NULL || c->log[0] != '/' ? c->log :
+	    NULL, stream_ok);
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sa.sa_handler = on_hup_reopen;
+	(void)sigaction(SIGHUP, &sa, NULL);
+}
+
 int
 cmd_run_queue(struct cfg *c, const char *only_id, int flush, int verbose,
     int report)
@@ -940,6 +971,7 @@ cmd_sendmail(int argc, char **argv, enum cmd_persona persona)
 		/* Postfix's and sendmail's -q: attempt every queued message
 		 * now (after fixing the smarthost settings, say). `relayq
 		 * run`, from the timer or cron, keeps the retry schedule. */
+		cmd_log_runner(&c, 0);
 		r = o.qselect ? cmd_run_selected(&c, &o.qsel, o.verbose) :
 		    cmd_run_queue(&c, NULL, 1, o.verbose, o.verbose);
 		break;

@@ -344,7 +344,11 @@ daemon_loop(struct daemon *d)
 			break;
 		if (daemon_hup) {
 			daemon_hup = 0;
+			/* logrotate renamed the file: from the next line on,
+			 * a new one; then [local] log as the file now says. */
+			log_reopen_request();
 			reload(d);
+			log_runner(d->c->log, 1);
 			d->next_full = 0;
 		}
 		if (mono() >= d->next_full) {

@@ -23,9 +23,11 @@
 
 #include "compat.h"
 #include "aliases.h"
+#include "authpause.h"
 #include "bounce.h"
 #include "deliver.h"
 #include "log.h"
+#include "logline.h"
 #include "pickup.h"
 #include "policy.h"
 #include "msghead.h"
@@ -64,6 +66,9 @@ struct route_sess {
 	int password_read;
 	int token_refused;	/* smtp_params.token_refused */
 	int refreshed;		/* password_command run again this pass */
+	int auth_refused;	/* smtp_params.auth_refused */
+	double conn_secs;	/* how long opening the session took ... */
+	int conn_fresh;		/* ... not yet charged to a message */
 };
 
 struct runner {
@@ -132,6 +137,7 @@ session_open(struct runner *r, struct route_sess *rs, struct err *e)
 {
 	struct smtp_params p;
 	enum rq_status st;
+	double t0;
 
 	if (!rs->password_read) {
 		if (deliver_secrets(r->c, rs->sh, &rs->password, e) != RQ_OK)
@@ -141,10 +147,15 @@ session_open(struct runner *r, struct route_sess *rs, struct err *e)
 	deliver_smtp_params(r->c, rs->sh, rs->password, r->o->verbose, &p);
 	rs->unreachable = 0;
 	rs->token_refused = 0;
+	rs->auth_refused = 0;
 	p.unreachable = &rs->unreachable;
 	p.token_refused = &rs->token_refused;
+	p.auth_refused = &rs->auth_refused;
 	rs->opens++;
+	t0 = logline_now();
 	st = smtp_open(&rs->s, &p, e);
+	rs->conn_secs = logline_now() - t0;
+	rs->conn_fresh = 1;
 	/* An OAuth2 access token expired: once a pass, ask for a new one. */
 	if (st != RQ_OK && rs->token_refused &&
 	    rs->sh->password_command != NULL && !rs->refreshed) {
@@ -169,18 +180,26 @@ session_get(struct runner *r, struct route_sess *rs, struct err *e)
 		strlcpy(rs->down_reason, "too many broken sessions in one "
 		    "pass", sizeof(rs->down_reason));
 	}
+	if (!rs->down && authpause_check(r->sp.fd[SP_STATE], r->c, rs->sh,
+	    time(NULL), rs->down_reason, sizeof(rs->down_reason)))
+		rs->down = 1;	/* no connection: the account is protected */
 	if (rs->down)
 		return err_set(e, RQ_TEMP, "%s", rs->down_reason);
 	if (session_open(r, rs, e) != RQ_OK) {
 		rs->s = NULL;
 		rs->down = 1;
 		strlcpy(rs->down_reason, e->msg, sizeof(rs->down_reason));
+		authpause_opened(r->sp.fd[SP_STATE], r->c, rs->sh, time(NULL),
+		    0, rs->auth_refused, e->msg);
 		/* A deferral is routine: syslog, and stderr only with -v,
 		 * so that `sendmail -q` from cron stays quiet. */
-		log_info("route %s: smarthost unavailable, mail deferred: %s",
-		    rs->sh->name, e->msg);
+		if (!rs->auth_refused)
+			log_info("route %s: smarthost unavailable, mail "
+			    "deferred: %s", rs->sh->name, e->msg);
 		return RQ_TEMP;
 	}
+	authpause_opened(r->sp.fd[SP_STATE], r->c, rs->sh, time(NULL), 1, 0,
+	    NULL);
 	return RQ_OK;
 }
 
@@ -249,7 +268,8 @@ report(struct runner *r, const struct env *env, const char *what,
 /* Fold one transaction's results for rcpts map[0..n) into env. */
 static void
 fold(struct route_sess *rs, struct env *env, const size_t *map,
-    const struct smtp_rcpt_result *res, size_t n, enum rq_status st)
+    const struct smtp_rcpt_result *res, size_t n, enum rq_status st,
+    const struct logline_times *t)
 {
 	size_t i;
 
@@ -263,11 +283,10 @@ fold(struct route_sess *rs, struct env *env, const size_t *map,
 			er->state = RCPT_FAILED;
 		else if (st == RQ_OK)
 			env_set_reason(&env->reason, res[i].text);
-		log_info("%s: to=<%s>, route=%s, relay=%s, status=%s (%s)",
-		    env->id, er->addr, rs->sh->name, rs->s ? smtp_peer(rs->s) :
-		    rs->sh->host ? rs->sh->host : "none",
-		    er->state == RCPT_DONE ? "sent" : er->state == RCPT_FAILED ?
-		    "bounced" : "deferred", res[i].text);
+		logline_log_outcome(env->id, er->addr, rs->s != NULL ?
+		    smtp_peer(rs->s) : rs->sh->host, er->state == RCPT_DONE ?
+		    "sent" : er->state == RCPT_FAILED ? "bounced" : "deferred",
+		    res[i].text, t);
 	}
 }
 
@@ -408,6 +427,17 @@ carrier(struct runner *r, const struct env *env, struct route_sess *rs,
 	return NULL;
 }
 
+/* The outcome lines of recipients no transaction reached (why: env's
+ * reason; those it failed for good: bounced). */
+static void
+log_unsent(const struct env *env, struct logline_times *lt)
+{
+	lt->xfer = lt->end = logline_now();
+	logline_log_state(env, RCPT_PENDING, NULL, "deferred", env->reason,
+	    lt);
+	logline_log_state(env, RCPT_FAILED, NULL, "bounced", env->reason, lt);
+}
+
 /* Returns -1 when the message was held back by a rate limit. */
 static int
 attempt(struct runner *r, struct env *env, int fd)
@@ -421,7 +451,9 @@ attempt(struct runner *r, struct env *env, int fd)
 	struct err e;
 	enum rq_status st;
 	int held = 0;
+	struct logline_times lt;
 
+	logline_times_start(&lt, env->arrival, env->attempts);
 	buf_init(&head, 2 * MSGHEAD_MAX);
 	for (i = 0; i < env->nrcpt; i++)
 		n += env->rcpts[i].state == RCPT_PENDING;
@@ -442,12 +474,18 @@ attempt(struct runner *r, struct env *env, int fd)
 		}
 	if ((rs = carrier(r, env, rs, &e)) == NULL) {
 		env_set_reason(&env->reason, e.msg);
+		lt.conn = logline_now() - lt.taken;	/* the tries */
+		log_unsent(env, &lt);
 		goto out;
 	}
+	lt.conn = rs->conn_fresh ? rs->conn_secs : 0;
+	rs->conn_fresh = 0;
 	if ((held = rate_ok(r, rs, env)) == -1)
 		goto out;
-	if (outgoing(rs, env, fd, &head, &m) == -1)
+	if (outgoing(rs, env, fd, &head, &m) == -1) {
+		log_unsent(env, &lt);
 		goto out;
+	}
 	m.body_8bit = (env->flags & MSG_F_8BIT) != 0;
 	m.smtputf8 = (env->flags & MSG_F_SMTPUTF8) != 0;
 	m.dsn = &env->dsn;
@@ -456,12 +494,15 @@ attempt(struct runner *r, struct env *env, int fd)
 		m.rcpts = rc + start;
 		m.nrcpt = k;
 		memset(res, 0, k * sizeof(*res));
+		lt.xfer = logline_now();
 		if ((st = smtp_send(rs->s, &m, res, &e)) != RQ_OK) {
 			smtp_close(rs->s);
 			rs->s = NULL;
 			env_set_reason(&env->reason, e.msg);
 		}
-		fold(rs, env, map + start, res, k, st);
+		lt.end = logline_now();
+		fold(rs, env, map + start, res, k, st, &lt);
+		lt.conn = 0;	/* charged to the first transaction */
 		if (st != RQ_OK)
 			break;	/* the rest stay pending */
 		if ((lim = retry_too_many(rc, map, res, start, k, &n, cap)) > 0 &&
@@ -502,6 +543,7 @@ static int
 expire(struct runner *r, struct env *env, time_t now)
 {
 	char why[ERR_MSG_MAX], span[64];
+	struct logline_times lt;
 
 	/* Never before a real attempt: mail held back by a rate limit
 	 * must not expire unsent. */
@@ -510,6 +552,8 @@ expire(struct runner *r, struct env *env, time_t now)
 	snprintf(why, sizeof(why), "delivery time expired (queued for more "
 	    "than %s); last reason: %s", human_duration(r->c->lifetime, span,
 	    sizeof(span)), env->reason ? env->reason : "none");
+	logline_times_start(&lt, env->arrival, env->attempts);
+	logline_log_state(env, RCPT_PENDING, NULL, "bounced", why, &lt);
 	fail_pending(env, why);
 	return 1;
 }
@@ -557,8 +601,8 @@ notify_failed(struct runner *r, struct env *env, int fd)
 		return -1;
 	}
 	if (bid[0] != '\0') {
-		log_info("%s: sender non-delivery notification: %s", env->id,
-		    bid);
+		log_agent("bounce", "%s: sender non-delivery notification: "
+		    "%s", env->id, bid);
 		r->stats->bounced++;
 		(void)idlist_add_id(&r->bounces, bid);
 	}
@@ -604,7 +648,7 @@ settle(struct runner *r, struct env *env, int fd, time_t now)
 	if (queue_remove(&r->sp, SP_QUEUE, env->id, &e) != RQ_OK)
 		log_warnx("%s: %s", env->id, e.msg);
 	else
-		log_info("%s: removed", env->id);
+		log_agent("qmgr", "%s: removed", env->id);
 	r->stats->delivered++;
 }
 
@@ -694,6 +738,8 @@ deliver_one(struct runner *r, const char *id)
 		r->stats->skipped++;
 		note_due(r, env.next);
 	} else if (env.route != NULL || first_look(r, &env, fd) == 0) {
+		logline_log_active(env.id, env.sender, (long long)env.msg_len,
+		    env.nrcpt);
 		if (!expire(r, &env, now) && attempt(r, &env, fd) == -1)
 			hold(r, &env);
 		else

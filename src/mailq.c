@@ -10,7 +10,8 @@
  * "\t\tTotal requests: N" and, last, "-- N Kbytes in N Requests.".
  * mailq_print_json() gives the same entries as Postfix's `postqueue -j`.
  * What the administrator must know but no queue entry says (a pickup
- * problem the runner recorded, entries in corrupt/) goes to stderr first,
+ * problem the runner recorded, entries in corrupt/, routes paused for
+ * refused credentials: authpause.h) goes to stderr first,
  * where Postfix puts its warnings too: parsers of either listing on
  * stdout never see it.
  */
@@ -27,6 +28,7 @@
 #include <unistd.h>
 
 #include "compat.h"
+#include "authpause.h"
 #include "mailq.h"
 #include "pickup.h"
 #include "queue.h"
@@ -267,6 +269,7 @@ print_notes(const struct cfg *c)
 
 	mailq_notes(stderr, corrupt_count(c), w);
 	free(w);
+	authpause_notes(c, time(NULL), stderr);
 }
 
 enum rq_status

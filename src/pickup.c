@@ -134,8 +134,8 @@ make_env(const struct spool *sp, const struct aliases *al, const char *id,
 	if (st == RQ_OK) {
 		st = env_save(sp->fd[SP_QUEUE], sp->fd[SP_TMP], &env, e);
 		if (st == RQ_OK)
-			log_info("%s: from=<%s>, size=%lld, nrcpt=%zu (queued)",
-			    id, env.sender, (long long)env.msg_len, env.nrcpt);
+			log_agent("pickup", "%s: uid=%lu from=<%s>", id,
+			    (unsigned long)env.uid, env.sender);
 		env_free(&env);
 	}
 	return st;

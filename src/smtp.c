@@ -719,6 +719,10 @@ smtp_note_token_refused(struct smtp_session *s)
 	    (s->reply.code == 535 || s->reply.code == 454) &&
 	    s->p->token_refused != NULL)
 		*s->p->token_refused = 1;
+	/* A refused password (535, or 5.7.8): the route's auth pause. */
+	if ((s->reply.code == 535 || (s->reply.code / 100 == 5 &&
+	    strcmp(s->reply.esc, "5.7.8") == 0)) && s->p->auth_refused != NULL)
+		*s->p->auth_refused = 1;
 }
 
 static enum smtp_state

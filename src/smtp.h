@@ -103,6 +103,12 @@ struct smtp_params {
 	 * 454): the token has expired; a fresh one may be tried.
 	 */
 	int *token_refused;
+	/*
+	 * NULL, or set to 1 when the server refused the credentials
+	 * (AUTH answered 535, or any 5xx with 5.7.8): a wrong user name or
+	 * password, which retrying will not fix (authpause.h).
+	 */
+	int *auth_refused;
 	smtp_observe_fn *observe;	/* NULL: nobody watches */
 	void *observe_arg;
 };

@@ -123,6 +123,8 @@ check_modes() { # WHEN
 	check "$1: wake-up FIFO" "fifo 620 relayq relayq-drop" \
 		"$(stat -c '%F %a %U %G' /var/spool/relayq/wakeup)"
 	check "$1: relayq.conf" "644 root root" "$(stat -c '%a %U %G' /etc/relayq/relayq.conf)"
+	check "$1: log directory" "2750 relayq adm" "$(stat -c '%a %U %G' /var/log/relayq)"
+	check "$1: logrotate snippet" "644 root root" "$(stat -c '%a %U %G' /etc/logrotate.d/relayq)"
 	check "$1: user relayq: system account, no login shell" "/usr/sbin/nologin" \
 		"$(getent passwd relayq | cut -d: -f7)"
 	[ "$(id -u relayq)" -lt 1000 ] && ok "$1: relayq has a system uid" || nok "$1: relayq has a system uid"
@@ -243,7 +245,7 @@ stop_daemon
 # --- purge -------------------------------------------------------------------------
 apt-get purge -y -qq relayq >"$W/purge.log" 2>&1 || { cat "$W/purge.log"; nok "apt-get purge relayq"; }
 installed && nok "apt-get purge relayq: still installed" || ok "apt-get purge relayq"
-for p in /var/spool/relayq /etc/relayq /usr/sbin/sendmail /usr/lib/sendmail /usr/bin/mailq; do
+for p in /var/spool/relayq /etc/relayq /var/log/relayq /usr/sbin/sendmail /usr/lib/sendmail /usr/bin/mailq; do
 	[ -e "$p" ] || [ -L "$p" ] && nok "purge removed $p" || ok "purge removed $p"
 done
 check "purge removed the accounts" "" "$(getent passwd relayq; getent group relayq relayq-drop)"

@@ -46,6 +46,9 @@ static const struct {
 	{ "[queue]\nretry = soon\n", ":2: retry: expected a list" },
 	{ "[queue]\nlifetime = 5x\n", ":2: lifetime: not a duration" },
 	{ "[queue]\nmax_size = big\n", ":2: max_size: not a size" },
+	{ "[local]\nlog = relayq.log\n", ":2: log: expected syslog, stderr "
+	    "or an absolute file path" },
+	{ "[local]\nlog = journal\n", ":2: log: expected syslog" },
 	{ "[bogus]\nx = 1\n", ":1: [bogus]: unknown section" },
 	{ "\n\n[smarthost backup]\nport = 25\n", ":3: [smarthost backup] "
 	    "host: missing" },
@@ -193,6 +196,7 @@ START_TEST(accepts)
 	write_conf("# comment\n[queue]\ndir = /tmp/spool ; inline comment\n"
 	    "retry = 30s 2m 1h\nlifetime = 2d\nmax_size = 10M\n"
 	    "[local]\nhostname = mail.example.com\ndomain = example.com\n"
+	    "log = /var/log/relayq/relayq.log\n"
 	    "[smarthost]\nhost = smtp.example.com\ntls = smtps\n"
 	    "tls_verify = no\nauth = cram-md5\nuser = me@example.com\n"
 	    "password = s3cret\nca_file =\ntimeout = 20s\n"
@@ -207,6 +211,7 @@ START_TEST(accepts)
 	ck_assert_int_eq(c.max_size, 10 * 1048576);
 	ck_assert_str_eq(c.hostname, "mail.example.com");
 	ck_assert_str_eq(cfg_domain(&c), "example.com");
+	ck_assert_str_eq(c.log, "/var/log/relayq/relayq.log");
 	ck_assert_str_eq(c.smarthost.host, "smtp.example.com");
 	ck_assert_str_eq(c.smarthost.from, "shop@example.com");
 	ck_assert_str_eq(c.smarthost.from_name, "Shop, Inc.");
