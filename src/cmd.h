@@ -24,6 +24,13 @@ int cmd_newaliases(struct cfg *c, const char *prog);
  */
 enum rq_status cmd_load_config(const char *path_opt, struct cfg *c,
     int *custom, struct err *e);
+/*
+ * The same for submission and listings, which need only [queue] and
+ * [local]: an error only in route or user sections is RQ_OK with the
+ * problem in *problem (cfg_load_core()); problem->status RQ_OK: none.
+ */
+enum rq_status cmd_load_config_core(const char *path_opt, struct cfg *c,
+    int *custom, struct err *problem, struct err *e);
 /* One delivery pass; prints nothing unless verbose or report. */
 int cmd_run_queue(struct cfg *c, const char *only_id, int flush,
     int verbose, int report);
@@ -38,5 +45,8 @@ int cmd_probe(struct cfg *c, int argc, char **argv);
 int cmd_setup(struct cfg *c, int verbose, int argc, char **argv);
 /* Print "prog: msg" and return the exit code for e. */
 int cmd_fail(const char *prog, const struct err *e);
+/* cmd_fail() for a configuration that could not be loaded; a broken
+ * file (RQ_CONFIG) is also logged at LOG_ERR. */
+int cmd_config_fail(const char *prog, const struct err *e);
 
 #endif

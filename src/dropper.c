@@ -311,6 +311,25 @@ req_link(const struct dropper *d, int sock, int dirfd, struct made *made,
 	(void)send_msg(sock, &r, sizeof(r), -1);
 }
 
+/* Close every descriptor from 3 on but a and b: one call per gap where
+ * the kernel has close_range(), not one per possible number. */
+static void
+close_others(int a, int b)
+{
+	int lo = a < b ? a : b, hi = a < b ? b : a, i;
+
+#ifdef HAVE_CLOSE_RANGE
+	if ((lo <= 3 || close_range(3, (unsigned)lo - 1, 0) == 0) &&
+	    (hi - lo <= 1 || close_range((unsigned)lo + 1,
+	    (unsigned)hi - 1, 0) == 0) &&
+	    close_range((unsigned)hi + 1, ~0U, 0) == 0)
+		return;
+#endif
+	for (i = 3; i < 1024; i++)
+		if (i != a && i != b)
+			(void)close(i);
+}
+
 static void
 helper(const struct dropper *d, int sock, int dirfd)
 {
@@ -321,9 +340,7 @@ helper(const struct dropper *d, int sock, int dirfd)
 	if ((devnull = open("/dev/null", O_RDWR)) != -1)
 		for (i = 0; i < 3; i++)
 			(void)dup2(devnull, i);
-	for (i = 3; i < 1024; i++)
-		if (i != sock && i != dirfd)
-			(void)close(i);
+	close_others(sock, dirfd);
 	/* Until the session ends (done, failed or killed). */
 	while (recv_msg(sock, &q, sizeof(q), &fd) == 0) {
 		q.id[SPOOL_ID_LEN] = '\0';
