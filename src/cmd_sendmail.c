@@ -701,12 +701,13 @@ submit_from(const struct sm_opts *o, struct cfg *c, int was_setid, int infd,
 	so.drop_privileges = priv_is_setid();
 	so.dsn = &o->dsn;
 	/*
-	 * Set-gid: the group is dropped before the input is read, and then
-	 * neither the name check of the commit nor the removal of a failed
-	 * (or killed) submission's entry is possible without it: the entry
-	 * comes from the helper that keeps the group and does both.
+	 * Set-gid: the group must not be effective while the input is read,
+	 * yet the commit and the removal of a failed submission's entry need
+	 * it: it stays the saved group only, effective just inside the
+	 * dropper's calls (dropper.h), and goes for good in dropper_stop().
 	 */
 	if (was_setid && priv_is_setid()) {
+		so.drop_privileges = 0;
 		if ((st = dropper_start(&dr, sp.fd[SP_MAILDROP], e)) !=
 		    RQ_OK) {
 			spool_close(&sp);
@@ -918,14 +919,11 @@ do_smtp(const struct sm_opts *o, struct cfg *c, int custom, int was_setid)
 	ua.uid = getuid();
 	dr.admit = usage_admit;
 	dr.admit_arg = &ua;
-	/* Set-id: entries come from a helper that keeps the group. */
-	if (priv_is_setid() && (dropper_start(&dr, sp.fd[SP_MAILDROP], &e) !=
-	    RQ_OK || priv_drop() == -1)) {
+	/* Set-id: the group is effective only inside the dropper's calls. */
+	if (priv_is_setid() && dropper_start(&dr, sp.fd[SP_MAILDROP], &e) !=
+	    RQ_OK) {
 		if (wake != -1)
 			close(wake);
-		if (dr.pid > 0)
-			err_sys(&e, RQ_TEMP, "cannot drop privileges");
-		dropper_stop(&dr);
 		spool_close(&sp);
 		submission_free(&s);
 		return bs_fail(&e);
@@ -938,7 +936,7 @@ do_smtp(const struct sm_opts *o, struct cfg *c, int custom, int was_setid)
 	tmpl.domain = cfg_domain(c);
 	tmpl.max_size = c->max_size;
 	tmpl.dsn = &o->dsn;
-	if (dr.pid > 0) {
+	if (dr.active) {
 		tmpl.create = dropper_create;
 		tmpl.named = dropper_named;
 		tmpl.create_arg = &dr;
