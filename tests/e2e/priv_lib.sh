@@ -122,7 +122,7 @@ priv-relayq:
 	  $(PRIV_OUT)/sm-main.$(OBJEXT) $(PRIV_OUT)/sm-cmd_sendmail.$(OBJEXT) \
 	  $(PRIV_OUT)/cfg.$(OBJEXT) $(PRIV_OUT)/runexec.$(OBJEXT) \
 	  $(PRIV_OUT)/opts.$(OBJEXT) \
-	  $(PRIV_OUT)/librelayq.a $(INIH_LIBS) $(LIBBSD_LIBS) $(LIBS)
+	  $(PRIV_OUT)/librelayq.a $(SUBMIT_LIBS) $(LIBS)
 	@echo "spooldir=$(spooldir)"
 	@echo "confdir=$(relayqconfdir)"
 EOF
