@@ -535,24 +535,15 @@ static pid_t
 background(const char *what)
 {
 	pid_t pid;
-	int fd;
 
 	fflush(NULL);
 	if ((pid = fork()) == -1) {
 		log_warn("%s: background delivery not started", what);
 		return -1;
 	}
-	if (pid > 0)
-		return pid;
-	(void)setsid();
-	if ((fd = open("/dev/null", O_RDWR)) != -1) {
-		(void)dup2(fd, 0);
-		(void)dup2(fd, 1);
-		(void)dup2(fd, 2);
-		if (fd > 2)
-			close(fd);
-	}
-	return 0;
+	if (pid == 0)
+		runexec_detach();
+	return pid;
 }
 
 /* Deliver ids now: in the foreground (-odi) or in a detached child. */

@@ -56,9 +56,8 @@ runexec_replace(char *const argv[], struct err *e)
 	return err_sys(e, RQ_TEMP, "cannot run %s", path);
 }
 
-/* In the child: detach from the caller's session and descriptors. */
-static void
-detach_child(void)
+void
+runexec_detach(void)
 {
 	int fd;
 
@@ -87,7 +86,7 @@ runexec_spawn(char *const argv[], int detach, struct err *e)
 	}
 	if (pid == 0) {
 		if (detach)
-			detach_child();
+			runexec_detach();
 		if (!priv_is_setid() || priv_drop() == 0)
 			execv(path, argv);
 		_exit(127);

@@ -30,5 +30,8 @@ enum rq_status runexec_replace(char *const argv[], struct err *e);
  * with e set.
  */
 pid_t runexec_spawn(char *const argv[], int detach, struct err *e);
+/* In a child that outlives its caller: a new session, fds 0-2 on
+ * /dev/null (the caller must not wait on our descriptors). */
+void runexec_detach(void);
 
 #endif
