@@ -3,7 +3,8 @@
  *
  * Invariants: a credential only ever lands in a caller's buffer (which the
  * caller wipes) or in scratch memory wiped here before it is freed; no
- * function logs. Base64 and HMAC-MD5 come from OpenSSL. Errors: a
+ * function logs. Base64 decoding and HMAC-MD5 come from OpenSSL; the
+ * encoder is in b64.c. Errors: a
  * dialogue the mechanism does not allow or a bad challenge is RQ_TEMP;
  * memory or crypto failures are RQ_INTERNAL.
  */
@@ -91,31 +92,6 @@ auth_choose(enum auth_mech want, unsigned offered)
 		if (offered & (1u << best[i]))
 			return best[i];
 	return AUTH_NONE;
-}
-
-int
-auth_b64_encode(const void *in, size_t n, struct buf *out)
-{
-	size_t need;
-	unsigned char *tmp;
-	int len;
-
-	if (n > (AUTH_LINE_MAX / 4) * 3) {
-		errno = EMSGSIZE;
-		return -1;
-	}
-	need = 4 * ((n + 2) / 3) + 1;
-	if ((tmp = malloc(need)) == NULL)
-		return -1;
-	len = EVP_EncodeBlock(tmp, in, (int)n);
-	if (len < 0 || buf_append(out, tmp, (size_t)len) == -1) {
-		explicit_bzero(tmp, need);
-		free(tmp);
-		return -1;
-	}
-	explicit_bzero(tmp, need);
-	free(tmp);
-	return 0;
 }
 
 /* Strict RFC 4648 shape: length a multiple of 4, '=' only as padding. */

@@ -50,6 +50,9 @@ struct cfg_parse {
 	int secline;		/* the line of the last section header */
 	char cursec[128];	/* the section of the last key */
 	void *cur;		/* its struct cfg_smarthost or cfg_user */
+	int core_only;		/* read [queue] and [local] only */
+	int skipping;		/* core_only: in another section */
+	int partial;		/* the last chunk ended without a newline */
 };
 
 /* libinih (as Debian builds it) splits lines longer than this. */
@@ -907,12 +910,10 @@ finish_route(const struct cfg *c, struct cfg_smarthost *sh, struct err *e)
 	return RQ_OK;
 }
 
-/* Cross-key checks and defaults that depend on other keys. */
+/* The checks of [queue] and [local] that involve several keys. */
 static enum rq_status
-cfg_finish(struct cfg *c, struct err *e)
+cfg_finish_core(struct cfg *c, struct err *e)
 {
-	size_t i;
-
 	if (c->queue_dir == NULL || c->queue_dir[0] != '/')
 		return err_set(e, RQ_CONFIG, "%s: [queue] dir: must be an "
 		    "absolute path", c->path);
@@ -922,6 +923,17 @@ cfg_finish(struct cfg *c, struct err *e)
 	if (c->lifetime <= 0)
 		return err_set(e, RQ_CONFIG, "%s: [queue] lifetime: must be "
 		    "more than 0", c->path);
+	return RQ_OK;
+}
+
+/* Cross-key checks and defaults that depend on other keys. */
+static enum rq_status
+cfg_finish(struct cfg *c, struct err *e)
+{
+	size_t i;
+
+	if (cfg_finish_core(c, e) != RQ_OK)
+		return RQ_CONFIG;
 	if (finish_route(c, &c->smarthost, e) != RQ_OK)
 		return RQ_CONFIG;
 	for (i = 0; i < c->nroutes; i++)
@@ -967,20 +979,39 @@ section_problem(const char *line, size_t len, struct buf *names)
 	return NULL;
 }
 
+/* Is the header line p (at its '[') one of [queue] or [local]? */
+static int
+header_is_core(const char *p)
+{
+	return strncmp(p, "[queue]", 7) == 0 || strncmp(p, "[local]", 7) == 0;
+}
+
+/*
+ * Does the header line p open a route or user section (well-formed or
+ * not)? Only those are skipped when reading for submission: a header
+ * that is none of the kinds might be a misspelt [queue] or [local].
+ */
+static int
+header_is_route_or_user(const char *p)
+{
+	return strchr(p, ']') != NULL && (strncmp(p, "[smarthost]", 11) == 0 ||
+	    strncmp(p, "[smarthost ", 11) == 0 || strncmp(p, "[user ", 6) == 0);
+}
+
 /*
  * What libinih cannot report with the right line: over-long lines (it
  * splits them) and bad section names (it tells only at their first key,
  * and never for an empty section). The file is rewound afterwards.
  */
 static enum rq_status
-prescan(FILE *fp, const char *path, struct err *e)
+prescan(FILE *fp, const char *path, int core_only, struct err *e)
 {
 	struct buf names;
 	char *line = NULL;
 	const char *why, *p;
 	size_t cap = 0;
 	ssize_t n;
-	int lineno = 0;
+	int lineno = 0, skip = 0;
 	enum rq_status st = RQ_OK;
 
 	buf_init(&names, 1 << 20);
@@ -989,13 +1020,17 @@ prescan(FILE *fp, const char *path, struct err *e)
 		lineno++;
 		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 			line[--n] = '\0';
+		for (p = line; *p == ' ' || *p == '\t'; p++)
+			;
+		if (core_only && *p == '[')
+			skip = !header_is_core(p) && header_is_route_or_user(p);
+		if (skip)
+			continue;
 		if (n > CFG_LINE_MAX) {
 			st = err_set(e, RQ_CONFIG, "%s:%d: line longer than %d "
 			    "characters", path, lineno, CFG_LINE_MAX);
 			break;
 		}
-		for (p = line; *p == ' ' || *p == '\t'; p++)
-			;
 		if (*p == '[' && (why = section_problem(p, strlen(p),
 		    &names)) != NULL)
 			st = err_set(e, RQ_CONFIG, "%s:%d: %.100s: %s", path,
@@ -1016,11 +1051,26 @@ cfg_reader(char *str, int num, void *stream)
 
 	if (fgets(str, num, cp->fp) == NULL)
 		return NULL;
+	if (cp->partial) {	/* the rest of a line split by fgets */
+		cp->partial = strchr(str, '\n') == NULL;
+		if (cp->skipping)
+			str[0] = '\0';
+		return str;
+	}
+	cp->partial = strchr(str, '\n') == NULL;
 	cp->line++;
 	for (p = str; *p == ' ' || *p == '\t'; p++)
 		;
-	if (*p == '[')
+	if (*p == '[') {
 		cp->secline = cp->line;
+		if (cp->core_only)
+			cp->skipping = !header_is_core(p) &&
+			    header_is_route_or_user(p);
+	}
+	/* Reading for submission: the lines of routes and users are
+	 * blank to libinih (their line numbers are kept). */
+	if (cp->skipping)
+		str[0] = '\0';
 	return str;
 }
 
@@ -1059,8 +1109,10 @@ open_regular(const char *what, const char *path, enum rq_status st,
 	return fp;
 }
 
-enum rq_status
-cfg_load(struct cfg *c, const char *path, int must_exist, struct err *e)
+/* cfg_load(), or with core_only [queue] and [local] alone. */
+static enum rq_status
+load(struct cfg *c, const char *path, int must_exist, int core_only,
+    struct err *e)
 {
 	struct cfg_parse cp;
 	FILE *fp;
@@ -1074,13 +1126,14 @@ cfg_load(struct cfg *c, const char *path, int must_exist, struct err *e)
 			return cfg_finish(c, e);
 		return RQ_CONFIG;
 	}
-	if (prescan(fp, path, e) != RQ_OK) {
+	if (prescan(fp, path, core_only, e) != RQ_OK) {
 		fclose(fp);
 		return RQ_CONFIG;
 	}
 	memset(&cp, 0, sizeof(cp));
 	cp.c = c;
 	cp.fp = fp;
+	cp.core_only = core_only;
 	line = ini_parse_stream(cfg_reader, &cp, cfg_handler, &cp);
 	fclose(fp);
 	if (line == -2)
@@ -1091,7 +1144,28 @@ cfg_load(struct cfg *c, const char *path, int must_exist, struct err *e)
 			    "(expected [section] or key = value)");
 		return err_set(e, RQ_CONFIG, "%s:%d: %s", path, line, cp.msg);
 	}
-	return cfg_finish(c, e);
+	return core_only ? cfg_finish_core(c, e) : cfg_finish(c, e);
+}
+
+enum rq_status
+cfg_load(struct cfg *c, const char *path, int must_exist, struct err *e)
+{
+	return load(c, path, must_exist, 0, e);
+}
+
+enum rq_status
+cfg_load_core(struct cfg *c, const char *path, int must_exist,
+    struct err *problem, struct err *e)
+{
+	enum rq_status st;
+
+	problem->status = RQ_OK;
+	problem->msg[0] = '\0';
+	if ((st = load(c, path, must_exist, 0, e)) != RQ_CONFIG)
+		return st;
+	*problem = *e;
+	cfg_free(c);
+	return load(c, path, must_exist, 1, e);
 }
 
 static void

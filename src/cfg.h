@@ -131,6 +131,18 @@ void cfg_defaults(struct cfg *c);
  */
 enum rq_status cfg_load(struct cfg *c, const char *path, int must_exist,
     struct err *e);
+/*
+ * For submission, which needs only [queue] and [local]: cfg_load(), but
+ * when the file's only errors are in route or user sections ([smarthost],
+ * [smarthost NAME], [user NAME]), c holds [queue] and [local] with no
+ * routes and no users (so no sender policy: the runner, which refuses a
+ * broken file, applies it), RQ_OK is returned and *problem holds the
+ * first error ("FILE:LINE: ..."). Otherwise problem->status is RQ_OK and
+ * the result is cfg_load()'s. A header of no known kind is never skipped:
+ * it might be a misspelt [queue] or [local].
+ */
+enum rq_status cfg_load_core(struct cfg *c, const char *path, int must_exist,
+    struct err *problem, struct err *e);
 void cfg_free(struct cfg *c);
 void cfg_list_free(struct cfg_list *l);
 

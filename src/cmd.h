@@ -25,6 +25,13 @@ int cmd_newaliases(struct cfg *c, const char *prog);
 enum rq_status cmd_load_config(const char *path_opt, struct cfg *c,
     int *custom, struct err *e);
 /*
+ * The same for submission and listings, which need only [queue] and
+ * [local]: an error only in route or user sections is RQ_OK with the
+ * problem in *problem (cfg_load_core()); problem->status RQ_OK: none.
+ */
+enum rq_status cmd_load_config_core(const char *path_opt, struct cfg *c,
+    int *custom, struct err *problem, struct err *e);
+/*
  * A queue runner's command (relayq run, flush, daemon; sendmail -q):
  * become the runner and send the log where [local] log says. The file
  * is written only when this process owns the spool; SIGHUP reopens it.
@@ -56,5 +63,8 @@ int cmd_probe(struct cfg *c, int argc, char **argv);
 int cmd_setup(struct cfg *c, int verbose, int argc, char **argv);
 /* Print "prog: msg" and return the exit code for e. */
 int cmd_fail(const char *prog, const struct err *e);
+/* cmd_fail() for a configuration that could not be loaded; a broken
+ * file (RQ_CONFIG) is also logged at LOG_ERR. */
+int cmd_config_fail(const char *prog, const struct err *e);
 
 #endif

@@ -795,6 +795,29 @@ parse_opts(int argc, char **argv, struct rq_ctx *x, const char **config)
 	return -1;
 }
 
+/*
+ * The configuration: a listing (queue list) needs only [queue] and
+ * [local] and shows the queue of a file broken elsewhere, the problem
+ * first on stderr; every other command needs all of it.
+ */
+static enum rq_status
+load_config(const char *config, struct rq_ctx *x, int argc, char **argv,
+    struct err *e)
+{
+	struct err problem;
+
+	if (argc < 2 || strcmp(argv[0], "queue") != 0 ||
+	    strcmp(argv[1], "list") != 0)
+		return cmd_load_config(config, &x->c, &x->custom, e);
+	if (cmd_load_config_core(config, &x->c, &x->custom, &problem, e) !=
+	    RQ_OK)
+		return e->status;
+	if (problem.status != RQ_OK)
+		fprintf(stderr, "relayq: %s (the queue is not delivered until "
+		    "this is fixed)\n", problem.msg);
+	return RQ_OK;
+}
+
 int
 cmd_relayq(int argc, char **argv)
 {
@@ -817,9 +840,9 @@ cmd_relayq(int argc, char **argv)
 		return EX_OSERR;
 	}
 	log_init("relayq", LOG_TO_SYSLOG | LOG_TO_STDERR, x.verbose);
-	if (cmd_load_config(config, &x.c, &x.custom, &e) != RQ_OK) {
+	if (load_config(config, &x, argc, argv, &e) != RQ_OK) {
 		cfg_free(&x.c);
-		return cmd_fail("relayq", &e);
+		return cmd_config_fail("relayq", &e);
 	}
 	if (priv_is_setid())	/* still set-id: listing the system queue */
 		priv_clean_env();

@@ -8,6 +8,11 @@
  * relayq has no use for are accepted without effect and never open a
  * file or become a recipient. Everything that can be checked is checked
  * before standard input is read.
+ *
+ * Compiled twice: into relayq (every mode), and with RELAYQ_SUBMIT_ONLY
+ * into the sendmail program, which queues (stdin, -t, -bs) itself and
+ * executes relayq for everything that needs the runner (runexec.h), so
+ * that a submission never loads OpenSSL.
  */
 #include "config.h"
 
@@ -18,10 +23,12 @@
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <syslog.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
@@ -42,6 +49,7 @@
 #include "queue.h"
 #include "qaccess.h"
 #include "refuse.h"
+#include "runexec.h"
 #include "smtpd.h"
 #include "spool.h"
 #include "submit.h"
@@ -284,9 +292,21 @@ cmd_fail(const char *prog, const struct err *e)
 	return err_exitcode(e->status);
 }
 
-enum rq_status
-cmd_load_config(const char *path_opt, struct cfg *c, int *custom,
-    struct err *e)
+int
+cmd_config_fail(const char *prog, const struct err *e)
+{
+	/* An error, not a warning: nothing is queued or delivered until
+	 * the file is fixed; each run says so again. stderr gets it once,
+	 * from cmd_fail(), hence syslog() and not log_warnx(). */
+	if (e->status == RQ_CONFIG)
+		syslog(LOG_MAIL | LOG_ERR, "%s", e->msg);
+	return cmd_fail(prog, e);
+}
+
+/* cmd_load_config(), or cfg_load_core() when problem is not NULL. */
+static enum rq_status
+load_config(const char *path_opt, struct cfg *c, int *custom,
+    struct err *problem, struct err *e)
 {
 	const char *env = getenv("RELAYQ_CONFIG");
 
@@ -294,11 +314,31 @@ cmd_load_config(const char *path_opt, struct cfg *c, int *custom,
 		path_opt = env;
 	*custom = path_opt != NULL;
 	/* Another file means another spool and smarthost: no privilege. */
-	if (*custom && getuid() != 0 && priv_drop() == -1)
+	if (*custom && getuid() != 0 && priv_drop() == -1) {
+		cfg_defaults(c);
 		return err_sys(e, RQ_TEMP, "cannot drop privileges");
+	}
+	if (problem != NULL)
+		return cfg_load_core(c, *custom ? path_opt : RELAYQ_CONFIG_PATH,
+		    *custom, problem, e);
 	return cfg_load(c, *custom ? path_opt : RELAYQ_CONFIG_PATH, *custom, e);
 }
 
+enum rq_status
+cmd_load_config(const char *path_opt, struct cfg *c, int *custom,
+    struct err *e)
+{
+	return load_config(path_opt, c, custom, NULL, e);
+}
+
+enum rq_status
+cmd_load_config_core(const char *path_opt, struct cfg *c, int *custom,
+    struct err *problem, struct err *e)
+{
+	return load_config(path_opt, c, custom, problem, e);
+}
+
+#ifndef RELAYQ_SUBMIT_ONLY
 static int
 run_pass(struct cfg *c, const struct deliver_opts *o);
 
@@ -402,6 +442,7 @@ run_pass(struct cfg *c, const struct deliver_opts *o)
 		    st.deferred, st.bounced, st.skipped);
 	return EX_OK;
 }
+#endif
 
 int
 cmd_list_queue(struct cfg *c, const char *prog, int json)
@@ -548,6 +589,7 @@ prepare(const struct sm_opts *o, struct cfg *c, struct submission *s,
 	    &s->nrcpt, e);
 }
 
+#ifndef RELAYQ_SUBMIT_ONLY
 /*
  * Fork a detached child for background delivery: 0 in the child (fds 0-2
  * on /dev/null: the caller must not wait on our descriptors), the pid or
@@ -557,25 +599,68 @@ static pid_t
 background(const char *what)
 {
 	pid_t pid;
-	int fd;
 
 	fflush(NULL);
 	if ((pid = fork()) == -1) {
 		log_warn("%s: background delivery not started", what);
 		return -1;
 	}
-	if (pid > 0)
-		return pid;
-	(void)setsid();
-	if ((fd = open("/dev/null", O_RDWR)) != -1) {
-		(void)dup2(fd, 0);
-		(void)dup2(fd, 1);
-		(void)dup2(fd, 2);
-		if (fd > 2)
-			close(fd);
-	}
-	return 0;
+	if (pid == 0)
+		runexec_detach();
+	return pid;
 }
+
+/* Deliver ids now: in the foreground (-odi) or in a detached child. */
+static void
+deliver_now(const struct sm_opts *o, struct cfg *c,
+    const char (*ids)[SPOOL_ID_LEN + 1], size_t n)
+{
+	int bg = o->delivery == D_BACKGROUND;
+	size_t i;
+
+	if (bg && background(ids[0]) != 0)
+		return;
+	for (i = 0; i < n; i++)
+		(void)cmd_run_queue(c, ids[i], 1, bg ? 0 : o->verbose, !bg);
+	if (bg)
+		_exit(0);
+}
+#else
+/*
+ * The same through relayq (runexec.h): `relayq [-C FILE] [-v] queue flush
+ * ID...`, detached for background delivery, else waited for.
+ */
+static void
+deliver_now(const struct sm_opts *o, struct cfg *c,
+    const char (*ids)[SPOOL_ID_LEN + 1], size_t n)
+{
+	int bg = o->delivery == D_BACKGROUND;
+	char relayq[] = "relayq", copt[] = "-C", vopt[] = "-v",
+	    queue[] = "queue", flush[] = "flush";
+	char **argv;
+	size_t i, k = 0;
+	struct err e;
+
+	if ((argv = calloc(n + 7, sizeof(*argv))) == NULL) {
+		log_warn("%s: delivery not started", ids[0]);
+		return;
+	}
+	argv[k++] = relayq;
+	if (strcmp(c->path, RELAYQ_CONFIG_PATH) != 0) {
+		argv[k++] = copt;
+		argv[k++] = c->path;
+	}
+	if (o->verbose && !bg)
+		argv[k++] = vopt;
+	argv[k++] = queue;
+	argv[k++] = flush;
+	for (i = 0; i < n; i++)
+		argv[k++] = (char *)(uintptr_t)ids[i];
+	if (runexec_spawn(argv, bg, &e) == -1)
+		log_warnx("%s: delivery not started: %s", ids[0], e.msg);
+	free(argv);
+}
+#endif
 
 /*
  * Non-zero when relayq daemon was told about new mail and sends it now.
@@ -601,19 +686,14 @@ static void
 after_commit(const struct sm_opts *o, struct cfg *c, const char *id,
     int may_deliver, int wake)
 {
-	pid_t pid;
+	char one[1][SPOOL_ID_LEN + 1];
 
 	if (woke_daemon(o, may_deliver, wake))
 		return;
 	if (o->delivery == D_QUEUE || !may_deliver)
 		return;		/* `sendmail -q` (cron, timer) sends it */
-	if (o->delivery == D_INTERACTIVE) {
-		(void)cmd_run_queue(c, id, 1, o->verbose, 1);
-		return;
-	}
-	if ((pid = background(id)) != 0)
-		return;
-	_exit(cmd_run_queue(c, id, 1, 0, 0));
+	strlcpy(one[0], id, sizeof(one[0]));
+	deliver_now(o, c, (const char (*)[SPOOL_ID_LEN + 1])one, 1);
 }
 
 /*
@@ -676,12 +756,13 @@ submit_from(const struct sm_opts *o, struct cfg *c, int was_setid, int infd,
 	so.drop_privileges = priv_is_setid();
 	so.dsn = &o->dsn;
 	/*
-	 * Set-gid: the group is dropped before the input is read, and then
-	 * neither the name check of the commit nor the removal of a failed
-	 * (or killed) submission's entry is possible without it: the entry
-	 * comes from the helper that keeps the group and does both.
+	 * Set-gid: the group must not be effective while the input is read,
+	 * yet the commit and the removal of a failed submission's entry need
+	 * it: it stays the saved group only, effective just inside the
+	 * dropper's calls (dropper.h), and goes for good in dropper_stop().
 	 */
 	if (was_setid && priv_is_setid()) {
+		so.drop_privileges = 0;
 		if ((st = dropper_start(&dr, sp.fd[SP_MAILDROP], e)) !=
 		    RQ_OK) {
 			spool_close(&sp);
@@ -705,6 +786,7 @@ submit_from(const struct sm_opts *o, struct cfg *c, int was_setid, int infd,
 	return st;
 }
 
+#ifndef RELAYQ_SUBMIT_ONLY
 struct verify {
 	const char *domain, *host;
 	int bad;
@@ -768,6 +850,7 @@ do_verify(const struct sm_opts *o, struct cfg *c, int was_setid)
 		return EX_IOERR;
 	return v.bad ? EX_DATAERR : EX_OK;
 }
+#endif
 
 static int
 do_submit(const struct sm_opts *o, struct cfg *c, int custom, int was_setid)
@@ -830,8 +913,6 @@ static void
 bs_deliver(const struct sm_opts *o, struct cfg *c, const struct idlist *ids,
     int may_deliver, int wake)
 {
-	size_t i;
-
 	if (ids->n == 0) {
 		if (wake != -1)
 			close(wake);
@@ -841,12 +922,7 @@ bs_deliver(const struct sm_opts *o, struct cfg *c, const struct idlist *ids,
 		return;
 	if (o->delivery == D_QUEUE || !may_deliver)
 		return;
-	if (o->delivery == D_BACKGROUND && background(ids->ids[0]) != 0)
-		return;
-	for (i = 0; i < ids->n; i++)
-		(void)cmd_run_queue(c, ids->ids[i], 1, 0, 0);
-	if (o->delivery == D_BACKGROUND)
-		_exit(0);
+	deliver_now(o, c, (const char (*)[SPOOL_ID_LEN + 1])ids->ids, ids->n);
 }
 
 /*
@@ -887,14 +963,11 @@ do_smtp(const struct sm_opts *o, struct cfg *c, int custom, int was_setid)
 	ua.uid = getuid();
 	dr.admit = usage_admit;
 	dr.admit_arg = &ua;
-	/* Set-id: entries come from a helper that keeps the group. */
-	if (priv_is_setid() && (dropper_start(&dr, sp.fd[SP_MAILDROP], &e) !=
-	    RQ_OK || priv_drop() == -1)) {
+	/* Set-id: the group is effective only inside the dropper's calls. */
+	if (priv_is_setid() && dropper_start(&dr, sp.fd[SP_MAILDROP], &e) !=
+	    RQ_OK) {
 		if (wake != -1)
 			close(wake);
-		if (dr.pid > 0)
-			err_sys(&e, RQ_TEMP, "cannot drop privileges");
-		dropper_stop(&dr);
 		spool_close(&sp);
 		submission_free(&s);
 		return bs_fail(&e);
@@ -907,7 +980,7 @@ do_smtp(const struct sm_opts *o, struct cfg *c, int custom, int was_setid)
 	tmpl.domain = cfg_domain(c);
 	tmpl.max_size = c->max_size;
 	tmpl.dsn = &o->dsn;
-	if (dr.pid > 0) {
+	if (dr.active) {
 		tmpl.create = dropper_create;
 		tmpl.named = dropper_named;
 		tmpl.create_arg = &dr;
@@ -930,12 +1003,61 @@ do_smtp(const struct sm_opts *o, struct cfg *c, int custom, int was_setid)
 	return EX_OK;
 }
 
+#ifdef RELAYQ_SUBMIT_ONLY
+/*
+ * What needs the runner (-q, -bp, -bi, -bv): relayq under prog's name
+ * with the same arguments, in place of this process.
+ */
+static int
+hand_to_relayq(const char *prog, int argc, char **argv)
+{
+	char name[16];
+	char **v;
+	struct err e;
+
+	if ((v = calloc((size_t)argc + 1, sizeof(*v))) == NULL) {
+		err_sys(&e, RQ_TEMP, "malloc");
+		return cmd_fail(prog, &e);
+	}
+	memcpy(v, argv, (size_t)argc * sizeof(*v));
+	strlcpy(name, prog, sizeof(name));
+	v[0] = name;
+	(void)runexec_replace(v, &e);
+	free(v);
+	return cmd_fail(prog, &e);
+}
+#endif
+
+/*
+ * The configuration for submission (and mailq): a problem outside
+ * [queue] and [local] is told, and the message queued all the same.
+ */
+static enum rq_status
+submit_config(const struct sm_opts *o, const char *prog, struct cfg *c,
+    int *custom, struct err *e)
+{
+	struct err problem;
+	enum rq_status st;
+
+	if ((st = cmd_load_config_core(o->config, c, custom, &problem, e)) !=
+	    RQ_OK || problem.status == RQ_OK)
+		return st;
+	if (o->mode == M_MAILQ)
+		fprintf(stderr, "%s: %s (the queue is not delivered until "
+		    "this is fixed)\n", prog, problem.msg);
+	else
+		log_warnx("%s (the message is queued, but not delivered "
+		    "until this is fixed)", problem.msg);
+	return RQ_OK;
+}
+
 int
 cmd_sendmail(int argc, char **argv, enum cmd_persona persona)
 {
 	const char *prog = persona == PERSONA_MAILQ ? "mailq" :
 	    persona == PERSONA_NEWALIASES ? "newaliases" : "sendmail";
 	int was_setid = priv_is_setid(), custom, r;
+	enum rq_status st;
 	struct sm_opts o;
 	struct cfg c;
 	struct err e;
@@ -952,15 +1074,25 @@ cmd_sendmail(int argc, char **argv, enum cmd_persona persona)
 		(void)help_print(stdout, prog);
 		return EX_OK;
 	}
+#ifdef RELAYQ_SUBMIT_ONLY
+	if (o.mode != M_SUBMIT && o.mode != M_SMTP)
+		return hand_to_relayq(prog, argc, argv);
+#endif
 	log_init(o.log_tag != NULL ? o.log_tag : prog, LOG_TO_SYSLOG |
 	    (o.mode == M_SMTP ? 0 : LOG_TO_STDERR), o.verbose);
-	if (cmd_load_config(o.config, &c, &custom, &e) != RQ_OK) {
+	if (o.mode == M_SUBMIT || o.mode == M_SMTP || o.mode == M_MAILQ)
+		st = submit_config(&o, prog, &c, &custom, &e);
+	else
+		st = cmd_load_config(o.config, &c, &custom, &e);
+	if (st != RQ_OK) {
 		cfg_free(&c);
-		return o.mode == M_SMTP ? bs_fail(&e) : cmd_fail(prog, &e);
+		return o.mode == M_SMTP ? bs_fail(&e) :
+		    cmd_config_fail(prog, &e);
 	}
 	if (was_setid && !custom)
 		priv_clean_env();
 	switch (o.mode) {
+#ifndef RELAYQ_SUBMIT_ONLY
 	case M_MAILQ:
 		r = cmd_list_queue(&c, prog, 0);
 		break;
@@ -978,6 +1110,11 @@ cmd_sendmail(int argc, char **argv, enum cmd_persona persona)
 	case M_VERIFY:
 		r = do_verify(&o, &c, was_setid);
 		break;
+#else
+	default:	/* handed to relayq above */
+		r = EX_SOFTWARE;
+		break;
+#endif
 	case M_SUBMIT:
 		r = do_submit(&o, &c, custom, was_setid);
 		break;

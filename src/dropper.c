@@ -1,22 +1,16 @@
 /*
- * dropper.c - the maildrop entry maker for set-gid submissions (see the
- * header). The child closes every descriptor but its socket and the
- * maildrop directory and puts /dev/null on 0-2 (it must not hold the
- * client's pipes). The channel is a SOCK_SEQPACKET socketpair: one
- * fixed-size request or reply per message, a descriptor as SCM_RIGHTS
- * beside it, and end of file when either side is gone (done, failed or
- * killed), which the helper answers by removing the named entries it made
- * that are still unfinished and exiting. Error policy: each reply carries
- * an errno value (0 on success) that the submitter reports as it is; the
- * helper never writes to stderr.
+ * dropper.c - maildrop entries for a set-gid submission, made in the
+ * submitting process itself (see the header). The group is effective
+ * only inside dropper_create(), dropper_named() and dropper_stop(); in
+ * between it is the saved set-group-ID alone. Error policy: each call
+ * returns an errno value as it is (0 or -1 with errno); nothing here
+ * writes to stderr.
  */
 #include "config.h"
 
 #include <sys/file.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
-#include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -30,24 +24,11 @@
 #include "buf.h"
 #include "dropper.h"
 #include "log.h"
+#include "priv.h"
 
 #define DROPPER_MAX_ENTRIES 10000
 
-#define OP_CREATE	'C'
-#define OP_LINK		'L'
-
-struct dropper_req {
-	char op;
-	char id[SPOOL_ID_LEN + 1];
-};
-
-struct dropper_reply {
-	int err;
-	int anon;
-	char id[SPOOL_ID_LEN + 1];
-};
-
-/* An entry this helper made. */
+/* An entry this session made. */
 struct made {
 	char id[SPOOL_ID_LEN + 1];
 	dev_t dev;
@@ -56,67 +37,33 @@ struct made {
 	int linked;
 };
 
-/* One message of n bytes with fd (-1: none) beside it; -1 on failure. */
+/* The set-id group effective (up) or not: 0, or -1 with errno. */
 static int
-send_msg(int sock, const void *p, size_t n, int fd)
+group_up(const struct dropper *d)
 {
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} cm;
-	struct iovec iov = { (void *)p, n };
-	struct msghdr msg;
-
-	memset(&msg, 0, sizeof(msg));
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	if (fd != -1) {
-		memset(&cm, 0, sizeof(cm));
-		msg.msg_control = cm.buf;
-		msg.msg_controllen = sizeof(cm.buf);
-		cm.h.cmsg_level = SOL_SOCKET;
-		cm.h.cmsg_type = SCM_RIGHTS;
-		cm.h.cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(&cm.h), &fd, sizeof(int));
+	if (setegid(d->gid) == -1)
+		return -1;
+	if (getegid() != d->gid) {
+		errno = EPERM;
+		return -1;
 	}
-	return sendmsg(sock, &msg, MSG_NOSIGNAL) == (ssize_t)n ? 0 : -1;
+	return 0;
 }
 
-/*
- * One message of exactly n bytes into p, and the descriptor sent with it
- * (*fd, -1 if none; any extra is closed by the kernel). -1 at end of file
- * or on a message of another size.
- */
 static int
-recv_msg(int sock, void *p, size_t n, int *fd)
+group_down(void)
 {
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} cm;
-	struct iovec iov = { p, n };
-	struct msghdr msg;
-	struct cmsghdr *h;
-	ssize_t r;
+	gid_t g = getgid();
 
-	*fd = -1;
-	memset(&msg, 0, sizeof(msg));
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = cm.buf;
-	msg.msg_controllen = sizeof(cm.buf);
-	while ((r = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) == -1 &&
-	    errno == EINTR)
-		;
-	if ((h = CMSG_FIRSTHDR(&msg)) != NULL && h->cmsg_level == SOL_SOCKET &&
-	    h->cmsg_type == SCM_RIGHTS && h->cmsg_len == CMSG_LEN(sizeof(int)))
-		memcpy(fd, CMSG_DATA(h), sizeof(int));
-	if (r == (ssize_t)n && !(msg.msg_flags & MSG_TRUNC))
-		return 0;
-	if (*fd != -1)
-		close(*fd);
-	*fd = -1;
-	return -1;
+	/* Only the effective id: the saved one keeps the group for the
+	 * commit. A failure here is fatal to the submission. */
+	if (setegid(g) == -1)
+		return -1;
+	if (getegid() != g) {
+		errno = EPERM;
+		return -1;
+	}
+	return 0;
 }
 
 /* An anonymous file in the maildrop and an id no entry has now. */
@@ -163,9 +110,9 @@ make_entry(int dirfd, char id[SPOOL_ID_LEN + 1], int *anon)
 }
 
 /*
- * The session is over (or was killed): remove the named entries it left
- * unfinished (still mode 0600, the same file). The session itself cannot:
- * it runs without the group. Anonymous ones need nothing.
+ * The session is over: remove the named entries it left unfinished
+ * (still mode 0600, the same file). Anonymous ones need nothing; a killed
+ * session's named ones are the reaper's (pickup.h).
  */
 static void
 remove_unfinished(int dirfd, const struct made *m, int n)
@@ -180,58 +127,6 @@ remove_unfinished(int dirfd, const struct made *m, int n)
 		    st.st_ino == m[i].ino &&
 		    (st.st_mode & 07777) == SPOOL_MODE_WRITING)
 			(void)unlinkat(dirfd, m[i].id, 0);
-}
-
-/*
- * 'C': a new entry, remembered; a session gets a bounded number. It is
- * locked here, before the descriptor leaves: the lock belongs to the open
- * file, so it lasts while the submitter holds it, helper dead or not.
- */
-static void
-req_create(const struct dropper *d, int sock, int dirfd, struct made **made,
-    int *nmade)
-{
-	struct dropper_reply r;
-	struct made *m;
-	struct stat st;
-	int fd = -1;
-
-	memset(&r, 0, sizeof(r));
-	if (*nmade >= DROPPER_MAX_ENTRIES)
-		r.err = EDQUOT;
-	else if ((m = array_grow(*made, (size_t)*nmade, sizeof(*m))) == NULL)
-		r.err = ENOMEM;
-	else {
-		*made = m;
-		if ((fd = make_entry(dirfd, r.id, &r.anon)) != -1 &&
-		    (flock(fd, LOCK_EX | LOCK_NB) == -1 ||
-		    fstat(fd, &st) == -1)) {
-			r.err = errno;
-			if (!r.anon)
-				(void)unlinkat(dirfd, r.id, 0);
-			close(fd);
-			fd = -1;
-		} else if (fd == -1)
-			r.err = errno;
-	}
-	if (fd != -1 && d->admit != NULL &&
-	    (r.err = d->admit(d->admit_arg, dirfd, r.id)) != 0) {
-		if (!r.anon)
-			(void)unlinkat(dirfd, r.id, 0);
-		close(fd);
-		fd = -1;
-	}
-	if (fd != -1) {
-		m = &(*made)[(*nmade)++];
-		memcpy(m->id, r.id, sizeof(r.id));
-		m->dev = st.st_dev;
-		m->ino = st.st_ino;
-		m->anon = r.anon;
-		m->linked = 0;
-	}
-	(void)send_msg(sock, &r, sizeof(r), fd);
-	if (fd != -1)
-		close(fd);
 }
 
 /* Give the anonymous file fd the name m->id, durably: 0 or an errno. */
@@ -262,10 +157,6 @@ link_anon(int dirfd, struct made *m, int fd, const struct stat *st)
 }
 
 /*
- * 'L' ID with the entry's descriptor: link it (anonymous), or check that
- * ID still names it (named). Only a file made here under that id.
- */
-/*
  * An anonymous entry is invisible until it is linked, so the admission
  * check (dropper.h) runs again here, and the check and the link are one
  * step for every helper of the spool (an exclusive lock on the maildrop
@@ -288,106 +179,47 @@ admit_and_link(const struct dropper *d, int dirfd, struct made *m, int fd,
 	return r;
 }
 
-static void
-req_link(const struct dropper *d, int sock, int dirfd, struct made *made,
-    int nmade, const char *id, int fd)
-{
-	struct dropper_reply r;
-	struct stat st, named;
-	int i;
-
-	memset(&r, 0, sizeof(r));
-	for (i = 0; i < nmade; i++)
-		if (strcmp(made[i].id, id) == 0 && !made[i].linked)
-			break;
-	if (i == nmade || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_dev != made[i].dev || st.st_ino != made[i].ino)
-		r.err = EBADF;	/* not an entry of this session */
-	else if (made[i].anon)
-		r.err = admit_and_link(d, dirfd, &made[i], fd, &st);
-	else if (fstatat(dirfd, id, &named, AT_SYMLINK_NOFOLLOW) == -1 ||
-	    named.st_dev != st.st_dev || named.st_ino != st.st_ino)
-		r.err = ENOENT;	/* renamed or removed (reaped) */
-	(void)send_msg(sock, &r, sizeof(r), -1);
-}
-
-static void
-helper(const struct dropper *d, int sock, int dirfd)
-{
-	struct dropper_req q;
-	struct made *made = NULL;
-	int devnull, fd, i, nmade = 0;
-
-	if ((devnull = open("/dev/null", O_RDWR)) != -1)
-		for (i = 0; i < 3; i++)
-			(void)dup2(devnull, i);
-	for (i = 3; i < 1024; i++)
-		if (i != sock && i != dirfd)
-			(void)close(i);
-	/* Until the session ends (done, failed or killed). */
-	while (recv_msg(sock, &q, sizeof(q), &fd) == 0) {
-		q.id[SPOOL_ID_LEN] = '\0';
-		if (q.op == OP_CREATE)
-			req_create(d, sock, dirfd, &made, &nmade);
-		else if (q.op == OP_LINK && fd != -1)
-			req_link(d, sock, dirfd, made, nmade, q.id, fd);
-		else
-			break;
-		if (fd != -1)
-			close(fd);
-	}
-	remove_unfinished(dirfd, made, nmade);
-	_exit(0);
-}
-
 enum rq_status
 dropper_start(struct dropper *d, int dirfd, struct err *e)
 {
-	int sv[2];
-
-	d->last_id[0] = '\0';
-	d->last_anon = 0;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1)
-		return err_sys(e, RQ_TEMP, "socketpair");
-	if ((d->pid = fork()) == -1) {
-		close(sv[0]);
-		close(sv[1]);
-		return err_sys(e, RQ_TEMP, "fork");
-	}
-	if (d->pid == 0) {
-		close(sv[0]);
-		helper(d, sv[1], dirfd);
-	}
-	close(sv[1]);
-	d->sock = sv[0];
+	d->dirfd = dirfd;
+	d->gid = getegid();
+	d->made = NULL;
+	d->nmade = 0;
+	if (group_down() == -1)
+		return err_sys(e, RQ_TEMP, "cannot drop privileges");
+	d->active = 1;
 	return RQ_OK;
 }
 
-/* The helper did not answer: it was killed (or failed). */
+/* Lock the new entry fd (the reaper's sign of a live writer), remember
+ * it, and ask admit: 0 or an errno; on failure the entry is gone. */
 static int
-gone(const struct dropper *d)
+adopt(struct dropper *d, int fd, const char *id, int anon)
 {
-	log_warnx("the maildrop helper (pid %ld) is gone: nothing was "
-	    "queued", (long)d->pid);
-	errno = EPIPE;
-	return -1;
-}
+	struct made *m;
+	struct stat st;
+	int err = 0;
 
-/* A request and its reply (*fd: a descriptor that came with it). */
-static int
-ask(struct dropper *d, char op, const char *id, int sendfd,
-    struct dropper_reply *r, int *fd)
-{
-	struct dropper_req q;
-
-	memset(&q, 0, sizeof(q));
-	q.op = op;
-	if (id != NULL)
-		strlcpy(q.id, id, sizeof(q.id));
-	if (send_msg(d->sock, &q, sizeof(q), sendfd) == -1 ||
-	    recv_msg(d->sock, r, sizeof(*r), fd) == -1)
-		return gone(d);
-	r->id[SPOOL_ID_LEN] = '\0';
+	if ((m = array_grow(d->made, (size_t)d->nmade, sizeof(*m))) == NULL)
+		err = ENOMEM;
+	else if (flock(fd, LOCK_EX | LOCK_NB) == -1 || fstat(fd, &st) == -1)
+		err = errno;
+	else if (d->admit != NULL)
+		err = d->admit(d->admit_arg, d->dirfd, id);
+	if (m != NULL)
+		d->made = m;
+	if (err != 0) {
+		if (!anon)
+			(void)unlinkat(d->dirfd, id, 0);
+		return err;
+	}
+	m = &d->made[d->nmade++];
+	strlcpy(m->id, id, sizeof(m->id));
+	m->dev = st.st_dev;
+	m->ino = st.st_ino;
+	m->anon = anon;
+	m->linked = 0;
 	return 0;
 }
 
@@ -395,53 +227,79 @@ int
 dropper_create(void *arg, char id[SPOOL_ID_LEN + 1])
 {
 	struct dropper *d = arg;
-	struct dropper_reply r;
-	int fd;
+	int fd, anon, err;
 
-	if (ask(d, OP_CREATE, NULL, -1, &r, &fd) == -1)
-		return -1;
-	if (r.err != 0 || fd == -1 || !spool_id_valid(r.id)) {
-		if (fd != -1)
-			close(fd);
-		errno = r.err != 0 ? r.err : EIO;
+	if (d->nmade >= DROPPER_MAX_ENTRIES) {
+		errno = EDQUOT;
 		return -1;
 	}
-	strlcpy(id, r.id, SPOOL_ID_LEN + 1);
-	strlcpy(d->last_id, r.id, sizeof(d->last_id));
-	d->last_anon = r.anon;
+	if (group_up(d) == -1)
+		return -1;
+	if ((fd = make_entry(d->dirfd, id, &anon)) == -1)
+		err = errno;
+	else if ((err = adopt(d, fd, id, anon)) != 0) {
+		close(fd);
+		fd = -1;
+	}
+	if (group_down() == -1) {
+		err = errno;
+		if (fd != -1) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	errno = err;
 	return fd;
+}
+
+/* Link (anonymous) or check (named) the entry fd made under id. */
+static int
+commit(struct dropper *d, const char *id, int fd)
+{
+	struct stat st, named;
+	int i;
+
+	for (i = 0; i < d->nmade; i++)
+		if (strcmp(d->made[i].id, id) == 0 && !d->made[i].linked)
+			break;
+	if (i == d->nmade || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_dev != d->made[i].dev || st.st_ino != d->made[i].ino)
+		return EBADF;	/* not an entry of this session */
+	if (d->made[i].anon)
+		return admit_and_link(d, d->dirfd, &d->made[i], fd, &st);
+	if (fstatat(d->dirfd, id, &named, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    named.st_dev != st.st_dev || named.st_ino != st.st_ino)
+		return ENOENT;	/* renamed or removed (reaped) */
+	d->made[i].linked = 1;
+	return 0;
 }
 
 int
 dropper_named(void *arg, const char *id, int fd)
 {
 	struct dropper *d = arg;
-	struct dropper_reply r;
-	int rfd;
+	int err;
 
-	if (ask(d, OP_LINK, id, fd, &r, &rfd) == -1) {
-		/* A named entry outlives us: leave it empty and unfinished
-		 * for the runner's reaper (an anonymous one just goes). */
-		if (!d->last_anon && strcmp(d->last_id, id) == 0) {
-			(void)fchmod(fd, SPOOL_MODE_WRITING);
-			if (ftruncate(fd, 0) == -1)
-				log_warn("maildrop/%s: cannot empty", id);
-		}
-		errno = EPIPE;
+	if (group_up(d) == -1)
 		return 0;
-	}
-	if (rfd != -1)
-		close(rfd);
-	errno = r.err;
-	return r.err == 0;
+	err = commit(d, id, fd);
+	if (group_down() == -1 && err == 0)
+		err = errno;
+	errno = err;
+	return err == 0;
 }
 
 void
 dropper_stop(struct dropper *d)
 {
-	if (d->pid <= 0)
+	if (!d->active)
 		return;
-	close(d->sock);
-	(void)waitpid(d->pid, NULL, 0);
-	d->pid = -1;
+	if (group_up(d) == 0)
+		remove_unfinished(d->dirfd, d->made, d->nmade);
+	if (priv_drop() == -1)
+		log_warn("cannot drop privileges");
+	free(d->made);
+	d->made = NULL;
+	d->nmade = 0;
+	d->active = 0;
 }

@@ -2,7 +2,8 @@
  * main.c - one program, several names: sendmail, mailq and newaliases
  * behave like their sendmail counterparts, anything else is `relayq`.
  * Before anything else: fds 0-2 are made safe, the umask tight and
- * SIGXFSZ ignored.
+ * SIGXFSZ ignored. Built with RELAYQ_SUBMIT_ONLY it is the sendmail
+ * program (cmd_sendmail.c), which is sendmail under any other name.
  */
 #include "config.h"
 
@@ -37,5 +38,9 @@ main(int argc, char **argv)
 		return cmd_sendmail(argc, argv, PERSONA_NEWALIASES);
 	if (strncmp(name, "sendmail", 8) == 0 || strcmp(name, "send-mail") == 0)
 		return cmd_sendmail(argc, argv, PERSONA_SENDMAIL);
+#ifdef RELAYQ_SUBMIT_ONLY
+	return cmd_sendmail(argc, argv, PERSONA_SENDMAIL);
+#else
 	return cmd_relayq(argc, argv);
+#endif
 }

@@ -1,9 +1,12 @@
 #!/bin/sh
-# relayq e2e: a broken config is refused with exit 78 (EX_CONFIG) and one
-# clear line on stderr naming file:line and the key, before anything is
-# queued: the spool is unchanged.  Cases: port not a number, an unknown key,
-# tls = bogus, a line that is not INI, a missing -C file / RELAYQ_CONFIG,
-# and a config that is not a regular file (directory, pipe, FIFO, device).
+# relayq e2e: a config broken where submission needs it ([queue], [local])
+# is refused with exit 78 (EX_CONFIG) and one clear line on stderr naming
+# file:line and the key, before anything is queued: the spool is unchanged.
+# Cases: max_size not a size, an unknown key, lifetime not a duration, a
+# line that is not INI, a missing -C file / RELAYQ_CONFIG, and a config
+# that is not a regular file (directory, pipe, FIFO, device).  The runner
+# refuses a config broken anywhere (port not a number) the same way.
+# (A route broken while [queue] and [local] are fine: route_typo.sh.)
 # shellcheck source=./lib.sh
 . "${RELAYQ_E2E_DIR:-$(dirname "$0")}/lib.sh"
 e2e_init
@@ -54,42 +57,52 @@ replace_case() {
 	[ -n "$LINE" ] || die "replace_case $1: could not place '$3'"
 }
 
-# 1. port not a number
-replace_case port port "port = twenty-five"
+# 1. max_size not a size ([queue])
+bad_case size queue "max_size = huge"
 sm -C "$BAD" -odq -i bob@example.org <"$T/msg"
-check_78 "port = twenty-five (sendmail -C)" "relayq\.conf:$LINE([^0-9]|\$)" port
-check_spool_unchanged "port not a number"
+check_78 "max_size = huge (sendmail -C)" "relayq\.conf:$LINE([^0-9]|\$)" max_size
+check_spool_unchanged "max_size not a size"
 run env RELAYQ_CONFIG="$BAD" "$RELAYQ_SBIN/sendmail" -odq -i bob@example.org <"$T/msg"
-check_78 "port = twenty-five (RELAYQ_CONFIG sendmail)" "relayq\.conf:$LINE([^0-9]|\$)" port
+check_78 "max_size = huge (RELAYQ_CONFIG sendmail)" "relayq\.conf:$LINE([^0-9]|\$)" max_size
 mailq_of "$BAD"
-check_78 "port = twenty-five (mailq)" "relayq\.conf:$LINE([^0-9]|\$)" port
+check_78 "max_size = huge (mailq)" "relayq\.conf:$LINE([^0-9]|\$)" max_size
 sm -C "$BAD" -bp
-check_78 "port = twenty-five (sendmail -bp)" "relayq\.conf:$LINE([^0-9]|\$)" port
-rq -C "$BAD" run
-check_78 "port = twenty-five (relayq run)" "relayq\.conf:$LINE([^0-9]|\$)" port
-sm -C "$BAD" -q
-check_78 "port = twenty-five (sendmail -q)" "relayq\.conf:$LINE([^0-9]|\$)" port
-check_spool_unchanged "port not a number, all commands"
+check_78 "max_size = huge (sendmail -bp)" "relayq\.conf:$LINE([^0-9]|\$)" max_size
+sm -C "$BAD" -bs </dev/null
+expect_rc "max_size = huge (sendmail -bs)" 78
+check_match "sendmail -bs: a 421 naming the file:line" \
+	"^421 .*relayq\.conf:$LINE([^0-9]|\$)" "$(cat "$OUT")"
+check_spool_unchanged "max_size not a size, all commands"
 
-# 2. unknown key
-bad_case unknown smarthost "colour = blue"
+# 2. unknown key ([local])
+bad_case unknown local "colour = blue"
 sm -C "$BAD" -odq -i bob@example.org <"$T/msg"
 check_78 "unknown key colour" "relayq\.conf:$LINE([^0-9]|\$)" colour
 check_spool_unchanged "unknown key"
 
-# 3. tls = bogus
-replace_case tls tls "tls = bogus"
+# 3. lifetime = forever ([queue])
+bad_case lifetime queue "lifetime = forever"
 sm -C "$BAD" -odq -i bob@example.org <"$T/msg"
-check_78 "tls = bogus" "relayq\.conf:$LINE([^0-9]|\$)" tls
-check_spool_unchanged "tls = bogus"
+check_78 "lifetime = forever" "relayq\.conf:$LINE([^0-9]|\$)" lifetime
+check_spool_unchanged "lifetime = forever"
 
-# 4. not INI at all
+# 4. port not a number ([smarthost]): the runner refuses to start a pass.
+replace_case port port "port = twenty-five"
+rq -C "$BAD" run
+check_78 "port = twenty-five (relayq run)" "relayq\.conf:$LINE([^0-9]|\$)" port
+sm -C "$BAD" -q
+check_78 "port = twenty-five (sendmail -q)" "relayq\.conf:$LINE([^0-9]|\$)" port
+rq -C "$BAD" daemon
+check_78 "port = twenty-five (relayq daemon)" "relayq\.conf:$LINE([^0-9]|\$)" port
+check_spool_unchanged "port not a number, the runner"
+
+# 5. not INI at all
 bad_case syntax local "this line is not ini"
 sm -C "$BAD" -odq -i bob@example.org <"$T/msg"
 check_78 "a line without '='" "relayq\.conf:$LINE([^0-9]|\$)" ""
 check_spool_unchanged "syntax error"
 
-# 5. missing file
+# 6. missing file
 sm -C "$T/does-not-exist.conf" -odq -i bob@example.org <"$T/msg"
 check_78 "sendmail -C missing file" "does-not-exist\.conf" ""
 check_spool_unchanged "missing -C file"
@@ -98,7 +111,7 @@ run env RELAYQ_CONFIG="$T/does-not-exist.conf" "$RELAYQ_SBIN/sendmail" -odq -i \
 check_78 "RELAYQ_CONFIG=missing file" "does-not-exist\.conf" ""
 check_spool_unchanged "missing RELAYQ_CONFIG file"
 
-# 6. not a regular file: a directory, standard input, a FIFO with no writer
+# 7. not a regular file: a directory, standard input, a FIFO with no writer
 #    (it must not block) and a device would read as empty and give the
 #    defaults; each is refused.
 sm -C / -odq -i bob@example.org <"$T/msg"

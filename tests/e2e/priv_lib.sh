@@ -8,16 +8,19 @@
 #
 # The set-gid submitter ignores -C and RELAYQ_CONFIG (they drop privilege),
 # so it has to find its config at the compiled-in default path.  priv_init
-# therefore links a relayq whose default paths point under $T/prefix: it
-# recompiles the only two files that use them (src/cfg.c, src/cmd_sendmail.c)
-# with this build's own flags (prefix/sysconfdir/localstatedir overridden on
-# make's command line) and links them with this build's other objects, so
-# the binary is this build (werror, sanitizers and all) in about a second.
+# therefore links a relayq and a sendmail whose default paths point under
+# $T/prefix: it recompiles the only files that use them (src/cfg.c,
+# src/cmd_sendmail.c, src/runexec.c; for sendmail also src/main.c, with
+# RELAYQ_SUBMIT_ONLY) with this build's own flags (prefix/sysconfdir/
+# localstatedir/sbindir overridden on make's command line) and links them
+# with this build's other objects, so the binaries are this build (werror,
+# sanitizers and all) in a few seconds.
 # Then `make install-root` (the real one, same overrides) creates the users,
 # groups, owners and modes, and the test adds the secret and the config:
 #
-#   $P/sbin/relayq, sendmail    root:relayq-drop 2755 (hard links)
-#   $P/bin/mailq                the same inode
+#   $P/sbin/relayq              root:relayq-drop 2755
+#   $P/sbin/sendmail            root:relayq-drop 2755 (the submission program)
+#   $P/bin/mailq, newaliases    hard links to relayq
 #   $P/etc/relayq/relayq.conf   root:root 0644, password_file = $SECRET
 #   $SECRET                     root:relayq 0640 (the smarthost password)
 #   $SPOOL                      relayq:relayq 0755, maildrop 1770 ...
@@ -102,15 +105,24 @@ priv_build() {
 priv-relayq:
 	$(COMPILE) -c -o $(PRIV_OUT)/cfg.$(OBJEXT) $(srcdir)/src/cfg.c
 	$(COMPILE) -c -o $(PRIV_OUT)/cmd_sendmail.$(OBJEXT) $(srcdir)/src/cmd_sendmail.c
+	$(COMPILE) -c -o $(PRIV_OUT)/runexec.$(OBJEXT) $(srcdir)/src/runexec.c
+	$(COMPILE) -DRELAYQ_SUBMIT_ONLY -c -o $(PRIV_OUT)/sm-main.$(OBJEXT) $(srcdir)/src/main.c
+	$(COMPILE) -DRELAYQ_SUBMIT_ONLY -c -o $(PRIV_OUT)/sm-cmd_sendmail.$(OBJEXT) $(srcdir)/src/cmd_sendmail.c
 	cp src/librelayq.a $(PRIV_OUT)/librelayq.a
-	$(AR) d $(PRIV_OUT)/librelayq.a cfg.$(OBJEXT)
+	$(AR) d $(PRIV_OUT)/librelayq.a cfg.$(OBJEXT) runexec.$(OBJEXT)
 	$(CC) -c -o $(PRIV_OUT)/opts.$(OBJEXT) $(PRIV_OUT)/opts.c
 	$(CCLD) $(AM_CFLAGS) $(CFLAGS) $(AM_LDFLAGS) $(LDFLAGS) \
 	  -o $(PRIV_OUT)/relayq \
 	  $(filter-out src/cmd_sendmail.$(OBJEXT),$(relayq_OBJECTS)) \
 	  $(PRIV_OUT)/cmd_sendmail.$(OBJEXT) $(PRIV_OUT)/cfg.$(OBJEXT) \
-	  $(PRIV_OUT)/opts.$(OBJEXT) \
+	  $(PRIV_OUT)/runexec.$(OBJEXT) $(PRIV_OUT)/opts.$(OBJEXT) \
 	  $(PRIV_OUT)/librelayq.a $(OPENSSL_LIBS) $(INIH_LIBS) $(LIBBSD_LIBS) $(LIBS)
+	$(CCLD) $(AM_CFLAGS) $(CFLAGS) $(sendmail_LDFLAGS) $(LDFLAGS) \
+	  -o $(PRIV_OUT)/sendmail \
+	  $(PRIV_OUT)/sm-main.$(OBJEXT) $(PRIV_OUT)/sm-cmd_sendmail.$(OBJEXT) \
+	  $(PRIV_OUT)/cfg.$(OBJEXT) $(PRIV_OUT)/runexec.$(OBJEXT) \
+	  $(PRIV_OUT)/opts.$(OBJEXT) \
+	  $(PRIV_OUT)/librelayq.a $(SUBMIT_LIBS) $(LIBS)
 	@echo "spooldir=$(spooldir)"
 	@echo "confdir=$(relayqconfdir)"
 EOF
@@ -119,9 +131,11 @@ EOF
 		die "the test relayq has the wrong default paths: $(cat "$T/build.log")"
 	grep -q "$P/etc/relayq/relayq.conf" "$T/obj/relayq" ||
 		die "the test relayq does not default to $P/etc/relayq/relayq.conf"
+	grep -q "$P/sbin/relayq" "$T/obj/sendmail" ||
+		die "the test sendmail does not run $P/sbin/relayq"
 	install -m 0755 "$T/obj/relayq" "$P/sbin/relayq" || die "install relayq"
-	ln -f "$P/sbin/relayq" "$P/sbin/sendmail" &&
-		ln -f "$P/sbin/relayq" "$P/bin/mailq" &&
+	install -m 0755 "$T/obj/sendmail" "$P/sbin/sendmail" || die "install sendmail"
+	ln -f "$P/sbin/relayq" "$P/bin/mailq" &&
 		ln -f "$P/sbin/relayq" "$P/bin/newaliases" || die "links"
 }
 

@@ -33,7 +33,11 @@ priv_init
 # --- the installation ---------------------------------------------------
 stat_of() { stat -c '%U:%G %a' "$1"; }
 check_eq "binary root:relayq-drop 2755" "root:relayq-drop 2755" "$(stat_of "$RQ")"
-check_eq "sendmail is the same inode" "$(stat -c %i "$RQ")" "$(stat -c %i "$SM")"
+check_eq "sendmail (its own program) root:relayq-drop 2755" "root:relayq-drop 2755" \
+	"$(stat_of "$SM")"
+check_eq "mailq is relayq (the same inode)" "$(stat -c %i "$RQ")" "$(stat -c %i "$MAILQ")"
+check_eq "sendmail links neither libssl nor libcrypto" "" \
+	"$(ldd "$SM" 2>/dev/null | grep -E 'libssl|libcrypto')"
 check_eq "maildrop relayq:relayq-drop 1770" "relayq:relayq-drop 1770" \
 	"$(stat_of "$SPOOL/maildrop")"
 for d in queue hold corrupt; do

@@ -110,8 +110,10 @@ check_modes() { # WHEN
 		check "$1: $f root:relayq-drop 2755" "2755 root relayq-drop" "$(stat -c '%a %U %G' "$f")"
 		check "$1: statoverride for $f" "root relayq-drop 2755 $f" "$(dpkg-statoverride --list "$f")"
 	done
-	check "$1: one inode for relayq and its links" 1 \
-		"$(stat -c %i /usr/sbin/relayq /usr/sbin/sendmail /usr/bin/mailq /usr/bin/newaliases | sort -u | wc -l)"
+	check "$1: one inode for relayq and its links (mailq, newaliases)" 1 \
+		"$(stat -c %i /usr/sbin/relayq /usr/bin/mailq /usr/bin/newaliases | sort -u | wc -l)"
+	check "$1: sendmail, the submission program, without libssl/libcrypto" "" \
+		"$(ldd /usr/sbin/sendmail | grep -E 'libssl|libcrypto')"
 	check "$1: /usr/lib/sendmail" "/usr/sbin/sendmail" "$(readlink -f /usr/lib/sendmail)"
 	check "$1: spool" "755 relayq relayq" "$(stat -c '%a %U %G' /var/spool/relayq)"
 	check "$1: maildrop" "1770 relayq relayq-drop" "$(stat -c '%a %U %G' /var/spool/relayq/maildrop)"
