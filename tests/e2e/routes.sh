@@ -105,13 +105,19 @@ sm -C "$CONF_USER" -q
 wait_for 3 "$E2E_WAIT" "$SHOP_RX"
 on "user route 2" "$SHOP_RX" shopacct
 
-# A route that names a missing one, or that cannot be chosen, is refused.
+# A route that names a missing one, or that cannot be chosen, is refused
+# by the runner; submission, which needs only [queue] and [local], queues
+# and names the problem.
 CONF_BAD=$T/relayq-bad.conf
 write_config "$CONF_BAD" port="$MAIN_PORT" extra="$(routes)
 [user $ME]
 route = nowhere"
 sm -C "$CONF_BAD" -odq rcpt@example.org <"$T/msg"
-expect_rc "sendmail with [user] route = an unknown route" 78
+expect_rc "sendmail with [user] route = an unknown route: queued" 0
+check_match "the problem names FILE:LINE and the key" \
+	"relayq-bad.conf:[0-9]+: route: no \[smarthost nowhere\] section" "$(cat "$ERR")"
+rq -C "$CONF_BAD" run
+expect_rc "relayq run with [user] route = an unknown route" 78
 check_match "the error names FILE:LINE and the key" \
 	"relayq-bad.conf:[0-9]+: route: no \[smarthost nowhere\] section" "$(cat "$ERR")"
 e2e_finish
