@@ -1112,14 +1112,14 @@ def machine_block(ctx):
     mem = int(re.search(r"MemTotal:\s*(\d+)", open("/proc/meminfo").read()).group(1))
     fs = run(["df", "--output=fstype,source", ctx.work], capture_output=True, text=True).stdout.split("\n")[1].split()
     med, p99 = fsync_latency(ctx.work)
-    say(f"date:     {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}")
-    say(f"machine:  {os.cpu_count()} cores, {model}, {mem / 1048576:.1f} GiB RAM, kernel {os.uname().release}, "
+    say(f"date:       {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}")
+    say(f"machine:    {os.cpu_count()} cores, {model}, {mem / 1048576:.1f} GiB RAM, kernel {os.uname().release}, "
         f"load average {ctx.load_start} at start, {open('/proc/loadavg').read().split()[0]} at end")
-    say(f"work dir: {ctx.work} on {fs[0]} ({fs[1]}); write+fsync of 4 KB: median {med:.3f} ms, "
+    say(f"work dir:   {ctx.work} on {fs[0]} ({fs[1]}); write+fsync of 4 KB: median {med:.3f} ms, "
         f"p99 {p99:.3f} ms (200 times)")
     for m in ctx.mtas:
         say(f"{m.name + ':':<11} {m.describe()}")
-    say(f"sink:     Postfix {pkg_version('postfix')} smtp-sink on 127.0.0.1 (kernel-chosen port), PIPELINING;"
+    say(f"sink:       Postfix {pkg_version('postfix')} smtp-sink on 127.0.0.1 (kernel-chosen port), PIPELINING;"
         f" STARTTLS+AUTH row: bench/sink.py (aiosmtpd), since smtp-sink has no AUTH")
     say(f"N = {ctx.N} messages of {ctx.msg_size} bytes, {ctx.rounds} interleaved rounds (medians shown); "
         f"large message {ctx.big_size} bytes")
