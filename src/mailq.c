@@ -19,7 +19,6 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -356,16 +355,10 @@ scan(const struct spool *sp, enum spool_sub sub, struct dent **out,
 	struct dent *v = NULL, *nv;
 	struct dirent *de;
 	DIR *d;
-	int fd;
 
 	*n = 0;
-	if ((fd = openat(sp->fd[sub], ".", O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) == -1 || (d = fdopendir(fd)) == NULL) {
-		if (fd != -1)
-			close(fd);
-		return err_sys(e, RQ_TEMP, "read %s/%s", sp->dir,
-		    spool_sub_name(sub));
-	}
+	if ((d = queue_opendir(sp, sub, e)) == NULL)
+		return RQ_TEMP;
 	while ((de = readdir(d)) != NULL) {
 		if (!spool_id_valid(de->d_name))
 			continue;

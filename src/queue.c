@@ -61,22 +61,32 @@ idlist_free(struct idlist *l)
 	memset(l, 0, sizeof(*l));
 }
 
+DIR *
+queue_opendir(const struct spool *sp, enum spool_sub sub, struct err *e)
+{
+	DIR *d;
+	int fd;
+
+	if ((fd = openat(sp->fd[sub], ".", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1 || (d = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		err_sys(e, RQ_TEMP, "read %s/%s", sp->dir, spool_sub_name(sub));
+		return NULL;
+	}
+	return d;
+}
+
 enum rq_status
 queue_scan(const struct spool *sp, enum spool_sub sub, struct idlist *out,
     struct err *e)
 {
 	struct dirent *de;
 	DIR *d;
-	int fd;
 
 	memset(out, 0, sizeof(*out));
-	if ((fd = openat(sp->fd[sub], ".", O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) == -1 || (d = fdopendir(fd)) == NULL) {
-		if (fd != -1)
-			close(fd);
-		return err_sys(e, RQ_TEMP, "read %s/%s", sp->dir,
-		    spool_sub_name(sub));
-	}
+	if ((d = queue_opendir(sp, sub, e)) == NULL)
+		return RQ_TEMP;
 	while ((errno = 0, de = readdir(d)) != NULL)
 		if (spool_id_valid(de->d_name) &&
 		    idlist_add_id(out, de->d_name) == -1) {

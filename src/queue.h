@@ -10,6 +10,7 @@
 #ifndef RELAYQ_QUEUE_H
 #define RELAYQ_QUEUE_H
 
+#include <dirent.h>
 #include <stddef.h>
 #include <time.h>
 #include "cfg.h"
@@ -22,6 +23,9 @@ struct idlist {
 	size_t cap;
 };
 
+/* Directory sub opened for readdir (its own descriptor), or NULL (e). */
+DIR *queue_opendir(const struct spool *sp, enum spool_sub sub,
+    struct err *e);
 /* The valid ids in directory sub (message files only), sorted. */
 enum rq_status queue_scan(const struct spool *sp, enum spool_sub sub,
     struct idlist *out, struct err *e);
