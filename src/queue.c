@@ -29,7 +29,11 @@
  * than a sync of the whole file system when that has other dirty data.
  */
 #define QG_FEW		4
-#define QG_FDS		4	/* descriptors an item may hold */
+/*
+ * Descriptors an item holds: its lock and a maildrop entry (those of
+ * files to sync only while the group has at most QG_FEW of them).
+ */
+#define QG_FDS		2
 
 static int
 id_cmp(const void *a, const void *b)
@@ -370,20 +374,32 @@ qgroup_full(const struct qgroup *g)
 void
 qgroup_add(struct qgroup *g, const struct qgroup_item *it)
 {
-	g->v[g->n++] = *it;
+	struct qgroup_item *v = &g->v[g->n++];
+	size_t i;
+
+	*v = *it;
+	g->nsync += (v->efd != -1) + (v->cfd != -1);
+	if (g->nsync <= QG_FEW)
+		return;
+	/* The commit syncs the file system: no descriptor is needed. */
+	for (i = 0; i < g->n; i++) {
+		if (g->v[i].efd != -1)
+			close(g->v[i].efd);
+		if (g->v[i].cfd != -1)
+			close(g->v[i].cfd);
+		g->v[i].efd = g->v[i].cfd = -1;
+	}
 }
 
 /* Make the staged envelopes and copied files durable; -1 with errno. */
 static int
 qgroup_sync(const struct qgroup *g)
 {
-	size_t i, n = 0;
+	size_t i;
 
-	for (i = 0; i < g->n; i++)
-		n += (g->v[i].efd != -1) + (g->v[i].cfd != -1);
-	if (n == 0)
+	if (g->nsync == 0)
 		return 0;
-	if (n > QG_FEW)
+	if (g->nsync > QG_FEW)
 		return spool_sync(g->sp->fd[SP_QUEUE]);
 	for (i = 0; i < g->n; i++)
 		if ((g->v[i].efd != -1 && fsync(g->v[i].efd) == -1) ||
@@ -453,7 +469,7 @@ qgroup_commit(struct qgroup *g, struct err *e)
 	}
 	if (dropped > 0)
 		(void)spool_fsync_dir(sp->fd[SP_MAILDROP]);
-	g->n = 0;
+	g->n = g->nsync = 0;
 	return st;
 }
 

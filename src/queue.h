@@ -102,10 +102,14 @@ struct qgroup {
 	const struct spool *sp;
 	struct qgroup_item *v;
 	size_t n;
+	size_t nsync;	/* staged envelopes and copies to make durable */
 	size_t max;	/* items before a commit is due (descriptors) */
 };
 
-/* -1 on ENOMEM. max is bounded by the descriptor limit (RLIMIT_NOFILE). */
+/*
+ * -1 on ENOMEM. max is bounded by the descriptor limit: the items hold at
+ * most a quarter of RLIMIT_NOFILE (two each).
+ */
 int qgroup_init(struct qgroup *g, const struct spool *sp, size_t max);
 /* Non-zero when the group must be committed before the next add. */
 int qgroup_full(const struct qgroup *g);
