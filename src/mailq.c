@@ -347,34 +347,42 @@ dent_cmp(const void *a, const void *b)
 	    ((const struct dent *)b)->id);
 }
 
+struct dents {
+	struct dent *v;
+	size_t n;
+};
+
+static int
+dent_add(void *arg, const char *id, unsigned long long ino)
+{
+	struct dents *d = arg;
+	struct dent *nv;
+
+	if ((nv = array_grow(d->v, d->n, sizeof(*nv))) == NULL)
+		return -1;
+	d->v = nv;
+	strlcpy(d->v[d->n].id, id, sizeof(d->v[d->n].id));
+	d->v[d->n++].ino = ino;
+	return 0;
+}
+
 /* The message files of sub (valid ids only), sorted by id. */
 static enum rq_status
 scan(const struct spool *sp, enum spool_sub sub, struct dent **out,
     size_t *n, struct err *e)
 {
-	struct dent *v = NULL, *nv;
-	struct dirent *de;
-	DIR *d;
+	struct dents d = { NULL, 0 };
 
+	*out = NULL;
 	*n = 0;
-	if ((d = queue_opendir(sp, sub, e)) == NULL)
+	if (queue_each(sp, sub, dent_add, &d, e) != RQ_OK) {
+		free(d.v);
 		return RQ_TEMP;
-	while ((de = readdir(d)) != NULL) {
-		if (!spool_id_valid(de->d_name))
-			continue;
-		if ((nv = array_grow(v, *n, sizeof(*v))) == NULL) {
-			closedir(d);
-			free(v);
-			return err_sys(e, RQ_INTERNAL, "queue scan");
-		}
-		v = nv;
-		strlcpy(v[*n].id, de->d_name, sizeof(v[*n].id));
-		v[(*n)++].ino = de->d_ino;
 	}
-	closedir(d);
-	if (*n > 0)
-		qsort(v, *n, sizeof(*v), dent_cmp);
-	*out = v;
+	if (d.n > 0)
+		qsort(d.v, d.n, sizeof(*d.v), dent_cmp);
+	*out = d.v;
+	*n = d.n;
 	return RQ_OK;
 }
 

@@ -445,7 +445,7 @@ queue_entry(const struct spool *sp, const struct aliases *al,
     struct err *e)
 {
 	enum rq_status rs = RQ_OK;
-	int own = owner == geteuid();
+	int own = owner == geteuid(), queued = 0;
 
 	if (own && (rs = move_in(sp, mid, id, mfd, &it->cfd, e)) == RQ_OK &&
 	    strcmp(id, mid) == 0) {
@@ -453,10 +453,14 @@ queue_entry(const struct spool *sp, const struct aliases *al,
 		return make_env(sp, al, id, mfd, it, e);
 	}
 	it->mfd = mfd;
-	if (rs == RQ_OK && !own && !already_queued(sp, id, mfd))
+	if (rs == RQ_OK && !own && !(queued = already_queued(sp, id, mfd)))
 		rs = copy_in(sp, mfd, id, &it->cfd, e);
 	if (rs == RQ_OK)
 		rs = queue_lock(sp, SP_QUEUE, id, &it->fd, e);
+	/* A copy a crashed pass left may not be durable yet: the commit
+	 * syncs it before the maildrop entry goes. */
+	if (rs == RQ_OK && queued && (it->cfd = dup(it->fd)) == -1)
+		rs = err_sys(e, RQ_TEMP, "dup");
 	if (rs == RQ_OK)
 		rs = make_env(sp, al, id, it->fd, it, e);
 	strlcpy(it->mid, mid, sizeof(it->mid));

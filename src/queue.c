@@ -65,9 +65,12 @@ idlist_free(struct idlist *l)
 	memset(l, 0, sizeof(*l));
 }
 
-DIR *
-queue_opendir(const struct spool *sp, enum spool_sub sub, struct err *e)
+enum rq_status
+queue_each(const struct spool *sp, enum spool_sub sub,
+    int (*each)(void *, const char *, unsigned long long), void *arg,
+    struct err *e)
 {
+	struct dirent *de;
 	DIR *d;
 	int fd;
 
@@ -75,30 +78,37 @@ queue_opendir(const struct spool *sp, enum spool_sub sub, struct err *e)
 	    O_CLOEXEC)) == -1 || (d = fdopendir(fd)) == NULL) {
 		if (fd != -1)
 			close(fd);
-		err_sys(e, RQ_TEMP, "read %s/%s", sp->dir, spool_sub_name(sub));
-		return NULL;
+		return err_sys(e, RQ_TEMP, "read %s/%s", sp->dir,
+		    spool_sub_name(sub));
 	}
-	return d;
+	while ((de = readdir(d)) != NULL)
+		if (spool_id_valid(de->d_name) &&
+		    each(arg, de->d_name, (unsigned long long)de->d_ino) == -1) {
+			closedir(d);
+			return err_sys(e, RQ_INTERNAL, "queue scan");
+		}
+	closedir(d);
+	return RQ_OK;
+}
+
+static int
+scan_add(void *arg, const char *id, unsigned long long ino)
+{
+	(void)ino;
+	return idlist_add_id(arg, id);
 }
 
 enum rq_status
 queue_scan(const struct spool *sp, enum spool_sub sub, struct idlist *out,
     struct err *e)
 {
-	struct dirent *de;
-	DIR *d;
+	enum rq_status st;
 
 	memset(out, 0, sizeof(*out));
-	if ((d = queue_opendir(sp, sub, e)) == NULL)
-		return RQ_TEMP;
-	while ((errno = 0, de = readdir(d)) != NULL)
-		if (spool_id_valid(de->d_name) &&
-		    idlist_add_id(out, de->d_name) == -1) {
-			closedir(d);
-			idlist_free(out);
-			return err_sys(e, RQ_INTERNAL, "queue scan");
-		}
-	closedir(d);
+	if ((st = queue_each(sp, sub, scan_add, out, e)) != RQ_OK) {
+		idlist_free(out);
+		return st;
+	}
 	if (out->n > 0)	/* qsort(NULL, 0) is undefined (UBSan) */
 		qsort(out->ids, out->n, sizeof(*out->ids), id_cmp);
 	return RQ_OK;

@@ -10,7 +10,6 @@
 #ifndef RELAYQ_QUEUE_H
 #define RELAYQ_QUEUE_H
 
-#include <dirent.h>
 #include <stddef.h>
 #include <time.h>
 #include "cfg.h"
@@ -23,8 +22,13 @@ struct idlist {
 	size_t cap;
 };
 
-/* Directory sub opened for readdir (its own descriptor), or NULL (e). */
-DIR *queue_opendir(const struct spool *sp, enum spool_sub sub,
+/*
+ * Call each(arg, id, inode) for every valid id in directory sub (message
+ * files only), in directory order, until it returns -1 (ENOMEM: then
+ * RQ_INTERNAL). RQ_TEMP when the directory cannot be read.
+ */
+enum rq_status queue_each(const struct spool *sp, enum spool_sub sub,
+    int (*each)(void *, const char *, unsigned long long), void *arg,
     struct err *e);
 /* The valid ids in directory sub (message files only), sorted. */
 enum rq_status queue_scan(const struct spool *sp, enum spool_sub sub,
