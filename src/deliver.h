@@ -6,8 +6,10 @@
  * and a next attempt from [queue] retry, 5xx failed. When no recipient is
  * pending any more the entry is removed, after queueing a DSN to the
  * sender for the failed ones. A message whose [queue] lifetime has run
- * out fails its pending recipients. State is saved durably after every
- * message, so a crash can only repeat the last message sent.
+ * out fails its pending recipients. State is saved after every message
+ * and made durable in groups (queue.h, struct qgroup) while the messages
+ * stay locked, so a crash can only repeat messages whose final dot was
+ * answered and whose group was not committed yet.
  */
 #ifndef RELAYQ_DELIVER_H
 #define RELAYQ_DELIVER_H

@@ -18,6 +18,7 @@
 #include "config.h"
 
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +30,7 @@
 
 #include "compat.h"
 #include "authpause.h"
+#include "buf.h"
 #include "mailq.h"
 #include "pickup.h"
 #include "queue.h"
@@ -42,6 +44,17 @@ static void list_maildrop(struct listing *, const struct spool *,
     enum spool_sub, const char *);
 static void json_maildrop(FILE *, const struct spool *, enum spool_sub,
     const char *);
+static void json_queue(FILE *, const struct spool *, enum spool_sub,
+    const char *, int);
+
+static int
+ull_cmp(const void *a, const void *b)
+{
+	unsigned long long x = *(const unsigned long long *)a;
+	unsigned long long y = *(const unsigned long long *)b;
+
+	return (x > y) - (x < y);
+}
 
 struct listing {
 	FILE *out;
@@ -124,7 +137,7 @@ print_env(struct listing *l, const struct env *env, char status)
 
 static void
 list_queue(struct listing *l, const struct spool *sp, enum spool_sub sub,
-    const char *id)
+    const char *id, int busy)
 {
 	struct env env;
 	char status = ' ';
@@ -136,7 +149,7 @@ list_queue(struct listing *l, const struct spool *sp, enum spool_sub sub,
 		return;
 	if (sub == SP_HOLD)
 		status = '!';
-	else if (queue_is_locked(sp, sub, id))
+	else if (busy)
 		status = '*';
 	if (queue_pending(&env) > 0)
 		print_env(l, &env, status);
@@ -272,35 +285,164 @@ print_notes(const struct cfg *c)
 	authpause_notes(c, time(NULL), stderr);
 }
 
-enum rq_status
-mailq_print(const struct cfg *c, FILE *out, struct err *e)
+/* Both listings, one entry at a time. */
+struct visit {
+	struct listing *text;	/* the Postfix listing, or NULL: JSON */
+	FILE *json;
+};
+
+static void
+visit_entry(const struct visit *v, const struct spool *sp,
+    enum spool_sub sub, const char *id, int busy)
+{
+	if (v->text != NULL && sub == SP_MAILDROP)
+		list_maildrop(v->text, sp, sub, id);
+	else if (v->text != NULL)
+		list_queue(v->text, sp, sub, id, busy);
+	else if (sub == SP_MAILDROP)
+		json_maildrop(v->json, sp, sub, id);
+	else
+		json_queue(v->json, sp, sub, id, busy);
+}
+
+/*
+ * The inodes locked on the queue's file system, from the kernel's lock
+ * table: one read of it instead of a lock probe (open, flock, close)
+ * per message. Sorted, for bsearch; NULL with n 0 and -1 when the table
+ * cannot be read (then each message is probed).
+ */
+static int
+locked_inodes(const struct spool *sp, unsigned long long **out, size_t *n)
+{
+	unsigned long long ino, *v = NULL, *nv;
+	char *line = NULL;
+	size_t cap = 0;
+	struct stat st;
+	FILE *f;
+
+	*out = NULL;
+	*n = 0;
+	if (fstat(sp->fd[SP_QUEUE], &st) == -1 ||
+	    (f = fopen(PROC_LOCKS, "re")) == NULL)
+		return -1;
+	while (getline(&line, &cap, f) != -1)
+		if (pickup_lock_ino(line, major(st.st_dev), minor(st.st_dev),
+		    &ino) && (nv = array_grow(v, *n, sizeof(*v))) != NULL) {
+			v = nv;
+			v[(*n)++] = ino;
+		}
+	free(line);
+	fclose(f);
+	if (*n > 0)
+		qsort(v, *n, sizeof(*v), ull_cmp);
+	*out = v;
+	return 0;
+}
+
+/* A message file of a directory: its id and inode (for the lock table). */
+struct dent {
+	char id[SPOOL_ID_LEN + 1];
+	unsigned long long ino;
+};
+
+static int
+dent_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct dent *)a)->id,
+	    ((const struct dent *)b)->id);
+}
+
+struct dents {
+	struct dent *v;
+	size_t n;
+};
+
+static int
+dent_add(void *arg, const char *id, unsigned long long ino)
+{
+	struct dents *d = arg;
+	struct dent *nv;
+
+	if ((nv = array_grow(d->v, d->n, sizeof(*nv))) == NULL)
+		return -1;
+	d->v = nv;
+	strlcpy(d->v[d->n].id, id, sizeof(d->v[d->n].id));
+	d->v[d->n++].ino = ino;
+	return 0;
+}
+
+/* The message files of sub (valid ids only), sorted by id. */
+static enum rq_status
+scan(const struct spool *sp, enum spool_sub sub, struct dent **out,
+    size_t *n, struct err *e)
+{
+	struct dents d = { NULL, 0 };
+
+	*out = NULL;
+	*n = 0;
+	if (queue_each(sp, sub, dent_add, &d, e) != RQ_OK) {
+		free(d.v);
+		return RQ_TEMP;
+	}
+	if (d.n > 0)
+		qsort(d.v, d.n, sizeof(*d.v), dent_cmp);
+	*out = d.v;
+	*n = d.n;
+	return RQ_OK;
+}
+
+/*
+ * The one walk over maildrop/, queue/ and hold/ behind both listings:
+ * each directory read once (ids and inode numbers), in id order, and the
+ * lock table once.
+ */
+static enum rq_status
+walk(const struct spool *sp, const struct visit *v, struct err *e)
 {
 	static const enum spool_sub subs[] = { SP_MAILDROP, SP_QUEUE,
 	    SP_HOLD };
+	unsigned long long *locked;
+	struct dent *ents = NULL;
+	size_t s, i, n, nlocked;
+	int table, busy;
+
+	table = locked_inodes(sp, &locked, &nlocked) == 0;
+	for (s = 0; s < sizeof(subs) / sizeof(subs[0]); s++) {
+		if (sp->fd[subs[s]] == -1)
+			continue;
+		if (scan(sp, subs[s], &ents, &n, e) != RQ_OK) {
+			free(locked);
+			return RQ_TEMP;
+		}
+		for (i = 0; i < n; i++) {
+			busy = subs[s] != SP_QUEUE ? 0 : !table ?
+			    queue_is_locked(sp, subs[s], ents[i].id) :
+			    nlocked > 0 && bsearch(&ents[i].ino, locked,
+			    nlocked, sizeof(*locked), ull_cmp) != NULL;
+			visit_entry(v, sp, subs[s], ents[i].id, busy);
+		}
+		free(ents);
+		ents = NULL;
+	}
+	free(locked);
+	return RQ_OK;
+}
+
+enum rq_status
+mailq_print(const struct cfg *c, FILE *out, struct err *e)
+{
 	struct listing l = { out, 0, 0 };
+	struct visit v = { &l, NULL };
 	struct spool sp;
-	struct idlist ids;
 	enum rq_status st;
-	size_t s, i;
 
 	if ((st = open_spool(c, &sp, e)) != RQ_OK)
 		return st;
 	print_notes(c);
-	for (s = 0; s < sizeof(subs) / sizeof(subs[0]); s++) {
-		if (sp.fd[subs[s]] == -1)
-			continue;
-		if (queue_scan(&sp, subs[s], &ids, e) != RQ_OK) {
-			spool_close(&sp);
-			return RQ_TEMP;
-		}
-		for (i = 0; i < ids.n; i++)
-			if (subs[s] == SP_MAILDROP)
-				list_maildrop(&l, &sp, SP_MAILDROP, ids.ids[i]);
-			else
-				list_queue(&l, &sp, subs[s], ids.ids[i]);
-		idlist_free(&ids);
-	}
+	st = walk(&sp, &v, e);
 	spool_close(&sp);
+	if (st != RQ_OK)
+		return st;
 	if (l.count == 0)
 		fprintf(out, "Mail queue is empty\n");
 	else
@@ -390,7 +532,7 @@ json_rcpt(FILE *out, int first, const char *addr, const char *why)
 
 static void
 json_queue(FILE *out, const struct spool *sp, enum spool_sub sub,
-    const char *id)
+    const char *id, int busy)
 {
 	const char *queue, *why;
 	struct env env;
@@ -408,7 +550,7 @@ json_queue(FILE *out, const struct spool *sp, enum spool_sub sub,
 	}
 	if (sub == SP_HOLD)
 		queue = "hold";
-	else if (queue_is_locked(sp, sub, id))
+	else if (busy)
 		queue = "active";
 	else
 		queue = env.attempts > 0 ? "deferred" : "incoming";
@@ -462,31 +604,16 @@ json_maildrop(FILE *out, const struct spool *sp, enum spool_sub sub,
 enum rq_status
 mailq_print_json(const struct cfg *c, FILE *out, struct err *e)
 {
-	static const enum spool_sub subs[] = { SP_MAILDROP, SP_QUEUE,
-	    SP_HOLD };
+	struct visit v = { NULL, out };
 	struct spool sp;
-	struct idlist ids;
 	enum rq_status st;
-	size_t s, i;
 
 	if ((st = open_spool(c, &sp, e)) != RQ_OK)
 		return st;
 	print_notes(c);
-	for (s = 0; s < sizeof(subs) / sizeof(subs[0]); s++) {
-		if (sp.fd[subs[s]] == -1)
-			continue;
-		if (queue_scan(&sp, subs[s], &ids, e) != RQ_OK) {
-			spool_close(&sp);
-			return RQ_TEMP;
-		}
-		for (i = 0; i < ids.n; i++)
-			if (subs[s] == SP_MAILDROP)
-				json_maildrop(out, &sp, SP_MAILDROP,
-				    ids.ids[i]);
-			else
-				json_queue(out, &sp, subs[s], ids.ids[i]);
-		idlist_free(&ids);
-	}
+	st = walk(&sp, &v, e);
 	spool_close(&sp);
+	if (st != RQ_OK)
+		return st;
 	return fflush(out) == 0 ? RQ_OK : err_sys(e, RQ_TEMP, "write");
 }

@@ -1,10 +1,13 @@
 /*
  * pickup.c - maildrop -> queue, validating everything (see pickup.h).
- * Order of operations: the message file lands in queue/ (rename, or copy
- * + fsync + link), then its envelope is written (fsync, rename, fsync
- * dir), then the maildrop entry is removed. A crash in between leaves
- * either a maildrop entry (picked up again, recognised as already queued)
- * or a queue message without envelope (an orphan, completed later).
+ * Order of operations, for a group of entries at a time (queue.h, struct
+ * qgroup): each message file lands in queue/ (rename, or copy + link) and
+ * its envelope is staged in tmp/; then one commit makes the copies and
+ * envelopes durable, renames the envelopes into queue/, fsyncs queue/,
+ * and only then removes the maildrop entries of the copies. A crash in
+ * between leaves either a maildrop entry (picked up again, recognised as
+ * already queued) or a queue message without envelope (an orphan,
+ * completed later), never an envelope without its data.
  * Aliases are applied as the envelope is written: when the configured
  * aliases file cannot be read, mail waits (it is never sent unaliased).
  */
@@ -37,7 +40,12 @@
 #define ABANDONED_AFTER	(5 * 60)
 /* The same when the lock table cannot be read: a last resort. */
 #define UNKNOWN_LOCK_AFTER	(24 * 60 * 60)
-#define PROC_LOCKS	"/proc/locks"
+/*
+ * Entries per group commit (queue.h): one sync of the file system and
+ * one fsync of each directory for this many, instead of three fsyncs
+ * each; the entries' locks are held until then.
+ */
+#define PICKUP_GROUP	256
 
 const struct aliases *
 pickup_aliases(struct cfg *c, struct aliases *al)
@@ -105,10 +113,13 @@ apply_aliases(const struct aliases *al, struct env *env, struct err *e)
 	return RQ_OK;
 }
 
-/* Write the envelope of queue/ID from its message file (fd, locked). */
+/*
+ * Write the envelope of queue/ID from its message file (fd, locked):
+ * durably, or (it not NULL) staged for it's group commit.
+ */
 static enum rq_status
 make_env(const struct spool *sp, const struct aliases *al, const char *id,
-    int fd, struct err *e)
+    int fd, struct qgroup_item *it, struct err *e)
 {
 	struct spool_msg m;
 	struct env env;
@@ -132,7 +143,11 @@ make_env(const struct spool *sp, const struct aliases *al, const char *id,
 			env_free(&env);
 	}
 	if (st == RQ_OK) {
-		st = env_save(sp->fd[SP_QUEUE], sp->fd[SP_TMP], &env, e);
+		if (it == NULL)
+			st = env_save(sp->fd[SP_QUEUE], sp->fd[SP_TMP], &env, e);
+		else if ((st = env_stage(sp->fd[SP_TMP], &env, &it->efd, e)) ==
+		    RQ_OK)
+			it->what |= QG_ENV;
 		if (st == RQ_OK)
 			log_agent("pickup", "%s: uid=%lu from=<%s>", id,
 			    (unsigned long)env.uid, env.sender);
@@ -150,18 +165,31 @@ pickup_orphan(const struct spool *sp, const struct aliases *al,
 
 	if ((st = queue_lock(sp, SP_QUEUE, id, &fd, e)) != RQ_OK)
 		return st;
-	st = make_env(sp, al, id, fd, e);
+	st = make_env(sp, al, id, fd, NULL, e);
 	close(fd);
 	return st;
 }
 
+/*
+ * Copy from (whole file) to to: in the kernel (copy_file_range(2): no
+ * copy through user space, a reflink where the file system has them),
+ * else through a buffer.
+ */
 static int
 copy_fd(int from, int to)
 {
 	char buf[65536];
-	off_t off = 0;
+	off_t off = 0, in = 0;
 	ssize_t n, w;
 
+	while ((n = copy_file_range(from, &in, to, NULL, SIZE_MAX >> 1, 0)) >
+	    0)
+		off = in;
+	if (n == 0)
+		return 0;
+	if (errno != EXDEV && errno != ENOSYS && errno != EINVAL &&
+	    errno != EOPNOTSUPP)
+		return -1;
 	while ((n = pread(from, buf, sizeof(buf), off)) != 0) {
 		if (n == -1) {
 			if (errno == EINTR)
@@ -204,9 +232,12 @@ already_queued(const struct spool *sp, const char *id, int mfd)
 	return 1;
 }
 
-/* Copy the maildrop file into queue/ under id (or a fresh one). */
+/*
+ * Copy the maildrop file into queue/ under id (or a fresh one): synced,
+ * or (cfd not NULL) left for the caller to sync, open on *cfd.
+ */
 static enum rq_status
-copy_in(const struct spool *sp, int mfd, char *id, struct err *e)
+copy_in(const struct spool *sp, int mfd, char *id, int *cfd, struct err *e)
 {
 	char tmp[64];
 	int tfd, tries, r, saved;
@@ -216,13 +247,12 @@ copy_in(const struct spool *sp, int mfd, char *id, struct err *e)
 	    O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (tfd == -1)
 		return err_sys(e, RQ_TEMP, "create tmp/%s", tmp);
-	if (copy_fd(mfd, tfd) == -1 || fsync(tfd) == -1) {
+	if (copy_fd(mfd, tfd) == -1 || (cfd == NULL && fsync(tfd) == -1)) {
 		err_sys(e, RQ_TEMP, "copy %s into the queue", id);
 		close(tfd);
 		(void)unlinkat(sp->fd[SP_TMP], tmp, 0);
 		return RQ_TEMP;
 	}
-	close(tfd);
 	for (tries = 0, r = -1; tries < 64; tries++) {
 		r = linkat(sp->fd[SP_TMP], tmp, sp->fd[SP_QUEUE], id, 0);
 		if (r == 0 || errno != EEXIST)
@@ -232,16 +262,21 @@ copy_in(const struct spool *sp, int mfd, char *id, struct err *e)
 	saved = errno;
 	(void)unlinkat(sp->fd[SP_TMP], tmp, 0);
 	if (r == -1) {
+		close(tfd);
 		errno = saved;
 		return err_sys(e, RQ_TEMP, "link %s into the queue", id);
 	}
+	if (cfd != NULL)
+		*cfd = tfd;
+	else
+		close(tfd);
 	return RQ_OK;
 }
 
 /* Rename a runner-owned entry into the queue (never replacing one). */
 static enum rq_status
 move_in(const struct spool *sp, const char *mid, char *id, int mfd,
-    struct err *e)
+    int *cfd, struct err *e)
 {
 	if (renameat2(sp->fd[SP_MAILDROP], mid, sp->fd[SP_QUEUE], id,
 	    RENAME_NOREPLACE) == 0) {
@@ -249,16 +284,15 @@ move_in(const struct spool *sp, const char *mid, char *id, int mfd,
 		return RQ_OK;
 	}
 	if (errno == EEXIST || errno == EINVAL || errno == ENOSYS)
-		return copy_in(sp, mfd, id, e);
+		return copy_in(sp, mfd, id, cfd, e);
 	return err_sys(e, RQ_TEMP, "move %s into the queue", mid);
 }
 
 int
-pickup_lock_line(const char *line, unsigned maj, unsigned min,
-    unsigned long long ino)
+pickup_lock_ino(const char *line, unsigned maj, unsigned min,
+    unsigned long long *ino)
 {
 	unsigned a, b;
-	unsigned long long i;
 	char end;
 	const char *p;
 
@@ -266,11 +300,20 @@ pickup_lock_line(const char *line, unsigned maj, unsigned min,
 	for (p = line; (p = strchr(p, ' ')) != NULL; p++) {
 		while (*p == ' ')
 			p++;
-		if (sscanf(p, "%x:%x:%llu%c", &a, &b, &i, &end) == 4 &&
+		if (sscanf(p, "%x:%x:%llu%c", &a, &b, ino, &end) == 4 &&
 		    end == ' ')
-			return a == maj && b == min && i == ino;
+			return a == maj && b == min;
 	}
 	return 0;
+}
+
+int
+pickup_lock_line(const char *line, unsigned maj, unsigned min,
+    unsigned long long ino)
+{
+	unsigned long long i;
+
+	return pickup_lock_ino(line, maj, min, &i) && i == ino;
 }
 
 /*
@@ -391,13 +434,47 @@ owner_matches(int mfd, uid_t owner)
 	return ok;
 }
 
+/*
+ * Queue the maildrop entry mid (open on mfd, locked, checked): renamed
+ * (the runner's own, same inode and lock) or copied, and its envelope
+ * staged; what the group commit must finish goes into it.
+ */
+static enum rq_status
+queue_entry(const struct spool *sp, const struct aliases *al,
+    const char *mid, char *id, int mfd, uid_t owner, struct qgroup_item *it,
+    struct err *e)
+{
+	enum rq_status rs = RQ_OK;
+	int own = owner == geteuid(), queued = 0;
+
+	if (own && (rs = move_in(sp, mid, id, mfd, &it->cfd, e)) == RQ_OK &&
+	    strcmp(id, mid) == 0) {
+		it->fd = mfd;	/* renamed: nothing left in the maildrop */
+		return make_env(sp, al, id, mfd, it, e);
+	}
+	it->mfd = mfd;
+	if (rs == RQ_OK && !own && !(queued = already_queued(sp, id, mfd)))
+		rs = copy_in(sp, mfd, id, &it->cfd, e);
+	if (rs == RQ_OK)
+		rs = queue_lock(sp, SP_QUEUE, id, &it->fd, e);
+	/* A copy a crashed pass left may not be durable yet: the commit
+	 * syncs it before the maildrop entry goes. */
+	if (rs == RQ_OK && queued && (it->cfd = dup(it->fd)) == -1)
+		rs = err_sys(e, RQ_TEMP, "dup");
+	if (rs == RQ_OK)
+		rs = make_env(sp, al, id, it->fd, it, e);
+	strlcpy(it->mid, mid, sizeof(it->mid));
+	it->what |= QG_DROP;
+	return rs;
+}
+
 static enum rq_status
 pickup_entry(const struct spool *sp, const struct aliases *al,
-    const char *mid, char *picked, struct err *e)
+    const char *mid, char *picked, struct qgroup *g, struct err *e)
 {
-	char id[SPOOL_ID_LEN + 1];
+	struct qgroup_item it = { .fd = -1, .mfd = -1, .efd = -1, .cfd = -1 };
 	struct stat st, fst;
-	enum rq_status rs = RQ_OK;
+	enum rq_status rs;
 	int mfd;
 
 	if (!entry_ok(sp, mid, &st))
@@ -418,26 +495,19 @@ pickup_entry(const struct spool *sp, const struct aliases *al,
 		close(mfd);
 		return RQ_OK;
 	}
-	strlcpy(id, mid, sizeof(id));
-	if (fst.st_uid == geteuid() && (rs = move_in(sp, mid, id, mfd, e)) ==
-	    RQ_OK && strcmp(id, mid) == 0)
-		rs = make_env(sp, al, id, mfd, e); /* same inode, our lock */
-	else if (fst.st_uid != geteuid() && already_queued(sp, id, mfd))
-		rs = pickup_orphan(sp, al, id, e);
-	else if (fst.st_uid != geteuid() &&
-	    (rs = copy_in(sp, mfd, id, e)) == RQ_OK)
-		rs = pickup_orphan(sp, al, id, e);
-	else if (rs == RQ_OK)
-		rs = pickup_orphan(sp, al, id, e); /* moved in as a copy */
-	if (rs == RQ_OK) {
+	strlcpy(it.id, mid, sizeof(it.id));
+	if ((rs = queue_entry(sp, al, mid, it.id, mfd, fst.st_uid, &it,
+	    e)) != RQ_OK) {
+		if (it.what & QG_ENV)
+			env_unstage(sp->fd[SP_TMP], it.id);
+		it.what = 0;
+	} else {
 		/* Counted as queued before it leaves the maildrop (usage.h). */
 		usage_picked(sp, fst.st_uid, fst.st_size, &fst.st_ctim);
-		if (unlinkat(sp->fd[SP_MAILDROP], mid, 0) == 0)
-			(void)spool_fsync_dir(sp->fd[SP_MAILDROP]);
 		if (picked != NULL)
-			strlcpy(picked, id, SPOOL_ID_LEN + 1);
+			strlcpy(picked, it.id, SPOOL_ID_LEN + 1);
 	}
-	close(mfd);
+	qgroup_add(g, &it);	/* with nothing to do, it only closes */
 	return rs;
 }
 
@@ -497,6 +567,7 @@ pickup_run(const struct spool *sp, const struct aliases *al,
 {
 	char why[sizeof(e->msg)];
 	struct idlist l;
+	struct qgroup g;
 	enum rq_status st;
 	size_t i, failed = 0;
 
@@ -510,16 +581,37 @@ pickup_run(const struct spool *sp, const struct aliases *al,
 		}
 		return err_set(e, RQ_TEMP, "%s", al->broken);
 	}
-	if (only_id != NULL)
-		return pickup_entry(sp, al, only_id, picked, e);
-	if ((st = queue_scan(sp, SP_MAILDROP, &l, e)) != RQ_OK)
+	if (qgroup_init(&g, sp, only_id != NULL ? 1 : PICKUP_GROUP) == -1)
+		return err_sys(e, RQ_INTERNAL, "malloc");
+	if (only_id != NULL) {
+		if ((st = pickup_entry(sp, al, only_id, picked, &g, e)) ==
+		    RQ_OK)
+			st = qgroup_commit(&g, e);
+		qgroup_free(&g);
 		return st;
-	for (i = 0; i < l.n; i++)
-		if (pickup_entry(sp, al, l.ids[i], NULL, e) != RQ_OK) {
+	}
+	if ((st = queue_scan(sp, SP_MAILDROP, &l, e)) != RQ_OK) {
+		qgroup_free(&g);
+		return st;
+	}
+	for (i = 0; i < l.n; i++) {
+		if (qgroup_full(&g) && qgroup_commit(&g, e) != RQ_OK) {
+			log_warnx("pickup: %s", e->msg);
+			strlcpy(why, e->msg, sizeof(why));
+			failed++;
+		}
+		if (pickup_entry(sp, al, l.ids[i], NULL, &g, e) != RQ_OK) {
 			log_warnx("pickup %s: %s", l.ids[i], e->msg);
 			strlcpy(why, e->msg, sizeof(why));
 			failed++;
 		}
+	}
+	if (qgroup_commit(&g, e) != RQ_OK) {
+		log_warnx("pickup: %s", e->msg);
+		strlcpy(why, e->msg, sizeof(why));
+		failed++;
+	}
+	qgroup_free(&g);
 	idlist_free(&l);
 	record_problem(sp, failed, failed > 0 ? why : NULL);
 	return RQ_OK;

@@ -47,6 +47,16 @@ const struct aliases *pickup_aliases(struct cfg *c, struct aliases *al);
  */
 enum rq_status pickup_run(const struct spool *sp, const struct aliases *al,
     const char *only_id, char *picked, struct err *e);
+/* The kernel's lock table: one line per lock, naming its file. */
+#define PROC_LOCKS	"/proc/locks"
+
+/*
+ * 1 when line, from PROC_LOCKS, is a lock on a file of device maj:min
+ * (held, or waited for: then another line has its holder), its inode in
+ * *ino; else 0 (also for a line it cannot parse).
+ */
+int pickup_lock_ino(const char *line, unsigned maj, unsigned min,
+    unsigned long long *ino);
 /*
  * 1 when line, from /proc/locks, is a lock on the file with device
  * maj:min and inode ino; else 0 (also for a line it cannot parse).

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,6 +24,16 @@
 
 #define LOCK_TRIES	3		/* extra tries of a busy message lock */
 #define LOCK_WAIT_NS	2000000L	/* 2 ms apart */
+/*
+ * Up to this many files to sync, a group commit fsyncs each: cheaper
+ * than a sync of the whole file system when that has other dirty data.
+ */
+#define QG_FEW		4
+/*
+ * Descriptors an item holds: its lock and a maildrop entry (those of
+ * files to sync only while the group has at most QG_FEW of them).
+ */
+#define QG_FDS		2
 
 static int
 id_cmp(const void *a, const void *b)
@@ -55,14 +66,14 @@ idlist_free(struct idlist *l)
 }
 
 enum rq_status
-queue_scan(const struct spool *sp, enum spool_sub sub, struct idlist *out,
+queue_each(const struct spool *sp, enum spool_sub sub,
+    int (*each)(void *, const char *, unsigned long long), void *arg,
     struct err *e)
 {
 	struct dirent *de;
 	DIR *d;
 	int fd;
 
-	memset(out, 0, sizeof(*out));
 	if ((fd = openat(sp->fd[sub], ".", O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC)) == -1 || (d = fdopendir(fd)) == NULL) {
 		if (fd != -1)
@@ -70,14 +81,34 @@ queue_scan(const struct spool *sp, enum spool_sub sub, struct idlist *out,
 		return err_sys(e, RQ_TEMP, "read %s/%s", sp->dir,
 		    spool_sub_name(sub));
 	}
-	while ((errno = 0, de = readdir(d)) != NULL)
+	while ((de = readdir(d)) != NULL)
 		if (spool_id_valid(de->d_name) &&
-		    idlist_add_id(out, de->d_name) == -1) {
+		    each(arg, de->d_name, (unsigned long long)de->d_ino) == -1) {
 			closedir(d);
-			idlist_free(out);
 			return err_sys(e, RQ_INTERNAL, "queue scan");
 		}
 	closedir(d);
+	return RQ_OK;
+}
+
+static int
+scan_add(void *arg, const char *id, unsigned long long ino)
+{
+	(void)ino;
+	return idlist_add_id(arg, id);
+}
+
+enum rq_status
+queue_scan(const struct spool *sp, enum spool_sub sub, struct idlist *out,
+    struct err *e)
+{
+	enum rq_status st;
+
+	memset(out, 0, sizeof(*out));
+	if ((st = queue_each(sp, sub, scan_add, out, e)) != RQ_OK) {
+		idlist_free(out);
+		return st;
+	}
 	if (out->n > 0)	/* qsort(NULL, 0) is undefined (UBSan) */
 		qsort(out->ids, out->n, sizeof(*out->ids), id_cmp);
 	return RQ_OK;
@@ -264,18 +295,28 @@ queue_pending(const struct env *env)
 	return n;
 }
 
-enum rq_status
-queue_remove(const struct spool *sp, enum spool_sub sub, const char *id,
-    struct err *e)
+/* Unlink dirfd/ID.env, then dirfd/ID (not synced). */
+static enum rq_status
+queue_unlink(int dfd, const char *id, struct err *e)
 {
 	char name[SPOOL_ID_LEN + 8];
-	int dfd = sp->fd[sub];
 
 	snprintf(name, sizeof(name), "%s.env", id);
 	if (unlinkat(dfd, name, 0) == -1 && errno != ENOENT)
 		return err_sys(e, RQ_TEMP, "remove %s", name);
 	if (unlinkat(dfd, id, 0) == -1 && errno != ENOENT)
 		return err_sys(e, RQ_TEMP, "remove %s", id);
+	return RQ_OK;
+}
+
+enum rq_status
+queue_remove(const struct spool *sp, enum spool_sub sub, const char *id,
+    struct err *e)
+{
+	int dfd = sp->fd[sub];
+
+	if (queue_unlink(dfd, id, e) != RQ_OK)
+		return RQ_TEMP;
 	if (spool_fsync_dir(dfd) == -1)
 		return err_sys(e, RQ_TEMP, "fsync %s", spool_sub_name(sub));
 	return RQ_OK;
@@ -317,4 +358,140 @@ queue_quarantine(const struct spool *sp, enum spool_sub sub, const char *id,
 		log_warn("%s: cannot move to corrupt/", name);
 	(void)spool_fsync_dir(sp->fd[SP_CORRUPT]);
 	log_warnx("%s: moved to corrupt/: %s", id, why);
+}
+
+int
+qgroup_init(struct qgroup *g, const struct spool *sp, size_t max)
+{
+	struct rlimit rl;
+
+	memset(g, 0, sizeof(*g));
+	g->sp = sp;
+	/* Leave three quarters of the descriptors to everything else. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur !=
+	    RLIM_INFINITY && max > rl.rlim_cur / (4 * QG_FDS))
+		max = rl.rlim_cur / (4 * QG_FDS);
+	g->max = max > 0 ? max : 1;
+	if ((g->v = calloc(g->max, sizeof(*g->v))) == NULL)
+		return -1;
+	return 0;
+}
+
+int
+qgroup_full(const struct qgroup *g)
+{
+	return g->n >= g->max;
+}
+
+void
+qgroup_add(struct qgroup *g, const struct qgroup_item *it)
+{
+	struct qgroup_item *v = &g->v[g->n++];
+	size_t i;
+
+	*v = *it;
+	g->nsync += (v->efd != -1) + (v->cfd != -1);
+	if (g->nsync <= QG_FEW)
+		return;
+	/* The commit syncs the file system: no descriptor is needed. */
+	for (i = 0; i < g->n; i++) {
+		if (g->v[i].efd != -1)
+			close(g->v[i].efd);
+		if (g->v[i].cfd != -1)
+			close(g->v[i].cfd);
+		g->v[i].efd = g->v[i].cfd = -1;
+	}
+}
+
+/* Make the staged envelopes and copied files durable; -1 with errno. */
+static int
+qgroup_sync(const struct qgroup *g)
+{
+	size_t i;
+
+	if (g->nsync == 0)
+		return 0;
+	if (g->nsync > QG_FEW)
+		return spool_sync(g->sp->fd[SP_QUEUE]);
+	for (i = 0; i < g->n; i++)
+		if ((g->v[i].efd != -1 && fsync(g->v[i].efd) == -1) ||
+		    (g->v[i].cfd != -1 && fsync(g->v[i].cfd) == -1))
+			return -1;
+	return 0;
+}
+
+static void
+qgroup_close(struct qgroup_item *it)
+{
+	int *fds[] = { &it->efd, &it->cfd, &it->fd, &it->mfd };
+	size_t i;
+
+	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (*fds[i] != -1) {
+			close(*fds[i]);
+			*fds[i] = -1;
+		}
+}
+
+/* Install and remove what the group holds (the sync done: ok). */
+static void
+qgroup_apply(struct qgroup *g, int ok)
+{
+	const struct spool *sp = g->sp;
+	struct qgroup_item *it;
+	struct err e;
+	size_t i;
+
+	for (i = 0; i < g->n; i++) {
+		it = &g->v[i];
+		if ((it->what & QG_ENV) && !ok)
+			env_unstage(sp->fd[SP_TMP], it->id);
+		else if ((it->what & QG_ENV) && env_install(sp->fd[SP_QUEUE],
+		    sp->fd[SP_TMP], it->id, &e) != RQ_OK)
+			log_warnx("%s: %s", it->id, e.msg);
+		if ((it->what & QG_REMOVE) && queue_unlink(sp->fd[SP_QUEUE],
+		    it->id, &e) != RQ_OK)
+			log_warnx("%s: %s", it->id, e.msg);
+	}
+}
+
+enum rq_status
+qgroup_commit(struct qgroup *g, struct err *e)
+{
+	const struct spool *sp = g->sp;
+	enum rq_status st = RQ_OK;
+	size_t i, dropped = 0;
+	int ok;
+
+	if (g->n == 0)
+		return RQ_OK;
+	if (!(ok = qgroup_sync(g) == 0))
+		st = err_sys(e, RQ_TEMP, "sync %s", sp->dir);
+	qgroup_apply(g, ok);
+	if (spool_fsync_dir(sp->fd[SP_QUEUE]) == -1) {
+		ok = 0;
+		st = err_sys(e, RQ_TEMP, "fsync %s/queue", sp->dir);
+	}
+	/* The queue's copies are durable: only now the maildrop's go. */
+	for (i = 0; i < g->n; i++) {
+		if (ok && (g->v[i].what & QG_DROP) &&
+		    unlinkat(sp->fd[SP_MAILDROP], g->v[i].mid, 0) == 0)
+			dropped++;
+		qgroup_close(&g->v[i]);
+	}
+	if (dropped > 0)
+		(void)spool_fsync_dir(sp->fd[SP_MAILDROP]);
+	g->n = g->nsync = 0;
+	return st;
+}
+
+void
+qgroup_free(struct qgroup *g)
+{
+	struct err e;
+
+	if (g->v != NULL && qgroup_commit(g, &e) != RQ_OK)
+		log_warnx("%s", e.msg);
+	free(g->v);
+	memset(g, 0, sizeof(*g));
 }

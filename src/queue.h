@@ -22,6 +22,14 @@ struct idlist {
 	size_t cap;
 };
 
+/*
+ * Call each(arg, id, inode) for every valid id in directory sub (message
+ * files only), in directory order, until it returns -1 (ENOMEM: then
+ * RQ_INTERNAL). RQ_TEMP when the directory cannot be read.
+ */
+enum rq_status queue_each(const struct spool *sp, enum spool_sub sub,
+    int (*each)(void *, const char *, unsigned long long), void *arg,
+    struct err *e);
 /* The valid ids in directory sub (message files only), sorted. */
 enum rq_status queue_scan(const struct spool *sp, enum spool_sub sub,
     struct idlist *out, struct err *e);
@@ -61,6 +69,68 @@ enum rq_status queue_remove(const struct spool *sp, enum spool_sub sub,
 /* Move an entry between queue/ and hold/ (caller holds the lock). */
 enum rq_status queue_move(const struct spool *sp, enum spool_sub from,
     enum spool_sub to, const char *id, struct err *e);
+/*
+ * A group commit: changes to many queue entries made durable together,
+ * with one sync of the file system and one fsync per directory instead
+ * of two fsyncs per change. Each item holds its entry's lock (fd) until
+ * the commit, so no other runner sees a change half made. At commit,
+ * in this order: staged envelopes and copied message files are made
+ * durable (one spool_sync(), or an fsync each when there are few), then
+ * the envelopes are renamed into place, entries removed, the maildrop
+ * entries of the group unlinked (only now that their queue copies are
+ * durable), and queue/ and maildrop/ fsynced once.
+ *
+ * What a crash leaves, at any point: a maildrop entry that is also in
+ * the queue (pickup drops the maildrop copy once the queue's is
+ * durable), a message without envelope (pickup_orphan completes it), an
+ * older envelope (a state change lost: a message delivered is sent once
+ * more, one deferred is tried early), a removed entry back. Never an
+ * envelope without its data, never a message gone from both maildrop/
+ * and queue/.
+ */
+#define QG_ENV		0x1	/* install the envelope staged on efd */
+#define QG_REMOVE	0x2	/* remove the entry */
+#define QG_DROP		0x4	/* unlink maildrop/mid (its copy is queue/id) */
+
+struct qgroup_item {
+	char id[SPOOL_ID_LEN + 1];
+	char mid[SPOOL_ID_LEN + 1];
+	unsigned what;
+	int fd;		/* the entry's lock, closed at commit */
+	int mfd;	/* the maildrop entry (locked), or -1 */
+	int efd;	/* the staged envelope (env_stage()), or -1 */
+	int cfd;	/* the copied message file, to sync, or -1 */
+};
+
+struct qgroup {
+	const struct spool *sp;
+	struct qgroup_item *v;
+	size_t n;
+	size_t nsync;	/* staged envelopes and copies to make durable */
+	size_t max;	/* items before a commit is due (descriptors) */
+};
+
+/*
+ * -1 on ENOMEM. max is bounded by the descriptor limit: the items hold at
+ * most a quarter of RLIMIT_NOFILE (two each).
+ */
+int qgroup_init(struct qgroup *g, const struct spool *sp, size_t max);
+/* Non-zero when the group must be committed before the next add. */
+int qgroup_full(const struct qgroup *g);
+/*
+ * Add a change (the item's descriptors are owned by the group from now
+ * on; unused ones -1). The caller commits first when qgroup_full().
+ */
+void qgroup_add(struct qgroup *g, const struct qgroup_item *it);
+/*
+ * Commit the group (see above) and empty it. RQ_TEMP when the sync
+ * failed: nothing of the group is installed or dropped then (staged
+ * envelopes removed, maildrop entries kept: picked up again).
+ */
+enum rq_status qgroup_commit(struct qgroup *g, struct err *e);
+/* Commit what is left, then free. */
+void qgroup_free(struct qgroup *g);
+
 /* Move whatever exists of sub/ID (message, envelope) to corrupt/. */
 void queue_quarantine(const struct spool *sp, enum spool_sub sub,
     const char *id, const char *why);

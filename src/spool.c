@@ -930,44 +930,96 @@ env_load(int dirfd, const char *id, struct env *env, struct err *e)
 	return rs;
 }
 
-enum rq_status
-env_save(int dirfd, int tmpfd, const struct env *env, struct err *e)
+/* tmp/ID.env.PID: where an envelope is written before its rename. */
+static void
+env_tmp_name(const char *id, char *tmp, size_t len)
 {
-	char name[SPOOL_ID_LEN + 8], tmp[SPOOL_ID_LEN + 32], *text;
+	snprintf(tmp, len, "%s.env.%ld", id, (long)getpid());
+}
+
+enum rq_status
+env_stage(int tmpfd, const struct env *env, int *fdp, struct err *e)
+{
+	char tmp[SPOOL_ID_LEN + 32], *text;
 	size_t len;
 	int fd, saved;
 
 	if (env_format(env, &text, &len) == -1)
 		return err_sys(e, RQ_INTERNAL, "format envelope");
-	snprintf(name, sizeof(name), "%s.env", env->id);
-	snprintf(tmp, sizeof(tmp), "%s.env.%ld", env->id, (long)getpid());
+	env_tmp_name(env->id, tmp, sizeof(tmp));
 	fd = openat(tmpfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
 	    O_CLOEXEC, 0600);
 	if (fd == -1) {
 		free(text);
 		return err_sys(e, RQ_TEMP, "create envelope %s", tmp);
 	}
-	saved = 0;
-	if (fchmod(fd, SPOOL_MODE_ENV) == -1 || write_all(fd, text, len) == -1 ||
-	    fsync(fd) == -1)
-		saved = errno;
-	if (close(fd) == -1 && saved == 0)
-		saved = errno;
+	saved = fchmod(fd, SPOOL_MODE_ENV) == -1 ||
+	    write_all(fd, text, len) == -1 ? errno : 0;
 	free(text);
 	if (saved != 0) {
+		close(fd);
 		(void)unlinkat(tmpfd, tmp, 0);
 		errno = saved;
 		return err_sys(e, RQ_TEMP, "write envelope %s", tmp);
 	}
+	*fdp = fd;
+	return RQ_OK;
+}
+
+enum rq_status
+env_install(int dirfd, int tmpfd, const char *id, struct err *e)
+{
+	char name[SPOOL_ID_LEN + 8], tmp[SPOOL_ID_LEN + 32];
+	int saved;
+
+	snprintf(name, sizeof(name), "%s.env", id);
+	env_tmp_name(id, tmp, sizeof(tmp));
 	if (renameat(tmpfd, tmp, dirfd, name) == -1) {
 		saved = errno;
 		(void)unlinkat(tmpfd, tmp, 0);
 		errno = saved;
 		return err_sys(e, RQ_TEMP, "rename envelope %s", name);
 	}
+	return RQ_OK;
+}
+
+void
+env_unstage(int tmpfd, const char *id)
+{
+	char tmp[SPOOL_ID_LEN + 32];
+
+	env_tmp_name(id, tmp, sizeof(tmp));
+	(void)unlinkat(tmpfd, tmp, 0);
+}
+
+enum rq_status
+env_save(int dirfd, int tmpfd, const struct env *env, struct err *e)
+{
+	enum rq_status st;
+	int fd, saved = 0;
+
+	if ((st = env_stage(tmpfd, env, &fd, e)) != RQ_OK)
+		return st;
+	if (fsync(fd) == -1)
+		saved = errno;
+	if (close(fd) == -1 && saved == 0)
+		saved = errno;
+	if (saved != 0) {
+		env_unstage(tmpfd, env->id);
+		errno = saved;
+		return err_sys(e, RQ_TEMP, "write envelope of %s", env->id);
+	}
+	if (env_install(dirfd, tmpfd, env->id, e) != RQ_OK)
+		return RQ_TEMP;
 	if (spool_fsync_dir(dirfd) == -1)
 		return err_sys(e, RQ_TEMP, "fsync queue directory");
 	return RQ_OK;
+}
+
+int
+spool_sync(int fd)
+{
+	return syncfs(fd);
 }
 
 void

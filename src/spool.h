@@ -228,12 +228,33 @@ enum rq_status env_load(int dirfd, const char *id, struct env *env,
  * fsync dir), mode SPOOL_MODE_ENV whatever the umask. */
 enum rq_status env_save(int dirfd, int tmpfd, const struct env *env,
     struct err *e);
+/*
+ * The parts of env_save() for a group commit (queue.h, struct qgroup):
+ * env_stage() writes tmpfd/ID.env.PID (not synced; *fd is left open for
+ * the caller to fsync and close), env_install() renames it to
+ * dirfd/ID.env (not synced either), env_unstage() removes a staged one.
+ * The caller must make the staged file durable (fsync of *fd, or
+ * spool_sync()) before env_install(): a rename that reaches the disk
+ * before the data would leave an empty envelope after a crash.
+ */
+enum rq_status env_stage(int tmpfd, const struct env *env, int *fd,
+    struct err *e);
+enum rq_status env_install(int dirfd, int tmpfd, const char *id,
+    struct err *e);
+void env_unstage(int tmpfd, const char *id);
 void env_free(struct env *env);
 /* Set env->route to a copy of name; -1 on ENOMEM. */
 int env_set_route(struct env *env, const char *name);
 /* Replace *dst with a sanitized copy of s (printable, one line, bounded). */
 int env_set_reason(char **dst, const char *s);
 
+/*
+ * Make everything written to the file system of fd durable (syncfs(2):
+ * data and metadata of every file, one journal commit); -1 with errno
+ * (since Linux 5.8 also a write-back error of any file there). Cheaper
+ * than an fsync per file when a group of files was written.
+ */
+int spool_sync(int fd);
 /* fsync a directory fd; -1 with errno. */
 int spool_fsync_dir(int dirfd);
 

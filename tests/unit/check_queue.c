@@ -1,15 +1,20 @@
 /*
  * check_queue.c - queue policy: the order of a pass (priority, then the
- * submitting users in turn, then arrival) and the envelope's priority
- * record, which that order reads.
+ * submitting users in turn, then arrival), the envelope's priority
+ * record, which that order reads, and the group commit (struct qgroup):
+ * nothing of a group is visible before its commit, everything after it,
+ * the entries stay locked until then, and a maildrop entry goes only
+ * with the commit that made its queue copy durable.
  */
 #include "config.h"
 
 #include <check.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "queue.h"
@@ -145,6 +150,122 @@ START_TEST(priority_record)
 }
 END_TEST
 
+/* A group of n items, each doing what; max items before it is full. */
+static const struct {
+	const char *what;
+	size_t n;
+	unsigned flags;
+	size_t max;
+} groups[] = {
+	{ "one envelope (an fsync)", 1, QG_ENV, 8 },
+	{ "a few envelopes (an fsync each)", 4, QG_ENV, 8 },
+	{ "many envelopes (one syncfs)", 7, QG_ENV, 8 },
+	{ "envelopes of picked-up copies", 6, QG_ENV | QG_DROP, 6 },
+	{ "removals", 5, QG_REMOVE, 8 },
+	{ "a maildrop copy already queued", 2, QG_DROP, 2 },
+};
+
+static int
+exists(int dfd, const char *name)
+{
+	struct stat st;
+
+	return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+/* Item i of a group: queue/ID locked, maildrop/ID, a staged envelope. */
+static void
+group_item(const struct spool *sp, size_t i, unsigned flags,
+    struct qgroup_item *it)
+{
+	struct qmsg m = { NULL, 33, 0 };
+	struct env_rcpt r = { (char *)"rcpt@example.org", RCPT_PENDING, NULL };
+	struct env env;
+	struct err e;
+	int fd;
+
+	memset(it, 0, sizeof(*it));
+	it->fd = it->mfd = it->efd = it->cfd = -1;
+	it->what = flags;
+	snprintf(it->id, sizeof(it->id), "00000001000000%02X", (unsigned)(i & 0xff));
+	strcpy(it->mid, it->id);
+	m.id = it->id;
+	if (flags & QG_REMOVE)
+		put(sp, &m);	/* an entry with its envelope */
+	fd = openat(sp->fd[SP_QUEUE], it->id, O_WRONLY | O_CREAT, 0600);
+	ck_assert_int_ne(fd, -1);
+	close(fd);
+	fd = openat(sp->fd[SP_MAILDROP], it->mid, O_WRONLY | O_CREAT, 0600);
+	ck_assert_int_ne(fd, -1);
+	close(fd);
+	ck_assert_int_eq(queue_lock(sp, SP_QUEUE, it->id, &it->fd, &e), RQ_OK);
+	if (flags & QG_ENV) {
+		memset(&env, 0, sizeof(env));
+		strcpy(env.id, it->id);
+		env.sender = (char *)"sender@example.org";
+		env.rcpts = &r;
+		env.nrcpt = 1;
+		ck_assert_int_eq(env_stage(sp->fd[SP_TMP], &env, &it->efd, &e),
+		    RQ_OK);
+	}
+}
+
+/* What a group holds is invisible (and locked) until its commit. */
+START_TEST(group_commit)
+{
+	struct qgroup_item it;
+	struct spool sp;
+	struct qgroup g;
+	struct err e;
+	char cmd[128], env[SPOOL_ID_LEN + 8];
+	size_t i, n = groups[_i].n;
+	unsigned f = groups[_i].flags;
+	int fd;
+
+	strcpy(dir, "/tmp/check_queue.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(spool_open(&sp, dir, (1u << SP_NSUB) - 1, 1, &e),
+	    RQ_OK);
+	ck_assert_int_eq(qgroup_init(&g, &sp, groups[_i].max), 0);
+	for (i = 0; i < n; i++) {
+		ck_assert_int_eq(qgroup_full(&g), 0);
+		group_item(&sp, i, f, &it);
+		qgroup_add(&g, &it);
+	}
+	ck_assert_int_eq(qgroup_full(&g), n == groups[_i].max);
+	for (i = 0; i < n; i++) {
+		snprintf(env, sizeof(env), "%s.env", g.v[i].id);
+		ck_assert_msg(exists(sp.fd[SP_QUEUE], env) == ((f & QG_REMOVE) !=
+		    0), "%s: %s before the commit", groups[_i].what, env);
+		ck_assert_int_eq(exists(sp.fd[SP_MAILDROP], g.v[i].mid), 1);
+		ck_assert_int_eq(queue_lock(&sp, SP_QUEUE, g.v[i].id, &fd, &e),
+		    RQ_TEMP);	/* still locked by the group */
+	}
+	ck_assert_int_eq(qgroup_commit(&g, &e), RQ_OK);
+	ck_assert_uint_eq(g.n, 0);
+	for (i = 0; i < n; i++) {
+		snprintf(env, sizeof(env), "00000001000000%02X.env",
+		    (unsigned)(i & 0xff));
+		ck_assert_int_eq(exists(sp.fd[SP_QUEUE], env), (f & QG_ENV) != 0);
+		env[SPOOL_ID_LEN] = '\0';
+		ck_assert_int_eq(exists(sp.fd[SP_QUEUE], env),
+		    (f & QG_REMOVE) == 0);
+		ck_assert_int_eq(exists(sp.fd[SP_MAILDROP], env),
+		    (f & QG_DROP) == 0);
+		if ((f & QG_REMOVE) == 0) {
+			ck_assert_int_eq(queue_lock(&sp, SP_QUEUE, env, &fd,
+			    &e), RQ_OK);	/* the lock went with it */
+			close(fd);
+		}
+	}
+	ck_assert_int_eq(qgroup_commit(&g, &e), RQ_OK);	/* empty: nothing */
+	qgroup_free(&g);
+	spool_close(&sp);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -155,6 +276,8 @@ main(void)
 	    sizeof(orders) / sizeof(orders[0]));
 	tcase_add_loop_test(tc, priority_record, 0,
 	    sizeof(prios) / sizeof(prios[0]));
+	tcase_add_loop_test(tc, group_commit, 0,
+	    sizeof(groups) / sizeof(groups[0]));
 	suite_add_tcase(s, tc);
 	return ck_run(s);
 }

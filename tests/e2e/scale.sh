@@ -1,0 +1,73 @@
+#!/bin/sh
+# relayq e2e: a pass over more messages than one group commit holds (queue.h,
+# struct qgroup: 256). 600 complete maildrop entries (clones of one
+# submission under fresh ids), then:
+#  - with the smarthost down, one `sendmail -q` picks up and defers every
+#    one: all 600 listed by mailq with the reason, none left in maildrop/,
+#    none in corrupt/, no staged envelope left in tmp/; and it syncs per
+#    group, not per message (fewer than 600/10 fsync+syncfs calls, when
+#    strace can count them);
+#  - with the smarthost up, one pass delivers each exactly once and empties
+#    the queue.
+# Correctness only: nothing here depends on how fast the machine is.
+# shellcheck source=./lib.sh
+. "${RELAYQ_E2E_DIR:-$(dirname "$0")}/lib.sh"
+e2e_init
+COUNT=600
+down_port DOWN
+CONF=$T/relayq.conf
+write_config "$CONF" tls=none tls_verify= ca_file= user= port="$DOWN"
+
+printf 'To: rcpt@example.org\nSubject: scale\n\nthe same message, many times\n' >"$T/msg"
+sm -C "$CONF" -odq -t -i <"$T/msg"
+expect_rc "one message queued with -odq" 0
+"$RELAYQ_PYTHON" - "$T/spool/maildrop" "$COUNT" <<'PY' || die "cloning maildrop entries"
+import os, sys
+d, n = sys.argv[1], int(sys.argv[2])
+src = os.listdir(d)
+assert len(src) == 1, src
+data = open(os.path.join(d, src[0]), "rb").read()
+os.unlink(os.path.join(d, src[0]))
+for i in range(n):
+    p = os.path.join(d, "%s%08X" % (src[0][:8], i))
+    fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.write(fd, data)
+    os.fchmod(fd, 0o704)
+    os.close(fd)
+PY
+check_eq "$COUNT complete maildrop entries" "$COUNT" "$(ls "$T/spool/maildrop" | wc -l | tr -d ' ')"
+
+E2E_CMD_TIMEOUT=300
+if have_strace; then
+	run strace -f -qq -c -o "$T/syncs" -e trace=fsync,fdatasync,syncfs \
+		"$RELAYQ_SBIN/sendmail" -C "$CONF" -q
+	syncs=$(awk '$NF ~ /^(fsync|fdatasync|syncfs)$/ { n += $(NF - 1) } END { print n + 0 }' "$T/syncs")
+	note "fsync/syncfs calls in a pass over $COUNT messages: $syncs"
+	check_eq "the pass syncs per group, not per message" yes \
+		"$([ "$syncs" -lt $((COUNT / 10)) ] && echo yes)"
+else
+	sm -C "$CONF" -q
+fi
+expect_rc "sendmail -q with the smarthost down" 0
+check_eq "maildrop/ empty" "" "$(ls -A "$T/spool/maildrop")"
+check_eq "nothing in corrupt/" "" "$(ls -A "$T/spool/corrupt")"
+check_eq "no staged envelope left in tmp/" "" "$(ls -A "$T/spool/tmp")"
+check_eq "$COUNT messages and $COUNT envelopes in queue/" "$((2 * COUNT))" \
+	"$(ls "$T/spool/queue" | wc -l | tr -d ' ')"
+mailq_of "$CONF"
+expect_rc "mailq" 0
+mt mailq "$OUT" >"$T/mailq.parsed"
+check_eq "mailq: $COUNT entries" "entries $COUNT" "$(grep '^entries' "$T/mailq.parsed")"
+check_eq "mailq: each deferred with the reason" "$COUNT" \
+	"$(grep -c 'Connection refused' "$OUT")"
+
+start_smarthost scale --mode plain
+write_config "$CONF" tls=none tls_verify= ca_file= user=
+sm -C "$CONF" -q
+expect_rc "sendmail -q with the smarthost up" 0
+wait_for $COUNT 120 || die "not all messages arrived"
+nap
+check_eq "exactly $COUNT messages received" "$COUNT" "$(received_count)"
+check_queue_empty "the queue is empty" "$CONF"
+check_eq "queue/ empty" "" "$(ls -A "$T/spool/queue")"
+e2e_finish
