@@ -22,6 +22,10 @@
 # shellcheck source=./lib.sh
 . "${RELAYQ_E2E_DIR:-$(dirname "$0")}/lib.sh"
 e2e_init
+# These checks are about stderr as the diagnostic channel, on a host with a
+# syslog socket (most hosts; the runner's log goes there, not to stderr).
+# Without one the runner's whole log falls back to stderr: logging.sh.
+export RELAYQ_TEST_SYSLOG_SOCKET=/dev/null
 command -v flock >/dev/null 2>&1 || skip "flock(1) not found"
 down_port DOWN_PORT
 CONF=$T/relayq.conf
