@@ -17,8 +17,9 @@ int cmd_relayq(int argc, char **argv);
 int cmd_newaliases(struct cfg *c, const char *prog);
 
 /*
- * Shared by both: choose and load the configuration. path_opt is -C (or
- * NULL); RELAYQ_CONFIG is consulted next. Anyone but root who picks a
+ * cmd_common.c, linked into relayq and the sendmail program: choose
+ * and load the configuration. path_opt is -C (or NULL); RELAYQ_CONFIG is
+ * consulted next. Anyone but root who picks a
  * file loses every privilege first. *custom tells whether a file other
  * than the system one was chosen.
  */
@@ -32,7 +33,8 @@ enum rq_status cmd_load_config(const char *path_opt, struct cfg *c,
 enum rq_status cmd_load_config_core(const char *path_opt, struct cfg *c,
     int *custom, struct err *problem, struct err *e);
 /*
- * A queue runner's command (relayq run, flush, daemon; sendmail -q):
+ * cmd_queue.c, relayq only (the sendmail program executes relayq for
+ * these). A queue runner's command (relayq run, flush, daemon; sendmail -q):
  * become the runner and send the log where [local] log says. The file
  * is written only when this process owns the spool; SIGHUP reopens it.
  * stream_ok: see log_runner().
@@ -61,7 +63,7 @@ int cmd_probe(struct cfg *c, int argc, char **argv);
 /* relayq setup [ADDRESS] [options] (cmd_setup.c): probe, write the
  * configuration and password file, test; argv[0] is "setup". */
 int cmd_setup(struct cfg *c, int verbose, int argc, char **argv);
-/* Print "prog: msg" and return the exit code for e. */
+/* cmd_common.c: print "prog: msg" and return the exit code for e. */
 int cmd_fail(const char *prog, const struct err *e);
 /* cmd_fail() for a configuration that could not be loaded; a broken
  * file (RQ_CONFIG) is also logged at LOG_ERR. */
