@@ -44,9 +44,9 @@ load_config(const char *path_opt, struct cfg *c, int *custom,
 		path_opt = env;
 	*custom = path_opt != NULL;
 	/* Another file means another spool and smarthost: no privilege. */
-	if (*custom && getuid() != 0 && priv_drop() == -1) {
+	if (*custom && getuid() != 0 && priv_drop_or_fail(e) != RQ_OK) {
 		cfg_defaults(c);
-		return err_sys(e, RQ_TEMP, "cannot drop privileges");
+		return e->status;
 	}
 	if (problem != NULL)
 		return cfg_load_core(c, *custom ? path_opt : RELAYQ_CONFIG_PATH,

@@ -108,10 +108,8 @@ run_pass(struct cfg *c, const struct deliver_opts *o)
 	struct deliver_stats st;
 	struct err e;
 
-	if (priv_is_setid() && priv_drop() == -1) {
-		err_sys(&e, RQ_TEMP, "cannot drop privileges");
+	if (priv_is_setid() && priv_drop_or_fail(&e) != RQ_OK)
 		return cmd_fail("relayq", &e);
-	}
 	if (may_run_queue(c, &e) != RQ_OK)
 		return cmd_fail("relayq", &e);
 	if (priv_become_runner(c->queue_dir, &e) != RQ_OK)
@@ -132,15 +130,17 @@ cmd_list_queue(struct cfg *c, const char *prog, int json)
 	struct err e;
 
 	if ((st = qaccess_check(c, &e)) == RQ_OK && getuid() == 0) {
-		if (priv_is_setid() && priv_drop() == -1)
-			st = err_sys(&e, RQ_TEMP, "cannot drop privileges");
-		else
+		if (priv_is_setid())
+			st = priv_drop_or_fail(&e);
+		if (st == RQ_OK)
 			st = priv_become_runner(c->queue_dir, &e);
 	}
 	if (st == RQ_OK)
 		st = json ? mailq_print_json(c, stdout, &e) :
 		    mailq_print(c, stdout, &e);
-	if (priv_is_setid() && priv_drop() == -1 && st == RQ_OK)
-		st = err_sys(&e, RQ_TEMP, "cannot drop privileges");
+	if (priv_is_setid() && st == RQ_OK)
+		st = priv_drop_or_fail(&e);
+	else if (priv_is_setid())
+		(void)priv_drop();	/* e already says what failed */
 	return st == RQ_OK ? EX_OK : cmd_fail(prog, &e);
 }

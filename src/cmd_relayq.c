@@ -835,10 +835,8 @@ cmd_relayq(int argc, char **argv)
 		return r;
 	/* Only the listing keeps the set-group-ID group (cmd_list_queue). */
 	if (priv_is_setid() && !(argc >= 2 && strcmp(argv[0], "queue") == 0 &&
-	    strcmp(argv[1], "list") == 0) && priv_drop() == -1) {
-		fprintf(stderr, "relayq: cannot drop privileges\n");
-		return EX_OSERR;
-	}
+	    strcmp(argv[1], "list") == 0) && priv_drop_or_fail(&e) != RQ_OK)
+		return cmd_fail("relayq", &e);
 	log_init("relayq", LOG_TO_SYSLOG | LOG_TO_STDERR, x.verbose);
 	if (load_config(config, &x, argc, argv, &e) != RQ_OK) {
 		cfg_free(&x.c);

@@ -653,10 +653,8 @@ do_verify(const struct sm_opts *o, struct cfg *c, int was_setid)
 	struct err e;
 	size_t i;
 
-	if (was_setid && priv_drop() == -1) {
-		err_sys(&e, RQ_TEMP, "cannot drop privileges");
+	if (was_setid && priv_drop_or_fail(&e) != RQ_OK)
 		return cmd_fail("sendmail", &e);
-	}
 	if (o->nrcpt == 0)
 		return bad_usage("-bv: name the addresses to verify");
 	for (i = 0; i < o->nrcpt; i++) {
