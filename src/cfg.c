@@ -29,8 +29,8 @@
 #include "compat.h"
 #include "buf.h"
 #include "cfg.h"
+#include "pattern.h"
 #include "rate.h"
-#include "route.h"
 #include "secretcmd.h"
 
 #ifndef RELAYQ_SPOOL_DIR
@@ -927,6 +927,8 @@ cfg_finish_core(struct cfg *c, struct err *e)
 }
 
 /* Cross-key checks and defaults that depend on other keys. */
+static enum rq_status route_check(const struct cfg *, struct err *);
+
 static enum rq_status
 cfg_finish(struct cfg *c, struct err *e)
 {
@@ -1434,4 +1436,123 @@ cfg_domain(struct cfg *c)
 	if (c->domain == NULL)
 		c->domain = strdup(cfg_hostname(c));
 	return c->domain != NULL ? c->domain : "localhost";
+}
+
+/* ---- routes: lookup and the checks across sections ---- */
+
+size_t
+route_count(const struct cfg *c)
+{
+	return 1 + c->nroutes;
+}
+
+const struct cfg_smarthost *
+route_at(const struct cfg *c, size_t i)
+{
+	if (i == 0)
+		return &c->smarthost;
+	return i <= c->nroutes ? &c->routes[i - 1] : NULL;
+}
+
+const struct cfg_smarthost *
+route_find(const struct cfg *c, const char *name)
+{
+	size_t i;
+
+	if (strcmp(name, ROUTE_DEFAULT) == 0)
+		return &c->smarthost;
+	for (i = 0; i < c->nroutes; i++)
+		if (strcmp(c->routes[i].name, name) == 0)
+			return &c->routes[i];
+	return NULL;
+}
+
+/* The earlier route (before index j) with a pattern covering pat. */
+static const struct cfg_smarthost *
+covered_by(const struct cfg *c, size_t j, const char *pat)
+{
+	size_t i, k;
+
+	for (i = 0; i < j; i++)
+		for (k = 0; k < c->routes[i].senders.n; k++)
+			if (route_pattern_covers(c->routes[i].senders.v[k],
+			    pat))
+				return &c->routes[i];
+	return NULL;
+}
+
+/* Route j can never be chosen by its senders: say so. */
+static enum rq_status
+shadowed(const struct cfg *c, size_t j, struct err *e)
+{
+	const struct cfg_smarthost *sh = &c->routes[j], *first = NULL, *by;
+	size_t k;
+
+	for (k = 0; k < sh->senders.n; k++) {
+		if ((by = covered_by(c, j, sh->senders.v[k])) == NULL)
+			return RQ_OK;
+		if (first == NULL)
+			first = by;
+	}
+	return err_set(e, RQ_CONFIG, "%s:%d: senders: every pattern is "
+	    "already taken by an earlier route (%s by [smarthost %s], line "
+	    "%d): [smarthost %s] can never be chosen by its senders",
+	    c->path, sh->senders.line, sh->senders.v[0], first->name,
+	    first->line, sh->name);
+}
+
+/* The fallbacks of route i: each exists, and the chain ends. */
+static enum rq_status
+check_fallback(const struct cfg *c, size_t i, struct err *e)
+{
+	const struct cfg_smarthost *sh = route_at(c, i), *p;
+	char chain[ERR_MSG_MAX];
+	size_t hops;
+
+	if (sh->fallback == NULL)
+		return RQ_OK;
+	if (route_find(c, sh->fallback) == NULL)
+		return err_set(e, RQ_CONFIG, "%s:%d: fallback: no [smarthost %s] "
+		    "section", c->path, sh->fallback_line, sh->fallback);
+	snprintf(chain, sizeof(chain), "%s", sh->name);
+	for (p = sh, hops = 0; p->fallback != NULL && hops < route_count(c);
+	    hops++) {
+		if ((p = route_find(c, p->fallback)) == NULL)
+			return RQ_OK;	/* reported at its own line */
+		strlcat(chain, " -> ", sizeof(chain));
+		strlcat(chain, p->name, sizeof(chain));
+		if (p == sh)
+			return err_set(e, RQ_CONFIG, "%s:%d: fallback: a cycle "
+			    "(%s)", c->path, sh->fallback_line, chain);
+	}
+	return RQ_OK;
+}
+
+/*
+ * The checks across sections, for cfg_finish(): every route named exists
+ * (route, fallback), fallbacks form no cycle, and no route's senders are
+ * all taken by an earlier route (it could never be chosen by them).
+ * RQ_CONFIG with "FILE:LINE: KEY: why".
+ */
+static enum rq_status
+route_check(const struct cfg *c, struct err *e)
+{
+	const struct cfg_user *u;
+	size_t i;
+
+	for (i = 0; i < route_count(c); i++)
+		if (check_fallback(c, i, e) != RQ_OK)
+			return RQ_CONFIG;
+
+	for (i = 0; i < c->nusers; i++) {
+		u = &c->users[i];
+		if (u->route != NULL && route_find(c, u->route) == NULL)
+			return err_set(e, RQ_CONFIG, "%s:%d: route: no "
+			    "[smarthost %s] section", c->path, u->route_line,
+			    u->route);
+	}
+	for (i = 1; i < c->nroutes; i++)
+		if (c->routes[i].senders.n > 0 && shadowed(c, i, e) != RQ_OK)
+			return RQ_CONFIG;
+	return RQ_OK;
 }

@@ -182,6 +182,14 @@ int cfg_read_mailname(const char *path, char *out, size_t len);
 /* The [user NAME] section of uid, or NULL. */
 const struct cfg_user *cfg_user_find(const struct cfg *c, uid_t uid);
 
+/* The route called name ("default" included), or NULL. */
+const struct cfg_smarthost *route_find(const struct cfg *c,
+    const char *name);
+/* Routes by index: 0 is the default, 1..route_count()-1 the named ones
+ * in file order (for `relayq test --all` and listings). */
+size_t route_count(const struct cfg *c);
+const struct cfg_smarthost *route_at(const struct cfg *c, size_t i);
+
 /* [local] hostname, else /etc/mailname, else this host's FQDN (looked up
  * once). */
 const char *cfg_hostname(struct cfg *c);

@@ -26,7 +26,7 @@
 #include "addr.h"
 #include "buf.h"
 #include "log.h"
-#include "route.h"
+#include "pattern.h"
 #include "spool.h"
 
 #define HEAD_MAX	SPOOL_HEAD_MAX
