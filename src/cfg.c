@@ -962,7 +962,7 @@ section_problem(const char *line, size_t len, struct buf *names)
 	if ((kind = section_kind(name)) == NULL)
 		return "unknown section (expected queue, local, smarthost, "
 		    "smarthost NAME or user NAME)";
-	if (strcmp(name, "queue") == 0 || strcmp(name, "local") == 0)
+	if (strcmp(kind, "queue") == 0 || strcmp(kind, "local") == 0)
 		return NULL;
 	if (strncmp(name, "smarthost ", 10) == 0 &&
 	    (!route_name_valid(name + 10) ||
@@ -981,11 +981,27 @@ section_problem(const char *line, size_t len, struct buf *names)
 	return NULL;
 }
 
+/* The section_kind() of the header line p (at its '['), or NULL. */
+static const char *
+header_kind(const char *p)
+{
+	const char *end = strchr(p, ']');
+	char name[CFG_LINE_MAX + 1];
+
+	if (end == NULL || (size_t)(end - p - 1) >= sizeof(name))
+		return NULL;
+	memcpy(name, p + 1, (size_t)(end - p - 1));
+	name[end - p - 1] = '\0';
+	return section_kind(name);
+}
+
 /* Is the header line p (at its '[') one of [queue] or [local]? */
 static int
 header_is_core(const char *p)
 {
-	return strncmp(p, "[queue]", 7) == 0 || strncmp(p, "[local]", 7) == 0;
+	const char *k = header_kind(p);
+
+	return k != NULL && (strcmp(k, "queue") == 0 || strcmp(k, "local") == 0);
 }
 
 /*
@@ -996,8 +1012,10 @@ header_is_core(const char *p)
 static int
 header_is_route_or_user(const char *p)
 {
-	return strchr(p, ']') != NULL && (strncmp(p, "[smarthost]", 11) == 0 ||
-	    strncmp(p, "[smarthost ", 11) == 0 || strncmp(p, "[user ", 6) == 0);
+	const char *k = header_kind(p);
+
+	return k != NULL && (strcmp(k, "smarthost") == 0 ||
+	    strcmp(k, "user") == 0);
 }
 
 /*
