@@ -11,6 +11,7 @@
 #define RELAYQ_BOUNCE_H
 
 #include "cfg.h"
+#include "env.h"
 #include "err.h"
 #include "spool.h"
 

@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include "cfg.h"
+#include "env.h"
 #include "err.h"
 #include "spool.h"
 

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <time.h>
 #include "cfg.h"
+#include "env.h"
 #include "err.h"
 #include "spool.h"
 
