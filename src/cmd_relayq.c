@@ -36,6 +36,7 @@
 #include "priv.h"
 #include "queue.h"
 #include "route.h"
+#include "smarthost.h"
 #include "smtp.h"
 #include "spool.h"
 #include "vis.h"
@@ -509,9 +510,9 @@ test_one(struct rq_ctx *x, const struct test_args *a, const char *name)
 
 	if ((sh = route_find(&x->c, name)) == NULL)
 		return test_no_route(&x->c, name);
-	if (deliver_secrets(&x->c, sh, &password, &e) != RQ_OK)
+	if (smarthost_secrets(&x->c, sh, &password, &e) != RQ_OK)
 		return cmd_fail("relayq", &e);
-	deliver_smtp_params(&x->c, sh, password, x->verbose, &p);
+	smarthost_params(&x->c, sh, password, x->verbose, &p);
 	memset(&o, 0, sizeof(o));
 	o.route = name;
 	o.send_to = a->send_to;
