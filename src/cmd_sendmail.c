@@ -531,6 +531,27 @@ admission(const struct cfg *c, const struct spool *sp, struct err *e)
 }
 
 /* Check the envelope, then queue what infd holds: *id on RQ_OK. */
+/* The options of submit_message() for what prepare() gathered. */
+static void
+submit_opts_of(const struct sm_opts *o, struct cfg *c,
+    const struct submission *s, struct submit_opts *so)
+{
+	memset(so, 0, sizeof(*so));
+	so->sender = s->sender;
+	so->from_addr = s->from_addr;
+	so->fullname = s->fullname;
+	so->extract = o->extract;
+	so->ignore_dots = o->ignore_dots;
+	so->rcpts = (const char *const *)s->rcpts;
+	so->nrcpt = s->nrcpt;
+	so->uid = getuid();
+	so->hostname = cfg_hostname(c);
+	so->domain = cfg_domain(c);
+	so->max_size = c->max_size;
+	so->drop_privileges = priv_is_setid();
+	so->dsn = &o->dsn;
+}
+
 static enum rq_status
 submit_from(const struct sm_opts *o, struct cfg *c, int was_setid, int infd,
     char id[SPOOL_ID_LEN + 1], struct err *e)
@@ -562,20 +583,7 @@ submit_from(const struct sm_opts *o, struct cfg *c, int was_setid, int infd,
 	ua.uid = getuid();
 	dr.admit = usage_admit;
 	dr.admit_arg = &ua;
-	memset(&so, 0, sizeof(so));
-	so.sender = s.sender;
-	so.from_addr = s.from_addr;
-	so.fullname = s.fullname;
-	so.extract = o->extract;
-	so.ignore_dots = o->ignore_dots;
-	so.rcpts = (const char *const *)s.rcpts;
-	so.nrcpt = s.nrcpt;
-	so.uid = getuid();
-	so.hostname = cfg_hostname(c);
-	so.domain = cfg_domain(c);
-	so.max_size = c->max_size;
-	so.drop_privileges = priv_is_setid();
-	so.dsn = &o->dsn;
+	submit_opts_of(o, c, &s, &so);
 	/*
 	 * Set-gid: the group must not be effective while the input is read,
 	 * yet the commit and the removal of a failed submission's entry need
@@ -744,6 +752,27 @@ bs_deliver(const struct sm_opts *o, struct cfg *c, const struct idlist *ids,
 	deliver_now(o, c, (const char (*)[SPOOL_ID_LEN + 1])ids->ids, ids->n);
 }
 
+/* The template of every message of the session (dr: the set-id group's
+ * dropper when active). */
+static void
+bs_template(const struct sm_opts *o, struct cfg *c, const struct submission *s,
+    struct dropper *dr, struct submit_opts *tmpl)
+{
+	memset(tmpl, 0, sizeof(*tmpl));
+	tmpl->from_addr = s->from_addr;
+	tmpl->fullname = s->fullname;
+	tmpl->uid = getuid();
+	tmpl->hostname = cfg_hostname(c);
+	tmpl->domain = cfg_domain(c);
+	tmpl->max_size = c->max_size;
+	tmpl->dsn = &o->dsn;
+	if (dr->active) {
+		tmpl->create = dropper_create;
+		tmpl->named = dropper_named;
+		tmpl->create_arg = dr;
+	}
+}
+
 /*
  * sendmail -bs: an SMTP session on stdin/stdout. The maildrop directory
  * is opened like for one message, then privileges go before the first
@@ -791,19 +820,7 @@ do_smtp(const struct sm_opts *o, struct cfg *c, int custom, int was_setid)
 		submission_free(&s);
 		return bs_fail(&e);
 	}
-	memset(&tmpl, 0, sizeof(tmpl));
-	tmpl.from_addr = s.from_addr;
-	tmpl.fullname = s.fullname;
-	tmpl.uid = getuid();
-	tmpl.hostname = cfg_hostname(c);
-	tmpl.domain = cfg_domain(c);
-	tmpl.max_size = c->max_size;
-	tmpl.dsn = &o->dsn;
-	if (dr.active) {
-		tmpl.create = dropper_create;
-		tmpl.named = dropper_named;
-		tmpl.create_arg = &dr;
-	}
+	bs_template(o, c, &s, &dr, &tmpl);
 	memset(&p, 0, sizeof(p));
 	p.hostname = cfg_hostname(c);
 	p.dirfd = sp.fd[SP_MAILDROP];
@@ -870,6 +887,38 @@ submit_config(const struct sm_opts *o, const char *prog, struct cfg *c,
 	return RQ_OK;
 }
 
+/* Do what the mode asks, once the configuration is loaded. */
+static int
+run_mode(const struct sm_opts *o, struct cfg *c, const char *prog, int custom,
+    int was_setid)
+{
+	switch (o->mode) {
+#ifndef RELAYQ_SUBMIT_ONLY
+	case M_MAILQ:
+		return cmd_list_queue(c, prog, 0);
+	case M_NEWALIASES:
+		return cmd_newaliases(c, prog);
+	case M_RUNQ:
+		/* Postfix's and sendmail's -q: attempt every queued message
+		 * now (after fixing the smarthost settings, say). `relayq
+		 * run`, from the timer or cron, keeps the retry schedule. */
+		cmd_log_runner(c, 0);
+		return o->qselect ? cmd_run_selected(c, &o->qsel, o->verbose) :
+		    cmd_run_queue(c, NULL, 1, o->verbose, o->verbose);
+	case M_VERIFY:
+		return do_verify(o, c, was_setid);
+#else
+	default:	/* handed to relayq above */
+		return EX_SOFTWARE;
+#endif
+	case M_SUBMIT:
+		return do_submit(o, c, custom, was_setid);
+	case M_SMTP:
+		return do_smtp(o, c, custom, was_setid);
+	}
+	return EX_SOFTWARE;
+}
+
 int
 cmd_sendmail(int argc, char **argv, enum cmd_persona persona)
 {
@@ -910,37 +959,7 @@ cmd_sendmail(int argc, char **argv, enum cmd_persona persona)
 	}
 	if (was_setid && !custom)
 		priv_clean_env();
-	switch (o.mode) {
-#ifndef RELAYQ_SUBMIT_ONLY
-	case M_MAILQ:
-		r = cmd_list_queue(&c, prog, 0);
-		break;
-	case M_NEWALIASES:
-		r = cmd_newaliases(&c, prog);
-		break;
-	case M_RUNQ:
-		/* Postfix's and sendmail's -q: attempt every queued message
-		 * now (after fixing the smarthost settings, say). `relayq
-		 * run`, from the timer or cron, keeps the retry schedule. */
-		cmd_log_runner(&c, 0);
-		r = o.qselect ? cmd_run_selected(&c, &o.qsel, o.verbose) :
-		    cmd_run_queue(&c, NULL, 1, o.verbose, o.verbose);
-		break;
-	case M_VERIFY:
-		r = do_verify(&o, &c, was_setid);
-		break;
-#else
-	default:	/* handed to relayq above */
-		r = EX_SOFTWARE;
-		break;
-#endif
-	case M_SUBMIT:
-		r = do_submit(&o, &c, custom, was_setid);
-		break;
-	case M_SMTP:
-		r = do_smtp(&o, &c, custom, was_setid);
-		break;
-	}
+	r = run_mode(&o, &c, prog, custom, was_setid);
 	cfg_free(&c);
 	return r;
 }

@@ -386,22 +386,15 @@ writer_fail(struct spool_writer *w, struct err *e, enum rq_status st,
 	return err_set(e, st, "queue file %s: %s", w->id, what);
 }
 
-enum rq_status
-spool_writer_commit(struct spool_writer *w, const char *const *rcpts,
-    size_t nrcpt, unsigned flags, mode_t mode, struct err *e)
+/* The trailer (R, D, X records) and the end record, flushed; errors are
+ * left in w->werrno. */
+static void
+writer_trailer(struct spool_writer *w, const char *const *rcpts,
+    size_t nrcpt, unsigned flags)
 {
 	char num[32], dv[3][DSN_REC_MAX];
-	struct stat st, named;
-	struct err le;
 	size_t i, ndv;
 
-	if (w->max > 0 && w->msglen > w->max)
-		return writer_fail(w, e, RQ_DATAERR, "message larger than "
-		    "the maximum size ([queue] max_size)", 0);
-	/* Never commit what spool_msg_read() refuses (it would be moved
-	 * to corrupt/ after the caller was told the mail is queued). */
-	if (spool_check_rcpts(rcpts, nrcpt, &le) != RQ_OK)
-		return writer_fail(w, e, RQ_DATAERR, le.msg, 0);
 	for (i = 0; i < nrcpt; i++)
 		writer_rec(w, 'R', rcpts[i]);
 	ndv = dsn_values(&w->dsn, dv);
@@ -412,6 +405,23 @@ spool_writer_commit(struct spool_writer *w, const char *const *rcpts,
 	snprintf(num, sizeof(num), "%020lld", (long long)w->msglen);
 	writer_rec(w, 'Z', num);
 	writer_flush(w);
+}
+
+enum rq_status
+spool_writer_commit(struct spool_writer *w, const char *const *rcpts,
+    size_t nrcpt, unsigned flags, mode_t mode, struct err *e)
+{
+	struct stat st, named;
+	struct err le;
+
+	if (w->max > 0 && w->msglen > w->max)
+		return writer_fail(w, e, RQ_DATAERR, "message larger than "
+		    "the maximum size ([queue] max_size)", 0);
+	/* Never commit what spool_msg_read() refuses (it would be moved
+	 * to corrupt/ after the caller was told the mail is queued). */
+	if (spool_check_rcpts(rcpts, nrcpt, &le) != RQ_OK)
+		return writer_fail(w, e, RQ_DATAERR, le.msg, 0);
+	writer_trailer(w, rcpts, nrcpt, flags);
 	if (w->werrno != 0)
 		return writer_fail(w, e, RQ_TEMP, "write", w->werrno);
 	if (fchmod(w->fd, mode) == -1)
