@@ -1398,35 +1398,69 @@ cfg_read_mailname(const char *path, char *out, size_t len)
 	return 0;
 }
 
-const char *
-cfg_hostname(struct cfg *c)
+/*
+ * What the host says of itself, apart from any configuration: the
+ * mailname file and this host's FQDN. They are facts of the machine, not
+ * of a file, so they are looked up once per process, at the first need
+ * (a submission with [local] hostname set never resolves anything), and
+ * every struct cfg stays read-only after loading.
+ */
+static struct {
+	int mailname_read;	/* CFG_MAILNAME was looked at */
+	char mailname[256];	/* "": none */
+	char fqdn[256];		/* "": not looked up yet */
+} host;
+
+static const char *
+host_mailname(void)
+{
+	if (!host.mailname_read &&
+	    cfg_read_mailname(CFG_MAILNAME, host.mailname,
+	    sizeof(host.mailname)) == -1)
+		host.mailname[0] = '\0';
+	host.mailname_read = 1;
+	return host.mailname[0] != '\0' ? host.mailname : NULL;
+}
+
+static const char *
+host_fqdn(void)
 {
 	struct addrinfo hints, *res = NULL;
-	char name[256];
+	char *name = host.fqdn;
 
-	if (c->hostname != NULL)
-		return c->hostname;
-	/* Debian's visible mail name, when the admin set one. */
-	if (cfg_read_mailname(CFG_MAILNAME, name, sizeof(name)) == 0 &&
-	    (c->hostname = strdup(name)) != NULL)
-		return c->hostname;
-	if (gethostname(name, sizeof(name)) == -1)
-		strlcpy(name, "localhost", sizeof(name));
-	name[sizeof(name) - 1] = '\0';
+	if (name[0] != '\0')
+		return name;
+	if (gethostname(name, sizeof(host.fqdn)) == -1)
+		strlcpy(name, "localhost", sizeof(host.fqdn));
+	name[sizeof(host.fqdn) - 1] = '\0';
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_flags = AI_CANONNAME;
 	if (strchr(name, '.') == NULL &&
 	    getaddrinfo(name, NULL, &hints, &res) == 0 &&
 	    res->ai_canonname != NULL)
-		strlcpy(name, res->ai_canonname, sizeof(name));
+		strlcpy(name, res->ai_canonname, sizeof(host.fqdn));
 	if (res != NULL)
 		freeaddrinfo(res);
-	c->hostname = strdup(name);
-	return c->hostname != NULL ? c->hostname : "localhost";
+	if (name[0] == '\0')
+		strlcpy(name, "localhost", sizeof(host.fqdn));
+	return name;
+}
+
+const char *
+cfg_hostname(const struct cfg *c)
+{
+	const char *m;
+
+	if (c->hostname != NULL)
+		return c->hostname;
+	/* Debian's visible mail name, when the admin set one. */
+	if ((m = host_mailname()) != NULL)
+		return m;
+	return host_fqdn();
 }
 
 int
-cfg_hostname_advice(struct cfg *c, char *out, size_t len)
+cfg_hostname_advice(const struct cfg *c, char *out, size_t len)
 {
 	const char *h = cfg_hostname(c);
 	const char *dot = strchr(h, '.');
@@ -1443,17 +1477,15 @@ cfg_hostname_advice(struct cfg *c, char *out, size_t len)
 }
 
 const char *
-cfg_domain(struct cfg *c)
+cfg_domain(const struct cfg *c)
 {
-	char name[256];
+	const char *m;
 
 	if (c->domain != NULL)
 		return c->domain;
-	if (cfg_read_mailname(CFG_MAILNAME, name, sizeof(name)) == 0)
-		c->domain = strdup(name);
-	if (c->domain == NULL)
-		c->domain = strdup(cfg_hostname(c));
-	return c->domain != NULL ? c->domain : "localhost";
+	if ((m = host_mailname()) != NULL)
+		return m;
+	return cfg_hostname(c);
 }
 
 /* ---- routes: lookup and the checks across sections ---- */

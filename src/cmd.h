@@ -14,7 +14,7 @@ enum cmd_persona { PERSONA_SENDMAIL, PERSONA_MAILQ, PERSONA_NEWALIASES };
 int cmd_sendmail(int argc, char **argv, enum cmd_persona persona);
 int cmd_relayq(int argc, char **argv);
 /* newaliases / sendmail -bi: check [local] aliases (cmd_newaliases.c). */
-int cmd_newaliases(struct cfg *c, const char *prog);
+int cmd_newaliases(const struct cfg *c, const char *prog);
 
 /*
  * cmd_common.c, linked into relayq and the sendmail program: choose
@@ -39,7 +39,7 @@ enum rq_status cmd_load_config_core(const char *path_opt, struct cfg *c,
  * is written only when this process owns the spool; SIGHUP reopens it.
  * stream_ok: see log_runner().
  */
-void cmd_log_runner(struct cfg *c, int stream_ok);
+void cmd_log_runner(const struct cfg *c, int stream_ok);
 /*
  * mailq, sendmail -bp, relayq queue list [--json] (json): the listing for
  * whoever [local] mailq_users admits (qaccess.h), else EX_NOPERM. Root
@@ -47,7 +47,7 @@ void cmd_log_runner(struct cfg *c, int stream_ok);
  * keeps its group while listing, which reads envelope files and nothing
  * else of the queue (doc/ARCHITECTURE.md), and loses it for good after.
  */
-int cmd_list_queue(struct cfg *c, const char *prog, int json);
+int cmd_list_queue(const struct cfg *c, const char *prog, int json);
 /*
  * One delivery pass; prints nothing unless verbose or report. Anyone but
  * root and the spool's owner: EX_NOPERM with one line.
@@ -59,7 +59,7 @@ struct deliver_filter;
 int cmd_run_selected(struct cfg *c, const struct deliver_filter *f,
     int verbose);
 /* relayq probe ADDRESS [options] (cmd_setup.c); argv[0] is "probe". */
-int cmd_probe(struct cfg *c, int argc, char **argv);
+int cmd_probe(const struct cfg *c, int argc, char **argv);
 /* relayq setup [ADDRESS] [options] (cmd_setup.c): probe, write the
  * configuration and password file, test; argv[0] is "setup". */
 int cmd_setup(struct cfg *c, int verbose, int argc, char **argv);

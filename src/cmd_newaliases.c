@@ -17,7 +17,7 @@
 #include "priv.h"
 
 int
-cmd_newaliases(struct cfg *c, const char *prog)
+cmd_newaliases(const struct cfg *c, const char *prog)
 {
 	struct aliases al;
 	struct err e;

@@ -32,7 +32,7 @@ on_hup_reopen(int sig)
 }
 
 void
-cmd_log_runner(struct cfg *c, int stream_ok)
+cmd_log_runner(const struct cfg *c, int stream_ok)
 {
 	struct sigaction sa;
 	struct stat st;
@@ -124,7 +124,7 @@ run_pass(struct cfg *c, const struct deliver_opts *o)
 }
 
 int
-cmd_list_queue(struct cfg *c, const char *prog, int json)
+cmd_list_queue(const struct cfg *c, const char *prog, int json)
 {
 	enum rq_status st;
 	struct err e;

@@ -481,7 +481,7 @@ test_no_route(const struct cfg *c, const char *name)
  * from address, else its account when it is an address, else the
  * caller at [local] domain. */
 static const char *
-test_sender(struct cfg *c, const struct cfg_smarthost *sh,
+test_sender(const struct cfg *c, const struct cfg_smarthost *sh,
     const struct test_args *a, char *buf, size_t size)
 {
 	const struct passwd *pw = getpwuid(getuid());

@@ -371,7 +371,7 @@ submission_free(struct submission *s)
 
 /* Everything about the envelope that can be checked before input. */
 static enum rq_status
-prepare(const struct sm_opts *o, struct cfg *c, struct submission *s,
+prepare(const struct sm_opts *o, const struct cfg *c, struct submission *s,
     struct err *e)
 {
 	const char *domain = cfg_domain(c);
@@ -533,7 +533,7 @@ admission(const struct cfg *c, const struct spool *sp, struct err *e)
 /* Check the envelope, then queue what infd holds: *id on RQ_OK. */
 /* The options of submit_message() for what prepare() gathered. */
 static void
-submit_opts_of(const struct sm_opts *o, struct cfg *c,
+submit_opts_of(const struct sm_opts *o, const struct cfg *c,
     const struct submission *s, struct submit_opts *so)
 {
 	memset(so, 0, sizeof(*so));
@@ -553,7 +553,7 @@ submit_opts_of(const struct sm_opts *o, struct cfg *c,
 }
 
 static enum rq_status
-submit_from(const struct sm_opts *o, struct cfg *c, int was_setid, int infd,
+submit_from(const struct sm_opts *o, const struct cfg *c, int was_setid, int infd,
     char id[SPOOL_ID_LEN + 1], struct err *e)
 {
 	struct submission s;
@@ -654,7 +654,7 @@ verify_one(void *arg, const char *a)
  * nothing is queued or sent. EX_DATAERR when any address is malformed.
  */
 static int
-do_verify(const struct sm_opts *o, struct cfg *c, int was_setid)
+do_verify(const struct sm_opts *o, const struct cfg *c, int was_setid)
 {
 	struct verify v = { cfg_domain(c), c->smarthost.host, 0 };
 	enum rq_status st;
@@ -755,7 +755,7 @@ bs_deliver(const struct sm_opts *o, struct cfg *c, const struct idlist *ids,
 /* The template of every message of the session (dr: the set-id group's
  * dropper when active). */
 static void
-bs_template(const struct sm_opts *o, struct cfg *c, const struct submission *s,
+bs_template(const struct sm_opts *o, const struct cfg *c, const struct submission *s,
     struct dropper *dr, struct submit_opts *tmpl)
 {
 	memset(tmpl, 0, sizeof(*tmpl));

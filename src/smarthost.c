@@ -8,7 +8,7 @@
 #include "smarthost.h"
 
 void
-smarthost_params(struct cfg *c, const struct cfg_smarthost *sh,
+smarthost_params(const struct cfg *c, const struct cfg_smarthost *sh,
     const char *password, int verbose, struct smtp_params *p)
 {
 	memset(p, 0, sizeof(*p));
@@ -30,7 +30,7 @@ smarthost_params(struct cfg *c, const struct cfg_smarthost *sh,
 }
 
 enum rq_status
-smarthost_secrets(struct cfg *c, const struct cfg_smarthost *sh,
+smarthost_secrets(const struct cfg *c, const struct cfg_smarthost *sh,
     char **password, struct err *e)
 {
 	*password = NULL;

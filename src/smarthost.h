@@ -16,10 +16,10 @@
  * client key, the password (*password: NULL when no user; the caller
  * wipes and frees).
  */
-enum rq_status smarthost_secrets(struct cfg *c, const struct cfg_smarthost *sh,
+enum rq_status smarthost_secrets(const struct cfg *c, const struct cfg_smarthost *sh,
     char **password, struct err *e);
 /* The settings of route sh (of c) as SMTP client parameters. */
-void smarthost_params(struct cfg *c, const struct cfg_smarthost *sh,
+void smarthost_params(const struct cfg *c, const struct cfg_smarthost *sh,
     const char *password, int verbose, struct smtp_params *p);
 
 #endif
