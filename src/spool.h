@@ -1,5 +1,6 @@
 /*
- * spool.h - the on-disk formats and the durable write discipline.
+ * spool.h - the spool directories, the message file format and the
+ * durable write discipline (the envelope format: env.h).
  *
  * Directory layout under [queue] dir:
  *   maildrop/ID   written by the submitter (mode 0600 while writing,
