@@ -1479,13 +1479,10 @@ cfg_hostname_advice(const struct cfg *c, char *out, size_t len)
 const char *
 cfg_domain(const struct cfg *c)
 {
-	const char *m;
-
 	if (c->domain != NULL)
 		return c->domain;
-	if ((m = host_mailname()) != NULL)
-		return m;
-	return cfg_hostname(c);
+	/* The mailname file names the domain even beside [local] hostname. */
+	return host_mailname() != NULL ? host_mailname() : cfg_hostname(c);
 }
 
 /* ---- routes: lookup and the checks across sections ---- */
