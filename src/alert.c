@@ -27,7 +27,7 @@
 #define ALERT_STATE_MAX	(1 << 20)
 
 char *
-alert_address(struct cfg *c)
+alert_address(const struct cfg *c)
 {
 	return addr_qualify(c->alert != NULL ? c->alert : "postmaster",
 	    cfg_domain(c));

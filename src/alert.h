@@ -25,7 +25,7 @@
 #define ALERT_PERIOD	3600	/* one alert per uid and sender in this */
 
 /* [local] alert (default postmaster), qualified; NULL when out of memory. */
-char *alert_address(struct cfg *c);
+char *alert_address(const struct cfg *c);
 
 /* The text of an alert request (header and body, LF line ends). */
 int alert_text(struct buf *b, const char *sender, const char *who,

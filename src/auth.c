@@ -169,7 +169,7 @@ auth_b64_parts(const char *const *parts, const size_t *lens, size_t nparts,
 	for (i = 0; i < nparts && rc == 0; i++)
 		rc = buf_append(&tmp, parts[i], lens[i]);
 	if (rc == 0)
-		rc = auth_b64_encode(tmp.data != NULL ? tmp.data : "", tmp.len,
+		rc = b64_encode(tmp.data != NULL ? tmp.data : "", tmp.len,
 		    out);
 	buf_wipe(&tmp);
 	if (rc == -1)
@@ -319,7 +319,7 @@ auth_next(struct auth *a, const char *chal, size_t len, struct buf *out,
 		return RQ_OK;
 	/* OAUTHBEARER (RFC 7628 3.2.3): the same, answered with ^A. */
 	if (a->mech == AUTH_OAUTHBEARER && step == 1)
-		return auth_b64_encode("\001", 1, out) == -1 ?
+		return b64_encode("\001", 1, out) == -1 ?
 		    err_sys(e, RQ_INTERNAL, "AUTH") : RQ_OK;
 	return err_set(e, RQ_TEMP, "AUTH %s: unexpected challenge from the "
 	    "server", name != NULL ? name : "?");

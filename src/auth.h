@@ -15,11 +15,12 @@
 #define RELAYQ_AUTH_H
 
 #include <stddef.h>
+#include "b64.h"
 #include "buf.h"
 #include "err.h"
 #include "proto.h"
 
-#define AUTH_LINE_MAX	65536	/* longest AUTH line we build */
+#define AUTH_LINE_MAX	B64_TEXT_MAX	/* longest AUTH line we build */
 
 struct auth {
 	enum auth_mech mech;
@@ -61,8 +62,6 @@ enum rq_status auth_begin(struct auth *a, struct buf *out, struct err *e);
 enum rq_status auth_next(struct auth *a, const char *chal, size_t len,
     struct buf *out, struct err *e);
 
-/* Base64 (RFC 4648, padded) of in[0..n) appended to out; 0 or -1. */
-int auth_b64_encode(const void *in, size_t n, struct buf *out);
 /* The bytes of base64 text in[0..n) appended to out; -1 if invalid. */
 int auth_b64_decode(const char *in, size_t n, struct buf *out);
 

@@ -1,28 +1,26 @@
 /*
- * b64.c - auth_b64_encode() (declared in auth.h), apart from auth.c: the
- * header and body encoders of submission use it too, and the submission
- * program is linked without OpenSSL (Makefile.am), which the rest of
- * auth.c needs. RFC 4648 base64, no line breaks.
+ * b64.c - base64 encoding (see b64.h), apart from auth.c: the header and
+ * body encoders of submission use it too, and the submission program is
+ * linked without OpenSSL (Makefile.am), which the rest of auth.c needs.
  */
 #include "config.h"
 
 #include <errno.h>
 
-#include "auth.h"
-#include "buf.h"
+#include "b64.h"
 
 static const char b64_digits[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 int
-auth_b64_encode(const void *in, size_t n, struct buf *out)
+b64_encode(const void *in, size_t n, struct buf *out)
 {
 	const unsigned char *p = in;
 	unsigned long v;
 	char q[4];
 	size_t i;
 
-	if (n > (AUTH_LINE_MAX / 4) * 3) {
+	if (n > (B64_TEXT_MAX / 4) * 3) {
 		errno = EMSGSIZE;
 		return -1;
 	}

@@ -88,7 +88,7 @@ reported(const struct env *env, size_t i)
 }
 
 static void
-dsn_text(struct buf *b, struct cfg *c, const struct env *env)
+dsn_text(struct buf *b, const struct cfg *c, const struct env *env)
 {
 	size_t i;
 
@@ -112,7 +112,7 @@ dsn_text(struct buf *b, struct cfg *c, const struct env *env)
 }
 
 static void
-dsn_status(struct buf *b, struct cfg *c, const struct env *env)
+dsn_status(struct buf *b, const struct cfg *c, const struct env *env)
 {
 	char date[64], code[16];
 	const char *r;
@@ -139,7 +139,7 @@ dsn_status(struct buf *b, struct cfg *c, const struct env *env)
 }
 
 static void
-dsn_build(struct buf *b, struct cfg *c, const struct env *env, int msgfd,
+dsn_build(struct buf *b, const struct cfg *c, const struct env *env, int msgfd,
     const char *id)
 {
 	char boundary[71];	/* RFC 2046 5.1.1: at most 70 characters */
@@ -171,7 +171,7 @@ dsn_build(struct buf *b, struct cfg *c, const struct env *env, int msgfd,
 }
 
 enum rq_status
-bounce_queue(struct cfg *c, const struct spool *sp, const struct env *env,
+bounce_queue(const struct cfg *c, const struct spool *sp, const struct env *env,
     int msgfd, char id[SPOOL_ID_LEN + 1], struct err *e)
 {
 	struct spool_writer *w;

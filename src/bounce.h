@@ -11,6 +11,7 @@
 #define RELAYQ_BOUNCE_H
 
 #include "cfg.h"
+#include "env.h"
 #include "err.h"
 #include "spool.h"
 
@@ -19,7 +20,7 @@
  * of the original are read from msgfd. *id receives the DSN's id ("" when
  * none was needed).
  */
-enum rq_status bounce_queue(struct cfg *c, const struct spool *sp,
+enum rq_status bounce_queue(const struct cfg *c, const struct spool *sp,
     const struct env *env, int msgfd, char id[SPOOL_ID_LEN + 1],
     struct err *e);
 

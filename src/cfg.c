@@ -29,8 +29,8 @@
 #include "compat.h"
 #include "buf.h"
 #include "cfg.h"
+#include "pattern.h"
 #include "rate.h"
-#include "route.h"
 #include "secretcmd.h"
 
 #ifndef RELAYQ_SPOOL_DIR
@@ -927,6 +927,8 @@ cfg_finish_core(struct cfg *c, struct err *e)
 }
 
 /* Cross-key checks and defaults that depend on other keys. */
+static enum rq_status route_check(const struct cfg *, struct err *);
+
 static enum rq_status
 cfg_finish(struct cfg *c, struct err *e)
 {
@@ -960,7 +962,7 @@ section_problem(const char *line, size_t len, struct buf *names)
 	if ((kind = section_kind(name)) == NULL)
 		return "unknown section (expected queue, local, smarthost, "
 		    "smarthost NAME or user NAME)";
-	if (strcmp(name, "queue") == 0 || strcmp(name, "local") == 0)
+	if (strcmp(kind, "queue") == 0 || strcmp(kind, "local") == 0)
 		return NULL;
 	if (strncmp(name, "smarthost ", 10) == 0 &&
 	    (!route_name_valid(name + 10) ||
@@ -979,11 +981,27 @@ section_problem(const char *line, size_t len, struct buf *names)
 	return NULL;
 }
 
+/* The section_kind() of the header line p (at its '['), or NULL. */
+static const char *
+header_kind(const char *p)
+{
+	const char *end = strchr(p, ']');
+	char name[CFG_LINE_MAX + 1];
+
+	if (end == NULL || (size_t)(end - p - 1) >= sizeof(name))
+		return NULL;
+	memcpy(name, p + 1, (size_t)(end - p - 1));
+	name[end - p - 1] = '\0';
+	return section_kind(name);
+}
+
 /* Is the header line p (at its '[') one of [queue] or [local]? */
 static int
 header_is_core(const char *p)
 {
-	return strncmp(p, "[queue]", 7) == 0 || strncmp(p, "[local]", 7) == 0;
+	const char *k = header_kind(p);
+
+	return k != NULL && (strcmp(k, "queue") == 0 || strcmp(k, "local") == 0);
 }
 
 /*
@@ -994,8 +1012,10 @@ header_is_core(const char *p)
 static int
 header_is_route_or_user(const char *p)
 {
-	return strchr(p, ']') != NULL && (strncmp(p, "[smarthost]", 11) == 0 ||
-	    strncmp(p, "[smarthost ", 11) == 0 || strncmp(p, "[user ", 6) == 0);
+	const char *k = header_kind(p);
+
+	return k != NULL && (strcmp(k, "smarthost") == 0 ||
+	    strcmp(k, "user") == 0);
 }
 
 /*
@@ -1378,35 +1398,69 @@ cfg_read_mailname(const char *path, char *out, size_t len)
 	return 0;
 }
 
-const char *
-cfg_hostname(struct cfg *c)
+/*
+ * What the host says of itself, apart from any configuration: the
+ * mailname file and this host's FQDN. They are facts of the machine, not
+ * of a file, so they are looked up once per process, at the first need
+ * (a submission with [local] hostname set never resolves anything), and
+ * every struct cfg stays read-only after loading.
+ */
+static struct {
+	int mailname_read;	/* CFG_MAILNAME was looked at */
+	char mailname[256];	/* "": none */
+	char fqdn[256];		/* "": not looked up yet */
+} host;
+
+static const char *
+host_mailname(void)
+{
+	if (!host.mailname_read &&
+	    cfg_read_mailname(CFG_MAILNAME, host.mailname,
+	    sizeof(host.mailname)) == -1)
+		host.mailname[0] = '\0';
+	host.mailname_read = 1;
+	return host.mailname[0] != '\0' ? host.mailname : NULL;
+}
+
+static const char *
+host_fqdn(void)
 {
 	struct addrinfo hints, *res = NULL;
-	char name[256];
+	char *name = host.fqdn;
 
-	if (c->hostname != NULL)
-		return c->hostname;
-	/* Debian's visible mail name, when the admin set one. */
-	if (cfg_read_mailname(CFG_MAILNAME, name, sizeof(name)) == 0 &&
-	    (c->hostname = strdup(name)) != NULL)
-		return c->hostname;
-	if (gethostname(name, sizeof(name)) == -1)
-		strlcpy(name, "localhost", sizeof(name));
-	name[sizeof(name) - 1] = '\0';
+	if (name[0] != '\0')
+		return name;
+	if (gethostname(name, sizeof(host.fqdn)) == -1)
+		strlcpy(name, "localhost", sizeof(host.fqdn));
+	name[sizeof(host.fqdn) - 1] = '\0';
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_flags = AI_CANONNAME;
 	if (strchr(name, '.') == NULL &&
 	    getaddrinfo(name, NULL, &hints, &res) == 0 &&
 	    res->ai_canonname != NULL)
-		strlcpy(name, res->ai_canonname, sizeof(name));
+		strlcpy(name, res->ai_canonname, sizeof(host.fqdn));
 	if (res != NULL)
 		freeaddrinfo(res);
-	c->hostname = strdup(name);
-	return c->hostname != NULL ? c->hostname : "localhost";
+	if (name[0] == '\0')
+		strlcpy(name, "localhost", sizeof(host.fqdn));
+	return name;
+}
+
+const char *
+cfg_hostname(const struct cfg *c)
+{
+	const char *m;
+
+	if (c->hostname != NULL)
+		return c->hostname;
+	/* Debian's visible mail name, when the admin set one. */
+	if ((m = host_mailname()) != NULL)
+		return m;
+	return host_fqdn();
 }
 
 int
-cfg_hostname_advice(struct cfg *c, char *out, size_t len)
+cfg_hostname_advice(const struct cfg *c, char *out, size_t len)
 {
 	const char *h = cfg_hostname(c);
 	const char *dot = strchr(h, '.');
@@ -1423,15 +1477,129 @@ cfg_hostname_advice(struct cfg *c, char *out, size_t len)
 }
 
 const char *
-cfg_domain(struct cfg *c)
+cfg_domain(const struct cfg *c)
 {
-	char name[256];
-
 	if (c->domain != NULL)
 		return c->domain;
-	if (cfg_read_mailname(CFG_MAILNAME, name, sizeof(name)) == 0)
-		c->domain = strdup(name);
-	if (c->domain == NULL)
-		c->domain = strdup(cfg_hostname(c));
-	return c->domain != NULL ? c->domain : "localhost";
+	/* The mailname file names the domain even beside [local] hostname. */
+	return host_mailname() != NULL ? host_mailname() : cfg_hostname(c);
+}
+
+/* ---- routes: lookup and the checks across sections ---- */
+
+size_t
+route_count(const struct cfg *c)
+{
+	return 1 + c->nroutes;
+}
+
+const struct cfg_smarthost *
+route_at(const struct cfg *c, size_t i)
+{
+	if (i == 0)
+		return &c->smarthost;
+	return i <= c->nroutes ? &c->routes[i - 1] : NULL;
+}
+
+const struct cfg_smarthost *
+route_find(const struct cfg *c, const char *name)
+{
+	size_t i;
+
+	if (strcmp(name, ROUTE_DEFAULT) == 0)
+		return &c->smarthost;
+	for (i = 0; i < c->nroutes; i++)
+		if (strcmp(c->routes[i].name, name) == 0)
+			return &c->routes[i];
+	return NULL;
+}
+
+/* The earlier route (before index j) with a pattern covering pat. */
+static const struct cfg_smarthost *
+covered_by(const struct cfg *c, size_t j, const char *pat)
+{
+	size_t i, k;
+
+	for (i = 0; i < j; i++)
+		for (k = 0; k < c->routes[i].senders.n; k++)
+			if (route_pattern_covers(c->routes[i].senders.v[k],
+			    pat))
+				return &c->routes[i];
+	return NULL;
+}
+
+/* Route j can never be chosen by its senders: say so. */
+static enum rq_status
+shadowed(const struct cfg *c, size_t j, struct err *e)
+{
+	const struct cfg_smarthost *sh = &c->routes[j], *first = NULL, *by;
+	size_t k;
+
+	for (k = 0; k < sh->senders.n; k++) {
+		if ((by = covered_by(c, j, sh->senders.v[k])) == NULL)
+			return RQ_OK;
+		if (first == NULL)
+			first = by;
+	}
+	return err_set(e, RQ_CONFIG, "%s:%d: senders: every pattern is "
+	    "already taken by an earlier route (%s by [smarthost %s], line "
+	    "%d): [smarthost %s] can never be chosen by its senders",
+	    c->path, sh->senders.line, sh->senders.v[0], first->name,
+	    first->line, sh->name);
+}
+
+/* The fallbacks of route i: each exists, and the chain ends. */
+static enum rq_status
+check_fallback(const struct cfg *c, size_t i, struct err *e)
+{
+	const struct cfg_smarthost *sh = route_at(c, i), *p;
+	char chain[ERR_MSG_MAX];
+	size_t hops;
+
+	if (sh->fallback == NULL)
+		return RQ_OK;
+	if (route_find(c, sh->fallback) == NULL)
+		return err_set(e, RQ_CONFIG, "%s:%d: fallback: no [smarthost %s] "
+		    "section", c->path, sh->fallback_line, sh->fallback);
+	snprintf(chain, sizeof(chain), "%s", sh->name);
+	for (p = sh, hops = 0; p->fallback != NULL && hops < route_count(c);
+	    hops++) {
+		if ((p = route_find(c, p->fallback)) == NULL)
+			return RQ_OK;	/* reported at its own line */
+		strlcat(chain, " -> ", sizeof(chain));
+		strlcat(chain, p->name, sizeof(chain));
+		if (p == sh)
+			return err_set(e, RQ_CONFIG, "%s:%d: fallback: a cycle "
+			    "(%s)", c->path, sh->fallback_line, chain);
+	}
+	return RQ_OK;
+}
+
+/*
+ * The checks across sections, for cfg_finish(): every route named exists
+ * (route, fallback), fallbacks form no cycle, and no route's senders are
+ * all taken by an earlier route (it could never be chosen by them).
+ * RQ_CONFIG with "FILE:LINE: KEY: why".
+ */
+static enum rq_status
+route_check(const struct cfg *c, struct err *e)
+{
+	const struct cfg_user *u;
+	size_t i;
+
+	for (i = 0; i < route_count(c); i++)
+		if (check_fallback(c, i, e) != RQ_OK)
+			return RQ_CONFIG;
+
+	for (i = 0; i < c->nusers; i++) {
+		u = &c->users[i];
+		if (u->route != NULL && route_find(c, u->route) == NULL)
+			return err_set(e, RQ_CONFIG, "%s:%d: route: no "
+			    "[smarthost %s] section", c->path, u->route_line,
+			    u->route);
+	}
+	for (i = 1; i < c->nroutes; i++)
+		if (c->routes[i].senders.n > 0 && shadowed(c, i, e) != RQ_OK)
+			return RQ_CONFIG;
+	return RQ_OK;
 }

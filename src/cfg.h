@@ -106,8 +106,8 @@ struct cfg {
 	off_t user_max_bytes;		/* per user; 0: no limit */
 	/* [local] */
 	char *alert;		/* who hears of refused senders */
-	char *hostname;		/* NULL: the FQDN, looked up at need */
-	char *domain;		/* NULL: from hostname */
+	char *hostname;		/* [local] hostname; NULL: cfg_hostname() */
+	char *domain;		/* [local] domain; NULL: cfg_domain() */
 	char *aliases;		/* NULL: no aliases (see aliases.h) */
 	/* who may list the queue (qaccess.h): user names and @groups; no
 	 * words, or the one word "anyone": every user */
@@ -182,18 +182,26 @@ int cfg_read_mailname(const char *path, char *out, size_t len);
 /* The [user NAME] section of uid, or NULL. */
 const struct cfg_user *cfg_user_find(const struct cfg *c, uid_t uid);
 
+/* The route called name ("default" included), or NULL. */
+const struct cfg_smarthost *route_find(const struct cfg *c,
+    const char *name);
+/* Routes by index: 0 is the default, 1..route_count()-1 the named ones
+ * in file order (for `relayq test --all` and listings). */
+size_t route_count(const struct cfg *c);
+const struct cfg_smarthost *route_at(const struct cfg *c, size_t i);
+
 /* [local] hostname, else /etc/mailname, else this host's FQDN (looked up
  * once). */
-const char *cfg_hostname(struct cfg *c);
+const char *cfg_hostname(const struct cfg *c);
 /*
  * When cfg_hostname() has no dot, a smarthost may refuse the EHLO name
  * and Message-IDs made with it are not unique worldwide: 1 and a
  * sentence into out saying so and where to set it ([local] hostname of
  * the configuration file); else 0 and out "".
  */
-int cfg_hostname_advice(struct cfg *c, char *out, size_t len);
+int cfg_hostname_advice(const struct cfg *c, char *out, size_t len);
 /* [local] domain, else /etc/mailname, else the hostname. */
-const char *cfg_domain(struct cfg *c);
+const char *cfg_domain(const struct cfg *c);
 /* Non-zero when host names the loopback interface. */
 int cfg_is_loopback(const char *host);
 

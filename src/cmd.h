@@ -14,11 +14,12 @@ enum cmd_persona { PERSONA_SENDMAIL, PERSONA_MAILQ, PERSONA_NEWALIASES };
 int cmd_sendmail(int argc, char **argv, enum cmd_persona persona);
 int cmd_relayq(int argc, char **argv);
 /* newaliases / sendmail -bi: check [local] aliases (cmd_newaliases.c). */
-int cmd_newaliases(struct cfg *c, const char *prog);
+int cmd_newaliases(const struct cfg *c, const char *prog);
 
 /*
- * Shared by both: choose and load the configuration. path_opt is -C (or
- * NULL); RELAYQ_CONFIG is consulted next. Anyone but root who picks a
+ * cmd_common.c, linked into relayq and the sendmail program: choose
+ * and load the configuration. path_opt is -C (or NULL); RELAYQ_CONFIG is
+ * consulted next. Anyone but root who picks a
  * file loses every privilege first. *custom tells whether a file other
  * than the system one was chosen.
  */
@@ -32,12 +33,13 @@ enum rq_status cmd_load_config(const char *path_opt, struct cfg *c,
 enum rq_status cmd_load_config_core(const char *path_opt, struct cfg *c,
     int *custom, struct err *problem, struct err *e);
 /*
- * A queue runner's command (relayq run, flush, daemon; sendmail -q):
+ * cmd_queue.c, relayq only (the sendmail program executes relayq for
+ * these). A queue runner's command (relayq run, flush, daemon; sendmail -q):
  * become the runner and send the log where [local] log says. The file
  * is written only when this process owns the spool; SIGHUP reopens it.
  * stream_ok: see log_runner().
  */
-void cmd_log_runner(struct cfg *c, int stream_ok);
+void cmd_log_runner(const struct cfg *c, int stream_ok);
 /*
  * mailq, sendmail -bp, relayq queue list [--json] (json): the listing for
  * whoever [local] mailq_users admits (qaccess.h), else EX_NOPERM. Root
@@ -45,7 +47,7 @@ void cmd_log_runner(struct cfg *c, int stream_ok);
  * keeps its group while listing, which reads envelope files and nothing
  * else of the queue (doc/ARCHITECTURE.md), and loses it for good after.
  */
-int cmd_list_queue(struct cfg *c, const char *prog, int json);
+int cmd_list_queue(const struct cfg *c, const char *prog, int json);
 /*
  * One delivery pass; prints nothing unless verbose or report. Anyone but
  * root and the spool's owner: EX_NOPERM with one line.
@@ -57,11 +59,11 @@ struct deliver_filter;
 int cmd_run_selected(struct cfg *c, const struct deliver_filter *f,
     int verbose);
 /* relayq probe ADDRESS [options] (cmd_setup.c); argv[0] is "probe". */
-int cmd_probe(struct cfg *c, int argc, char **argv);
+int cmd_probe(const struct cfg *c, int argc, char **argv);
 /* relayq setup [ADDRESS] [options] (cmd_setup.c): probe, write the
  * configuration and password file, test; argv[0] is "setup". */
 int cmd_setup(struct cfg *c, int verbose, int argc, char **argv);
-/* Print "prog: msg" and return the exit code for e. */
+/* cmd_common.c: print "prog: msg" and return the exit code for e. */
 int cmd_fail(const char *prog, const struct err *e);
 /* cmd_fail() for a configuration that could not be loaded; a broken
  * file (RQ_CONFIG) is also logged at LOG_ERR. */

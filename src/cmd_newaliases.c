@@ -17,7 +17,7 @@
 #include "priv.h"
 
 int
-cmd_newaliases(struct cfg *c, const char *prog)
+cmd_newaliases(const struct cfg *c, const char *prog)
 {
 	struct aliases al;
 	struct err e;
@@ -25,10 +25,8 @@ cmd_newaliases(struct cfg *c, const char *prog)
 	int r = EX_OK;
 
 	/* The aliases file is readable by all; no group is needed. */
-	if (priv_is_setid() && priv_drop() == -1) {
-		err_sys(&e, RQ_TEMP, "cannot drop privileges");
+	if (priv_is_setid() && priv_drop_or_fail(&e) != RQ_OK)
 		return cmd_fail(prog, &e);
-	}
 	if (c->aliases == NULL) {
 		printf("%s: no aliases file configured ([local] aliases in "
 		    "%s); nothing to check\n", prog, c->path);

@@ -1,7 +1,8 @@
 /*
  * cmd_relayq.c - `relayq [-C file] [-v] COMMAND`: run, daemon, queue
- * management and smarthost tests. Commands that change the queue take each entry's
- * lock, so they are safe while a runner is working.
+ * management and smarthost tests: it parses and prints, the modules do
+ * the work (queue changes: queue_apply(), under each entry's lock, so
+ * they are safe while a runner is working).
  * The command line is checked, and help printed, before the configuration
  * is read; the usage texts are help.c's. Errors about a queue entry name
  * its id once.
@@ -35,6 +36,7 @@
 #include "priv.h"
 #include "queue.h"
 #include "route.h"
+#include "smarthost.h"
 #include "smtp.h"
 #include "spool.h"
 #include "vis.h"
@@ -178,77 +180,8 @@ id_args(const struct spool *sp, enum spool_sub sub, int also_held,
 	return 0;
 }
 
-enum qop { Q_DELETE, Q_HOLD, Q_RELEASE, Q_REQUEUE };
-
-static enum rq_status
-requeue(const struct spool *sp, enum spool_sub sub, const char *id,
-    struct err *e)
-{
-	struct env env;
-	enum rq_status st;
-
-	if ((st = env_load(sp->fd[sub], id, &env, e)) != RQ_OK)
-		return st;
-	env.attempts = 0;
-	env.next = 0;
-	st = env_save(sp->fd[sub], sp->fd[SP_TMP], &env, e);
-	env_free(&env);
-	return st;
-}
-
-/* hold of a held message, release of one not held: say that instead
- * of "no such message". */
-static enum rq_status
-not_there(const struct spool *sp, enum qop op, const char *id,
-    enum rq_status st, struct err *e)
-{
-	enum spool_sub other = op == Q_RELEASE ? SP_QUEUE : SP_HOLD;
-
-	if (st != RQ_NOINPUT || op == Q_DELETE || faccessat(sp->fd[other],
-	    id, F_OK, AT_SYMLINK_NOFOLLOW) == -1)
-		return st;
-	if (op == Q_RELEASE)
-		return err_set(e, RQ_NOINPUT, "%s: not held (it is in the "
-		    "queue already)", id);
-	if (op == Q_HOLD)
-		return err_set(e, RQ_NOINPUT, "%s: already held", id);
-	return err_set(e, RQ_NOINPUT, "%s: held (relayq queue release %s "
-	    "puts it back first)", id, id);
-}
-
-static enum rq_status
-apply(const struct spool *sp, enum qop op, const char *id, struct err *e)
-{
-	enum spool_sub sub = op == Q_RELEASE ? SP_HOLD : SP_QUEUE;
-	enum rq_status st;
-	int fd;
-
-	if (op == Q_DELETE && faccessat(sp->fd[SP_QUEUE], id, F_OK,
-	    AT_SYMLINK_NOFOLLOW) == -1)
-		sub = SP_HOLD;
-	if ((st = queue_lock(sp, sub, id, &fd, e)) != RQ_OK)
-		return not_there(sp, op, id, st, e);
-	switch (op) {
-	case Q_DELETE:
-		st = queue_remove(sp, sub, id, e);
-		break;
-	case Q_HOLD:
-		st = queue_move(sp, SP_QUEUE, SP_HOLD, id, e);
-		break;
-	case Q_RELEASE:
-		if ((st = requeue(sp, SP_HOLD, id, e)) == RQ_OK)
-			st = queue_move(sp, SP_HOLD, SP_QUEUE, id, e);
-		break;
-	case Q_REQUEUE:
-		st = requeue(sp, SP_QUEUE, id, e);
-		break;
-	}
-	close(fd);
-	return st;
-}
-
 static int
-cmd_queue_op(struct rq_ctx *x, enum qop op, int argc, char **argv)
+cmd_queue_op(struct rq_ctx *x, enum queue_op op, int argc, char **argv)
 {
 	static const char *const done[] = { "deleted", "held", "released",
 	    "requeued" };
@@ -271,7 +204,7 @@ cmd_queue_op(struct rq_ctx *x, enum qop op, int argc, char **argv)
 		return r;
 	}
 	for (i = 0; i < l.n; i++) {
-		if (apply(&sp, op, l.ids[i], &e) != RQ_OK)
+		if (queue_apply(&sp, op, l.ids[i], &e) != RQ_OK)
 			failed = id_fail(l.ids[i], &e);
 		else {
 			log_info("%s: %s by uid %lu", l.ids[i], done[op],
@@ -548,7 +481,7 @@ test_no_route(const struct cfg *c, const char *name)
  * from address, else its account when it is an address, else the
  * caller at [local] domain. */
 static const char *
-test_sender(struct cfg *c, const struct cfg_smarthost *sh,
+test_sender(const struct cfg *c, const struct cfg_smarthost *sh,
     const struct test_args *a, char *buf, size_t size)
 {
 	const struct passwd *pw = getpwuid(getuid());
@@ -577,9 +510,9 @@ test_one(struct rq_ctx *x, const struct test_args *a, const char *name)
 
 	if ((sh = route_find(&x->c, name)) == NULL)
 		return test_no_route(&x->c, name);
-	if (deliver_secrets(&x->c, sh, &password, &e) != RQ_OK)
+	if (smarthost_secrets(&x->c, sh, &password, &e) != RQ_OK)
 		return cmd_fail("relayq", &e);
-	deliver_smtp_params(&x->c, sh, password, x->verbose, &p);
+	smarthost_params(&x->c, sh, password, x->verbose, &p);
 	memset(&o, 0, sizeof(o));
 	o.route = name;
 	o.send_to = a->send_to;
@@ -835,10 +768,8 @@ cmd_relayq(int argc, char **argv)
 		return r;
 	/* Only the listing keeps the set-group-ID group (cmd_list_queue). */
 	if (priv_is_setid() && !(argc >= 2 && strcmp(argv[0], "queue") == 0 &&
-	    strcmp(argv[1], "list") == 0) && priv_drop() == -1) {
-		fprintf(stderr, "relayq: cannot drop privileges\n");
-		return EX_OSERR;
-	}
+	    strcmp(argv[1], "list") == 0) && priv_drop_or_fail(&e) != RQ_OK)
+		return cmd_fail("relayq", &e);
 	log_init("relayq", LOG_TO_SYSLOG | LOG_TO_STDERR, x.verbose);
 	if (load_config(config, &x, argc, argv, &e) != RQ_OK) {
 		cfg_free(&x.c);

@@ -285,185 +285,6 @@ parse_args(struct sm_opts *o, int argc, char **argv)
 	return 0;
 }
 
-int
-cmd_fail(const char *prog, const struct err *e)
-{
-	fprintf(stderr, "%s: %s\n", prog, e->msg);
-	return err_exitcode(e->status);
-}
-
-int
-cmd_config_fail(const char *prog, const struct err *e)
-{
-	/* An error, not a warning: nothing is queued or delivered until
-	 * the file is fixed; each run says so again. stderr gets it once,
-	 * from cmd_fail(), hence syslog() and not log_warnx(). */
-	if (e->status == RQ_CONFIG)
-		syslog(LOG_MAIL | LOG_ERR, "%s", e->msg);
-	return cmd_fail(prog, e);
-}
-
-/* cmd_load_config(), or cfg_load_core() when problem is not NULL. */
-static enum rq_status
-load_config(const char *path_opt, struct cfg *c, int *custom,
-    struct err *problem, struct err *e)
-{
-	const char *env = getenv("RELAYQ_CONFIG");
-
-	if (path_opt == NULL && env != NULL && *env != '\0')
-		path_opt = env;
-	*custom = path_opt != NULL;
-	/* Another file means another spool and smarthost: no privilege. */
-	if (*custom && getuid() != 0 && priv_drop() == -1) {
-		cfg_defaults(c);
-		return err_sys(e, RQ_TEMP, "cannot drop privileges");
-	}
-	if (problem != NULL)
-		return cfg_load_core(c, *custom ? path_opt : RELAYQ_CONFIG_PATH,
-		    *custom, problem, e);
-	return cfg_load(c, *custom ? path_opt : RELAYQ_CONFIG_PATH, *custom, e);
-}
-
-enum rq_status
-cmd_load_config(const char *path_opt, struct cfg *c, int *custom,
-    struct err *e)
-{
-	return load_config(path_opt, c, custom, NULL, e);
-}
-
-enum rq_status
-cmd_load_config_core(const char *path_opt, struct cfg *c, int *custom,
-    struct err *problem, struct err *e)
-{
-	return load_config(path_opt, c, custom, problem, e);
-}
-
-#ifndef RELAYQ_SUBMIT_ONLY
-static int
-run_pass(struct cfg *c, const struct deliver_opts *o);
-
-static void
-on_hup_reopen(int sig)
-{
-	(void)sig;
-	log_reopen_request();
-}
-
-void
-cmd_log_runner(struct cfg *c, int stream_ok)
-{
-	struct sigaction sa;
-	struct stat st;
-	struct err e;
-	int owner;
-
-	if ((priv_is_setid() && priv_drop() == -1) ||
-	    priv_become_runner(c->queue_dir, &e) != RQ_OK)
-		return;		/* run_pass() says why */
-	/* Only the spool's owner (the runner) writes the log file; a
-	 * spool yet to be made will be this process's. */
-	owner = stat(c->queue_dir, &st) == 0 ? st.st_uid == geteuid() :
-	    errno == ENOENT;
-	log_runner(owner || c->log == NULL || c->log[0] != '/' ? c->log :
-	    NULL, stream_ok);
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_RESTART;
-	sa.sa_handler = on_hup_reopen;
-	(void)sigaction(SIGHUP, &sa, NULL);
-}
-
-int
-cmd_run_queue(struct cfg *c, const char *only_id, int flush, int verbose,
-    int report)
-{
-	struct deliver_opts o;
-
-	memset(&o, 0, sizeof(o));
-	o.only_id = only_id;
-	o.flush = flush;
-	o.verbose = verbose;
-	o.report = report;
-	return run_pass(c, &o);
-}
-
-int
-cmd_run_selected(struct cfg *c, const struct deliver_filter *f, int verbose)
-{
-	struct deliver_opts o;
-
-	memset(&o, 0, sizeof(o));
-	o.filter = f;
-	o.flush = 1;	/* asked for by name: retry times do not apply */
-	o.verbose = verbose;
-	o.report = verbose;
-	return run_pass(c, &o);
-}
-
-/*
- * Only root and the owner of the spool run the queue: anyone else gets one
- * line and EX_NOPERM, not a permission error from inside the spool. A
- * spool not made yet is a private one (-C) its user will own.
- */
-static enum rq_status
-may_run_queue(const struct cfg *c, struct err *e)
-{
-	const struct passwd *pw;
-	struct stat st;
-	uid_t uid = getuid();
-
-	if (uid == 0 || stat(c->queue_dir, &st) == -1 || st.st_uid == uid)
-		return RQ_OK;
-	pw = getpwuid(st.st_uid);
-	return err_set(e, RQ_NOPERM, "only root or the queue runner (user "
-	    "%s) delivers the queue in %s; mailq lists it",
-	    pw != NULL ? pw->pw_name : "?", c->queue_dir);
-}
-
-static int
-run_pass(struct cfg *c, const struct deliver_opts *o)
-{
-	struct deliver_stats st;
-	struct err e;
-
-	if (priv_is_setid() && priv_drop() == -1) {
-		err_sys(&e, RQ_TEMP, "cannot drop privileges");
-		return cmd_fail("relayq", &e);
-	}
-	if (may_run_queue(c, &e) != RQ_OK)
-		return cmd_fail("relayq", &e);
-	if (priv_become_runner(c->queue_dir, &e) != RQ_OK)
-		return cmd_fail("relayq", &e);
-	if (deliver_run(c, o, &st, &e) != RQ_OK)
-		return cmd_fail("relayq", &e);
-	if (o->verbose)
-		fprintf(stderr, "relayq: %zu delivered, %zu deferred, %zu "
-		    "bounced, %zu not due or busy\n", st.delivered,
-		    st.deferred, st.bounced, st.skipped);
-	return EX_OK;
-}
-#endif
-
-int
-cmd_list_queue(struct cfg *c, const char *prog, int json)
-{
-	enum rq_status st;
-	struct err e;
-
-	if ((st = qaccess_check(c, &e)) == RQ_OK && getuid() == 0) {
-		if (priv_is_setid() && priv_drop() == -1)
-			st = err_sys(&e, RQ_TEMP, "cannot drop privileges");
-		else
-			st = priv_become_runner(c->queue_dir, &e);
-	}
-	if (st == RQ_OK)
-		st = json ? mailq_print_json(c, stdout, &e) :
-		    mailq_print(c, stdout, &e);
-	if (priv_is_setid() && priv_drop() == -1 && st == RQ_OK)
-		st = err_sys(&e, RQ_TEMP, "cannot drop privileges");
-	return st == RQ_OK ? EX_OK : cmd_fail(prog, &e);
-}
-
 static int
 first_addr(void *arg, const char *a)
 {
@@ -550,7 +371,7 @@ submission_free(struct submission *s)
 
 /* Everything about the envelope that can be checked before input. */
 static enum rq_status
-prepare(const struct sm_opts *o, struct cfg *c, struct submission *s,
+prepare(const struct sm_opts *o, const struct cfg *c, struct submission *s,
     struct err *e)
 {
 	const char *domain = cfg_domain(c);
@@ -710,8 +531,29 @@ admission(const struct cfg *c, const struct spool *sp, struct err *e)
 }
 
 /* Check the envelope, then queue what infd holds: *id on RQ_OK. */
+/* The options of submit_message() for what prepare() gathered. */
+static void
+submit_opts_of(const struct sm_opts *o, const struct cfg *c,
+    const struct submission *s, struct submit_opts *so)
+{
+	memset(so, 0, sizeof(*so));
+	so->sender = s->sender;
+	so->from_addr = s->from_addr;
+	so->fullname = s->fullname;
+	so->extract = o->extract;
+	so->ignore_dots = o->ignore_dots;
+	so->rcpts = (const char *const *)s->rcpts;
+	so->nrcpt = s->nrcpt;
+	so->uid = getuid();
+	so->hostname = cfg_hostname(c);
+	so->domain = cfg_domain(c);
+	so->max_size = c->max_size;
+	so->drop_privileges = priv_is_setid();
+	so->dsn = &o->dsn;
+}
+
 static enum rq_status
-submit_from(const struct sm_opts *o, struct cfg *c, int was_setid, int infd,
+submit_from(const struct sm_opts *o, const struct cfg *c, int was_setid, int infd,
     char id[SPOOL_ID_LEN + 1], struct err *e)
 {
 	struct submission s;
@@ -741,20 +583,7 @@ submit_from(const struct sm_opts *o, struct cfg *c, int was_setid, int infd,
 	ua.uid = getuid();
 	dr.admit = usage_admit;
 	dr.admit_arg = &ua;
-	memset(&so, 0, sizeof(so));
-	so.sender = s.sender;
-	so.from_addr = s.from_addr;
-	so.fullname = s.fullname;
-	so.extract = o->extract;
-	so.ignore_dots = o->ignore_dots;
-	so.rcpts = (const char *const *)s.rcpts;
-	so.nrcpt = s.nrcpt;
-	so.uid = getuid();
-	so.hostname = cfg_hostname(c);
-	so.domain = cfg_domain(c);
-	so.max_size = c->max_size;
-	so.drop_privileges = priv_is_setid();
-	so.dsn = &o->dsn;
+	submit_opts_of(o, c, &s, &so);
 	/*
 	 * Set-gid: the group must not be effective while the input is read,
 	 * yet the commit and the removal of a failed submission's entry need
@@ -825,17 +654,15 @@ verify_one(void *arg, const char *a)
  * nothing is queued or sent. EX_DATAERR when any address is malformed.
  */
 static int
-do_verify(const struct sm_opts *o, struct cfg *c, int was_setid)
+do_verify(const struct sm_opts *o, const struct cfg *c, int was_setid)
 {
 	struct verify v = { cfg_domain(c), c->smarthost.host, 0 };
 	enum rq_status st;
 	struct err e;
 	size_t i;
 
-	if (was_setid && priv_drop() == -1) {
-		err_sys(&e, RQ_TEMP, "cannot drop privileges");
+	if (was_setid && priv_drop_or_fail(&e) != RQ_OK)
 		return cmd_fail("sendmail", &e);
-	}
 	if (o->nrcpt == 0)
 		return bad_usage("-bv: name the addresses to verify");
 	for (i = 0; i < o->nrcpt; i++) {
@@ -925,6 +752,27 @@ bs_deliver(const struct sm_opts *o, struct cfg *c, const struct idlist *ids,
 	deliver_now(o, c, (const char (*)[SPOOL_ID_LEN + 1])ids->ids, ids->n);
 }
 
+/* The template of every message of the session (dr: the set-id group's
+ * dropper when active). */
+static void
+bs_template(const struct sm_opts *o, const struct cfg *c, const struct submission *s,
+    struct dropper *dr, struct submit_opts *tmpl)
+{
+	memset(tmpl, 0, sizeof(*tmpl));
+	tmpl->from_addr = s->from_addr;
+	tmpl->fullname = s->fullname;
+	tmpl->uid = getuid();
+	tmpl->hostname = cfg_hostname(c);
+	tmpl->domain = cfg_domain(c);
+	tmpl->max_size = c->max_size;
+	tmpl->dsn = &o->dsn;
+	if (dr->active) {
+		tmpl->create = dropper_create;
+		tmpl->named = dropper_named;
+		tmpl->create_arg = dr;
+	}
+}
+
 /*
  * sendmail -bs: an SMTP session on stdin/stdout. The maildrop directory
  * is opened like for one message, then privileges go before the first
@@ -972,19 +820,7 @@ do_smtp(const struct sm_opts *o, struct cfg *c, int custom, int was_setid)
 		submission_free(&s);
 		return bs_fail(&e);
 	}
-	memset(&tmpl, 0, sizeof(tmpl));
-	tmpl.from_addr = s.from_addr;
-	tmpl.fullname = s.fullname;
-	tmpl.uid = getuid();
-	tmpl.hostname = cfg_hostname(c);
-	tmpl.domain = cfg_domain(c);
-	tmpl.max_size = c->max_size;
-	tmpl.dsn = &o->dsn;
-	if (dr.active) {
-		tmpl.create = dropper_create;
-		tmpl.named = dropper_named;
-		tmpl.create_arg = &dr;
-	}
+	bs_template(o, c, &s, &dr, &tmpl);
 	memset(&p, 0, sizeof(p));
 	p.hostname = cfg_hostname(c);
 	p.dirfd = sp.fd[SP_MAILDROP];
@@ -1051,6 +887,38 @@ submit_config(const struct sm_opts *o, const char *prog, struct cfg *c,
 	return RQ_OK;
 }
 
+/* Do what the mode asks, once the configuration is loaded. */
+static int
+run_mode(const struct sm_opts *o, struct cfg *c, const char *prog, int custom,
+    int was_setid)
+{
+	switch (o->mode) {
+#ifndef RELAYQ_SUBMIT_ONLY
+	case M_MAILQ:
+		return cmd_list_queue(c, prog, 0);
+	case M_NEWALIASES:
+		return cmd_newaliases(c, prog);
+	case M_RUNQ:
+		/* Postfix's and sendmail's -q: attempt every queued message
+		 * now (after fixing the smarthost settings, say). `relayq
+		 * run`, from the timer or cron, keeps the retry schedule. */
+		cmd_log_runner(c, 0);
+		return o->qselect ? cmd_run_selected(c, &o->qsel, o->verbose) :
+		    cmd_run_queue(c, NULL, 1, o->verbose, o->verbose);
+	case M_VERIFY:
+		return do_verify(o, c, was_setid);
+#else
+	default:	/* handed to relayq above */
+		return EX_SOFTWARE;
+#endif
+	case M_SUBMIT:
+		return do_submit(o, c, custom, was_setid);
+	case M_SMTP:
+		return do_smtp(o, c, custom, was_setid);
+	}
+	return EX_SOFTWARE;
+}
+
 int
 cmd_sendmail(int argc, char **argv, enum cmd_persona persona)
 {
@@ -1091,37 +959,7 @@ cmd_sendmail(int argc, char **argv, enum cmd_persona persona)
 	}
 	if (was_setid && !custom)
 		priv_clean_env();
-	switch (o.mode) {
-#ifndef RELAYQ_SUBMIT_ONLY
-	case M_MAILQ:
-		r = cmd_list_queue(&c, prog, 0);
-		break;
-	case M_NEWALIASES:
-		r = cmd_newaliases(&c, prog);
-		break;
-	case M_RUNQ:
-		/* Postfix's and sendmail's -q: attempt every queued message
-		 * now (after fixing the smarthost settings, say). `relayq
-		 * run`, from the timer or cron, keeps the retry schedule. */
-		cmd_log_runner(&c, 0);
-		r = o.qselect ? cmd_run_selected(&c, &o.qsel, o.verbose) :
-		    cmd_run_queue(&c, NULL, 1, o.verbose, o.verbose);
-		break;
-	case M_VERIFY:
-		r = do_verify(&o, &c, was_setid);
-		break;
-#else
-	default:	/* handed to relayq above */
-		r = EX_SOFTWARE;
-		break;
-#endif
-	case M_SUBMIT:
-		r = do_submit(&o, &c, custom, was_setid);
-		break;
-	case M_SMTP:
-		r = do_smtp(&o, &c, custom, was_setid);
-		break;
-	}
+	r = run_mode(&o, &c, prog, custom, was_setid);
 	cfg_free(&c);
 	return r;
 }

@@ -146,7 +146,7 @@ probe_report_exit(const struct probe_report *r, const char *pw,
 }
 
 int
-cmd_probe(struct cfg *c, int argc, char **argv)
+cmd_probe(const struct cfg *c, int argc, char **argv)
 {
 	struct probe_args a;
 	struct probe_opts o;
@@ -508,7 +508,7 @@ setup_apply(struct setup_plan *pl, const char *pw, const struct setup_args *a,
 
 /* Probe; the exit code when nothing usable was found, else 0. */
 static int
-setup_probe(struct cfg *c, const struct setup_args *a, const char *pw,
+setup_probe(const struct cfg *c, const struct setup_args *a, const char *pw,
     struct probe_report *r)
 {
 	struct probe_opts o;

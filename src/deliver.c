@@ -35,6 +35,7 @@
 #include "rate.h"
 #include "rewrite.h"
 #include "route.h"
+#include "smarthost.h"
 #include "smtp.h"
 #include "spool.h"
 #include "usage.h"
@@ -93,44 +94,6 @@ struct runner {
 	struct qgroup g;	/* states not yet committed */
 };
 
-void
-deliver_smtp_params(struct cfg *c, const struct cfg_smarthost *sh,
-    const char *password, int verbose, struct smtp_params *p)
-{
-	memset(p, 0, sizeof(*p));
-	p->host = sh->host;
-	p->port = sh->port;
-	p->tls = sh->tls;
-	p->tls_verify = sh->tls_verify;
-	p->ca_file = sh->ca_file;
-	p->fingerprint = sh->fingerprint;
-	p->cert_file = sh->cert_file;
-	p->key_file = sh->key_file;
-	p->auth = sh->auth;
-	p->user = sh->user;
-	p->password = password;
-	p->plaintext_auth = sh->plaintext_auth;
-	p->helo = cfg_hostname(c);
-	p->timeout = (int)sh->timeout;
-	p->verbose = verbose;
-}
-
-enum rq_status
-deliver_secrets(struct cfg *c, const struct cfg_smarthost *sh,
-    char **password, struct err *e)
-{
-	*password = NULL;
-	if (sh->host == NULL)
-		return err_set(e, RQ_TEMP, "no smarthost configured: set "
-		    "[smarthost] host in %s, or let relayq setup ADDRESS "
-		    "write it", c->path);
-	if (sh->key_file != NULL && cfg_secret_ok(sh->key_file, e) != RQ_OK)
-		return RQ_TEMP;
-	if (sh->user != NULL)
-		return cfg_password(sh, password, e);
-	return RQ_OK;
-}
-
 static void
 password_forget(struct route_sess *rs)
 {
@@ -150,11 +113,11 @@ session_open(struct runner *r, struct route_sess *rs, struct err *e)
 	double t0;
 
 	if (!rs->password_read) {
-		if (deliver_secrets(r->c, rs->sh, &rs->password, e) != RQ_OK)
+		if (smarthost_secrets(r->c, rs->sh, &rs->password, e) != RQ_OK)
 			return RQ_TEMP;
 		rs->password_read = 1;
 	}
-	deliver_smtp_params(r->c, rs->sh, rs->password, r->o->verbose, &p);
+	smarthost_params(r->c, rs->sh, rs->password, r->o->verbose, &p);
 	rs->unreachable = 0;
 	rs->token_refused = 0;
 	rs->auth_refused = 0;

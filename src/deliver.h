@@ -73,19 +73,6 @@ struct deliver_stats {
 				   waiting (0: none) */
 };
 
-struct smtp_params;
-
-/* The settings of route sh (of c) as SMTP client parameters. */
-void deliver_smtp_params(struct cfg *c, const struct cfg_smarthost *sh,
-    const char *password, int verbose, struct smtp_params *p);
-/*
- * Check and read what a session through route sh needs: a host, a safe
- * client key, the password (*password: NULL when no user; the caller
- * wipes and frees).
- */
-enum rq_status deliver_secrets(struct cfg *c, const struct cfg_smarthost *sh,
-    char **password, struct err *e);
-
 /* RQ_OK unless the spool itself cannot be used (e holds why). */
 enum rq_status deliver_run(struct cfg *c, const struct deliver_opts *o,
     struct deliver_stats *stats, struct err *e);

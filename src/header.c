@@ -14,7 +14,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "auth.h"
+#include "b64.h"
 #include "header.h"
 
 size_t
@@ -267,7 +267,7 @@ utf8_cut(const char *s, size_t len, size_t n)
 static int
 add_word(struct buf *b, const unsigned char *p, size_t n)
 {
-	if (buf_puts(b, "=?UTF-8?B?") == -1 || auth_b64_encode(p, n, b) == -1)
+	if (buf_puts(b, "=?UTF-8?B?") == -1 || b64_encode(p, n, b) == -1)
 		return -1;
 	return buf_puts(b, "?=");
 }

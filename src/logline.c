@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "compat.h"
+#include "env.h"
 #include "log.h"
 #include "logline.h"
 #include "spool.h"

@@ -48,7 +48,7 @@
 #define PICKUP_GROUP	256
 
 const struct aliases *
-pickup_aliases(struct cfg *c, struct aliases *al)
+pickup_aliases(const struct cfg *c, struct aliases *al)
 {
 	struct err e;
 	size_t i;

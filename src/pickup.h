@@ -35,7 +35,7 @@ struct aliases;
  * al->broken is set and pickup leaves mail where it is). The caller frees
  * al with aliases_free() in every case.
  */
-const struct aliases *pickup_aliases(struct cfg *c, struct aliases *al);
+const struct aliases *pickup_aliases(const struct cfg *c, struct aliases *al);
 
 /*
  * Pick up every complete entry (or only_id when not NULL), expanding

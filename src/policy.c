@@ -71,7 +71,7 @@ policy_message_priority(const char *head, size_t hlen)
 
 /* Is env an alert request? key gets its refused sender. -1: error. */
 static int
-is_alert(struct cfg *c, const struct env *env, const char *head,
+is_alert(const struct cfg *c, const struct env *env, const char *head,
     size_t hlen, struct buf *key, struct err *e)
 {
 	const char *rc[1];
@@ -92,7 +92,7 @@ is_alert(struct cfg *c, const struct env *env, const char *head,
 
 /* The decision, once the header block head[0..hlen) is read. */
 static enum rq_status
-decide(struct cfg *c, const struct spool *sp, struct env *env,
+decide(const struct cfg *c, const struct spool *sp, struct env *env,
     const char *head, size_t hlen, enum policy_verdict *v, char *why,
     size_t whylen, struct err *e)
 {
@@ -130,7 +130,7 @@ decide(struct cfg *c, const struct spool *sp, struct env *env,
 }
 
 enum rq_status
-policy_first_look(struct cfg *c, const struct spool *sp, struct env *env,
+policy_first_look(const struct cfg *c, const struct spool *sp, struct env *env,
     int fd, enum policy_verdict *v, char *why, size_t whylen, struct err *e)
 {
 	struct buf head;

@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include "cfg.h"
+#include "env.h"
 #include "err.h"
 #include "spool.h"
 
@@ -28,7 +29,7 @@ enum policy_verdict {
  * SUPPRESS and REFUSE. RQ_TEMP (e set) when the message cannot be read
  * now; RQ_INTERNAL when out of memory.
  */
-enum rq_status policy_first_look(struct cfg *c, const struct spool *sp,
+enum rq_status policy_first_look(const struct cfg *c, const struct spool *sp,
     struct env *env, int fd, enum policy_verdict *v, char *why,
     size_t whylen, struct err *e);
 

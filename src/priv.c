@@ -50,6 +50,14 @@ priv_drop(void)
 	return 0;
 }
 
+enum rq_status
+priv_drop_or_fail(struct err *e)
+{
+	if (priv_drop() == -1)
+		return err_sys(e, RQ_TEMP, "cannot drop privileges");
+	return RQ_OK;
+}
+
 void
 priv_clean_env(void)
 {

@@ -19,6 +19,11 @@ int priv_sanitize_fds(void);
 int priv_is_setid(void);
 /* Give up set-group-id (and set-user-id) for good; -1 on failure. */
 int priv_drop(void);
+/*
+ * priv_drop() for everyone who reports the failure: RQ_TEMP "cannot drop
+ * privileges" in e (the commands exit 75, EX_TEMPFAIL: relayq(8)).
+ */
+enum rq_status priv_drop_or_fail(struct err *e);
 /* Set-id: keep only a minimal, fixed environment. */
 void priv_clean_env(void);
 /*

@@ -1,5 +1,6 @@
 /*
- * queue.c - scanning, locking, retry policy and moves of queue entries.
+ * queue.c - scanning, locking, retry policy and moves of queue entries,
+ * and the operator's changes to them (relayq queue delete, hold, ...).
  * Everything that changes an entry expects the caller to hold its lock;
  * every change is made durable (fsync of the directory) before success
  * is reported.
@@ -494,4 +495,73 @@ qgroup_free(struct qgroup *g)
 		log_warnx("%s", e.msg);
 	free(g->v);
 	memset(g, 0, sizeof(*g));
+}
+
+/* ---- relayq queue delete, hold, release, requeue ---- */
+
+static enum rq_status
+requeue(const struct spool *sp, enum spool_sub sub, const char *id,
+    struct err *e)
+{
+	struct env env;
+	enum rq_status st;
+
+	if ((st = env_load(sp->fd[sub], id, &env, e)) != RQ_OK)
+		return st;
+	env.attempts = 0;
+	env.next = 0;
+	st = env_save(sp->fd[sub], sp->fd[SP_TMP], &env, e);
+	env_free(&env);
+	return st;
+}
+
+/* hold of a held message, release of one not held: say that instead
+ * of "no such message". */
+static enum rq_status
+not_there(const struct spool *sp, enum queue_op op, const char *id,
+    enum rq_status st, struct err *e)
+{
+	enum spool_sub other = op == Q_RELEASE ? SP_QUEUE : SP_HOLD;
+
+	if (st != RQ_NOINPUT || op == Q_DELETE || faccessat(sp->fd[other],
+	    id, F_OK, AT_SYMLINK_NOFOLLOW) == -1)
+		return st;
+	if (op == Q_RELEASE)
+		return err_set(e, RQ_NOINPUT, "%s: not held (it is in the "
+		    "queue already)", id);
+	if (op == Q_HOLD)
+		return err_set(e, RQ_NOINPUT, "%s: already held", id);
+	return err_set(e, RQ_NOINPUT, "%s: held (relayq queue release %s "
+	    "puts it back first)", id, id);
+}
+
+enum rq_status
+queue_apply(const struct spool *sp, enum queue_op op, const char *id, struct err *e)
+{
+	enum spool_sub sub = op == Q_RELEASE ? SP_HOLD : SP_QUEUE;
+	enum rq_status st;
+	int fd;
+
+	if (op == Q_DELETE && faccessat(sp->fd[SP_QUEUE], id, F_OK,
+	    AT_SYMLINK_NOFOLLOW) == -1)
+		sub = SP_HOLD;
+	if ((st = queue_lock(sp, sub, id, &fd, e)) != RQ_OK)
+		return not_there(sp, op, id, st, e);
+	switch (op) {
+	case Q_DELETE:
+		st = queue_remove(sp, sub, id, e);
+		break;
+	case Q_HOLD:
+		st = queue_move(sp, SP_QUEUE, SP_HOLD, id, e);
+		break;
+	case Q_RELEASE:
+		if ((st = requeue(sp, SP_HOLD, id, e)) == RQ_OK)
+			st = queue_move(sp, SP_HOLD, SP_QUEUE, id, e);
+		break;
+	case Q_REQUEUE:
+		st = requeue(sp, SP_QUEUE, id, e);
+		break;
+	}
+	close(fd);
+	return st;
 }

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <time.h>
 #include "cfg.h"
+#include "env.h"
 #include "err.h"
 #include "spool.h"
 
@@ -134,5 +135,17 @@ void qgroup_free(struct qgroup *g);
 /* Move whatever exists of sub/ID (message, envelope) to corrupt/. */
 void queue_quarantine(const struct spool *sp, enum spool_sub sub,
     const char *id, const char *why);
+
+/* What relayq queue delete, hold, release and requeue do to a message. */
+enum queue_op { Q_DELETE, Q_HOLD, Q_RELEASE, Q_REQUEUE };
+/*
+ * Do op to message id under its lock: delete it (queued or held), hold it
+ * (queue/ to hold/), release it (hold/ to queue/, due now) or requeue it
+ * (due now, attempts reset). RQ_NOINPUT when it is not there, naming
+ * where it is instead when that is the other side ("already held",
+ * "not held").
+ */
+enum rq_status queue_apply(const struct spool *sp, enum queue_op op,
+    const char *id, struct err *e);
 
 #endif

@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "auth.h"
+#include "b64.h"
 #include "buf.h"
 #include "header.h"
 #include "reencode.h"
@@ -160,7 +160,7 @@ static void
 b64_line(struct b64 *b)
 {
 	buf_reset(&b->line);
-	if (auth_b64_encode(b->in, b->n, &b->line) == -1 && !b->w->err)
+	if (b64_encode(b->in, b->n, &b->line) == -1 && !b->w->err)
 		b->w->err = errno;
 	pio_put(b->w, b->line.data, b->line.len);
 	pio_put(b->w, "\n", 1);

@@ -23,7 +23,7 @@
 
 /* Queue the alert request about sender; problems are only logged. */
 static void
-queue_alert(struct cfg *c, const char *sender, const char *who,
+queue_alert(const struct cfg *c, const char *sender, const char *who,
     const char *why, int dirfd, const struct submit_opts *base)
 {
 	char id[SPOOL_ID_LEN + 1], *to = alert_address(c), *daemon = NULL;
@@ -69,7 +69,7 @@ out:
 }
 
 enum rq_status
-refuse_check(struct cfg *c, const char *sender, int dirfd,
+refuse_check(const struct cfg *c, const char *sender, int dirfd,
     const struct submit_opts *base, struct err *e)
 {
 	struct passwd *pw = getpwuid(base->uid);

@@ -19,7 +19,7 @@
  * naming the sender, the user and the rule, after the log line and the
  * alert request (into dirfd, with base's uid, names and entry creation).
  */
-enum rq_status refuse_check(struct cfg *c, const char *sender, int dirfd,
+enum rq_status refuse_check(const struct cfg *c, const char *sender, int dirfd,
     const struct submit_opts *base, struct err *e);
 
 #endif

@@ -12,8 +12,8 @@
 #include "addr.h"
 #include "header.h"
 #include "msghead.h"
+#include "pattern.h"
 #include "rewrite.h"
-#include "route.h"
 
 /* What the header block holds that decides the rewrite. */
 struct head_info {

@@ -49,8 +49,8 @@ runexec_replace(char *const argv[], struct err *e)
 	char buf[PATH_MAX];
 	const char *path = program_path(buf, sizeof(buf));
 
-	if (priv_is_setid() && priv_drop() == -1)
-		return err_sys(e, RQ_TEMP, "cannot drop privileges");
+	if (priv_is_setid() && priv_drop_or_fail(e) != RQ_OK)
+		return e->status;
 	fflush(NULL);
 	execv(path, argv);
 	return err_sys(e, RQ_TEMP, "cannot run %s", path);

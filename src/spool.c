@@ -1,5 +1,6 @@
 /*
- * spool.c - message and envelope file formats, written durably.
+ * spool.c - the spool directories and the message file format, written
+ * durably (the envelope: env.c).
  *
  * Commit discipline ("an accepted message is never lost":
  * doc/ARCHITECTURE.md, "The promises and the tests that prove them"):
@@ -26,15 +27,13 @@
 #include "addr.h"
 #include "buf.h"
 #include "log.h"
-#include "route.h"
+#include "pattern.h"
 #include "spool.h"
+#include "spoolrec.h"
 
 #define HEAD_MAX	SPOOL_HEAD_MAX
 #define TRAILER_MAX	SPOOL_TRAILER_MAX
-#define ENV_MAX		SPOOL_ENV_MAX
 #define END_LEN		23		/* "Z " 20 digits "\n" */
-#define REASON_MAX	SPOOL_REASON_MAX
-#define DSN_REC_MAX	(DSN_ENVID_MAX + 16)
 
 /* What the writer may write, the reader reads (see spool.h). */
 _Static_assert(3 * (DSN_REC_MAX + 3) + 2 * 32 <= 4096,
@@ -173,8 +172,7 @@ spool_check_rcpts(const char *const *rcpts, size_t n, struct err *e)
 
 /* ---- DSN records ("D KEY value", both formats) -------------------------- */
 
-/* The values of the D records for d ("NOTIFY FAILURE"...); how many. */
-static size_t
+size_t
 dsn_values(const struct dsn_req *d, char v[3][DSN_REC_MAX])
 {
 	char list[64];
@@ -191,8 +189,7 @@ dsn_values(const struct dsn_req *d, char v[3][DSN_REC_MAX])
 	return n;
 }
 
-/* One D record's value into d; -1 when malformed or repeated. */
-static int
+int
 dsn_value(struct dsn_req *d, const char *v)
 {
 	if (strncmp(v, "NOTIFY ", 7) == 0 && d->notify == 0)
@@ -208,7 +205,7 @@ dsn_value(struct dsn_req *d, const char *v)
 
 /* ---- writer ------------------------------------------------------------ */
 
-static int
+int
 write_all(int fd, const char *p, size_t n)
 {
 	ssize_t r;
@@ -389,22 +386,15 @@ writer_fail(struct spool_writer *w, struct err *e, enum rq_status st,
 	return err_set(e, st, "queue file %s: %s", w->id, what);
 }
 
-enum rq_status
-spool_writer_commit(struct spool_writer *w, const char *const *rcpts,
-    size_t nrcpt, unsigned flags, mode_t mode, struct err *e)
+/* The trailer (R, D, X records) and the end record, flushed; errors are
+ * left in w->werrno. */
+static void
+writer_trailer(struct spool_writer *w, const char *const *rcpts,
+    size_t nrcpt, unsigned flags)
 {
 	char num[32], dv[3][DSN_REC_MAX];
-	struct stat st, named;
-	struct err le;
 	size_t i, ndv;
 
-	if (w->max > 0 && w->msglen > w->max)
-		return writer_fail(w, e, RQ_DATAERR, "message larger than "
-		    "the maximum size ([queue] max_size)", 0);
-	/* Never commit what spool_msg_read() refuses (it would be moved
-	 * to corrupt/ after the caller was told the mail is queued). */
-	if (spool_check_rcpts(rcpts, nrcpt, &le) != RQ_OK)
-		return writer_fail(w, e, RQ_DATAERR, le.msg, 0);
 	for (i = 0; i < nrcpt; i++)
 		writer_rec(w, 'R', rcpts[i]);
 	ndv = dsn_values(&w->dsn, dv);
@@ -415,6 +405,23 @@ spool_writer_commit(struct spool_writer *w, const char *const *rcpts,
 	snprintf(num, sizeof(num), "%020lld", (long long)w->msglen);
 	writer_rec(w, 'Z', num);
 	writer_flush(w);
+}
+
+enum rq_status
+spool_writer_commit(struct spool_writer *w, const char *const *rcpts,
+    size_t nrcpt, unsigned flags, mode_t mode, struct err *e)
+{
+	struct stat st, named;
+	struct err le;
+
+	if (w->max > 0 && w->msglen > w->max)
+		return writer_fail(w, e, RQ_DATAERR, "message larger than "
+		    "the maximum size ([queue] max_size)", 0);
+	/* Never commit what spool_msg_read() refuses (it would be moved
+	 * to corrupt/ after the caller was told the mail is queued). */
+	if (spool_check_rcpts(rcpts, nrcpt, &le) != RQ_OK)
+		return writer_fail(w, e, RQ_DATAERR, le.msg, 0);
+	writer_trailer(w, rcpts, nrcpt, flags);
 	if (w->werrno != 0)
 		return writer_fail(w, e, RQ_TEMP, "write", w->werrno);
 	if (fchmod(w->fd, mode) == -1)
@@ -465,7 +472,7 @@ bad_file(struct err *e, const char *why)
 	return err_set(e, RQ_DATAERR, "malformed queue file: %s", why);
 }
 
-static int
+int
 pread_all(int fd, char *p, size_t n, off_t off)
 {
 	ssize_t r;
@@ -487,8 +494,7 @@ pread_all(int fd, char *p, size_t n, off_t off)
 	return 0;
 }
 
-/* Next "T value\n" record in [*p, end): type and NUL-terminated value. */
-static int
+int
 next_rec(char **p, char *end, char *type, char **value)
 {
 	char *nl;
@@ -511,7 +517,7 @@ next_rec(char **p, char *end, char *type, char **value)
 	return 0;
 }
 
-static int
+int
 parse_ll(const char *s, long long max, long long *out)
 {
 	const char *errstr;
@@ -666,374 +672,8 @@ spool_msg_free(struct spool_msg *m)
 	memset(m, 0, sizeof(*m));
 }
 
-/* ---- envelope ---------------------------------------------------------- */
-
-int
-env_set_reason(char **dst, const char *s)
-{
-	size_t n = strlen(s), i;
-	char *r;
-
-	if (n > REASON_MAX)
-		n = REASON_MAX;
-	if ((r = malloc(n + 1)) == NULL)
-		return -1;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		r[i] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
-	}
-	r[n] = '\0';
-	free(*dst);
-	*dst = r;
-	return 0;
-}
-
-int
-env_set_route(struct env *env, const char *name)
-{
-	char *p;
-
-	if ((p = strdup(name)) == NULL)
-		return -1;
-	free(env->route);
-	env->route = p;
-	return 0;
-}
-
-enum rq_status
-env_from_msg(struct env *env, const char *id, const struct spool_msg *m,
-    struct err *e)
-{
-	size_t i;
-
-	memset(env, 0, sizeof(*env));
-	strlcpy(env->id, id, sizeof(env->id));
-	env->priority = ENV_PRIORITY_NORMAL;
-	env->arrival = m->arrival;
-	env->uid = m->uid;
-	env->flags = m->flags;
-	env->dsn = m->dsn;
-	env->msg_off = m->msg_off;
-	env->msg_len = m->msg_len;
-	if ((env->sender = strdup(m->sender)) == NULL ||
-	    (env->rcpts = calloc(m->nrcpt, sizeof(*env->rcpts))) == NULL) {
-		env_free(env);
-		return err_sys(e, RQ_INTERNAL, "malloc");
-	}
-	for (i = 0; i < m->nrcpt; i++) {
-		env->rcpts[i].state = RCPT_PENDING;
-		if ((env->rcpts[i].addr = strdup(m->rcpts[i])) == NULL) {
-			env->nrcpt = i;
-			env_free(env);
-			return err_sys(e, RQ_INTERNAL, "strdup");
-		}
-	}
-	env->nrcpt = m->nrcpt;
-	return RQ_OK;
-}
-
-int
-env_format(const struct env *env, char **out, size_t *len)
-{
-	char dv[3][DSN_REC_MAX];
-	struct buf b;
-	size_t i, ndv;
-	int r;
-
-	buf_init(&b, ENV_MAX);
-	r = buf_printf(&b, "RELAYQENV1\nI %s\nA %lld\nU %lu\nS %s\n"
-	    "O %lld %lld\nX %u\nN %u\nT %lld\n", env->id,
-	    (long long)env->arrival, (unsigned long)env->uid, env->sender,
-	    (long long)env->msg_off, (long long)env->msg_len, env->flags,
-	    env->attempts, (long long)env->next);
-	if (r == 0 && env->reason != NULL)
-		r = buf_printf(&b, "W %s\n", env->reason);
-	if (r == 0 && env->route != NULL)
-		r = buf_printf(&b, "H %s\n", env->route);
-	if (r == 0 && env->priority >= 1 && env->priority <= 5 &&
-	    env->priority != ENV_PRIORITY_NORMAL)
-		r = buf_printf(&b, "P %d\n", env->priority);
-	ndv = dsn_values(&env->dsn, dv);
-	for (i = 0; r == 0 && i < ndv; i++)
-		r = buf_printf(&b, "D %s\n", dv[i]);
-	for (i = 0; r == 0 && i < env->nrcpt; i++) {
-		r = buf_printf(&b, "R %c %s\n", env->rcpts[i].state,
-		    env->rcpts[i].addr);
-		if (r == 0 && env->rcpts[i].reason != NULL)
-			r = buf_printf(&b, "E %s\n", env->rcpts[i].reason);
-	}
-	if (r == 0)
-		r = buf_puts(&b, "Z\n");
-	if (r == -1) {
-		buf_free(&b);
-		return -1;
-	}
-	*len = b.len;
-	*out = buf_steal(&b);
-	return 0;
-}
-
-static int
-env_add_rcpt(struct env *env, const char *v)
-{
-	struct env_rcpt *r;
-
-	if ((v[0] != RCPT_PENDING && v[0] != RCPT_DONE &&
-	    v[0] != RCPT_FAILED && v[0] != RCPT_REPORTED) || v[1] != ' ' ||
-	    addr_check(v + 2, "recipient", NULL) != RQ_OK || v[2] == '\0')
-		return -1;
-	r = array_grow(env->rcpts, env->nrcpt, sizeof(*r));
-	if (r == NULL)
-		return -1;
-	env->rcpts = r;
-	r += env->nrcpt;
-	r->state = v[0];
-	r->reason = NULL;
-	if ((r->addr = strdup(v + 2)) == NULL)
-		return -1;
-	env->nrcpt++;
-	return 0;
-}
-
-/* One record of an envelope; -1 when it is malformed. */
-static int
-env_rec(struct env *env, char type, const char *v)
-{
-	long long a, b;
-
-	switch (type) {
-	case 'I':
-		if (!spool_id_valid(v))
-			return -1;
-		strlcpy(env->id, v, sizeof(env->id));
-		return 0;
-	case 'A':
-		return parse_ll(v, INT64_MAX, &a) == -1 ? -1 :
-		    (env->arrival = (time_t)a, 0);
-	case 'U':
-		return parse_ll(v, UINT32_MAX, &a) == -1 ? -1 :
-		    (env->uid = (uid_t)a, 0);
-	case 'S':
-		if (env->sender != NULL || (*v != '\0' &&
-		    addr_check(v, "sender", NULL) != RQ_OK))
-			return -1;
-		return (env->sender = strdup(v)) == NULL ? -1 : 0;
-	case 'O':
-		if (sscanf(v, "%lld %lld", &a, &b) != 2 || a < 0 || b < 0)
-			return -1;
-		env->msg_off = (off_t)a;
-		env->msg_len = (off_t)b;
-		return 0;
-	case 'X':
-		return parse_ll(v, UINT32_MAX, &a) == -1 ? -1 :
-		    (env->flags = (unsigned)a, 0);
-	case 'N':
-		return parse_ll(v, UINT32_MAX, &a) == -1 ? -1 :
-		    (env->attempts = (unsigned)a, 0);
-	case 'T':
-		return parse_ll(v, INT64_MAX, &a) == -1 ? -1 :
-		    (env->next = (time_t)a, 0);
-	case 'W':
-		return env_set_reason(&env->reason, v);
-	case 'H':
-		if (env->route != NULL || !route_name_valid(v))
-			return -1;
-		return (env->route = strdup(v)) == NULL ? -1 : 0;
-	case 'P':
-		return parse_ll(v, 5, &a) == -1 || a < 1 ? -1 :
-		    (env->priority = (int)a, 0);
-	case 'D':
-		return dsn_value(&env->dsn, v);
-	case 'R':
-		return env_add_rcpt(env, v);
-	case 'E':
-		if (env->nrcpt == 0)
-			return -1;
-		return env_set_reason(&env->rcpts[env->nrcpt - 1].reason, v);
-	}
-	return -1;
-}
-
-enum rq_status
-env_parse(struct env *env, const char *text, size_t len, struct err *e)
-{
-	char *copy, *p, *end, type, *v;
-	int done = 0;
-
-	memset(env, 0, sizeof(*env));
-	env->priority = ENV_PRIORITY_NORMAL;
-	if (len < 11 || memcmp(text, "RELAYQENV1\n", 11) != 0)
-		return err_set(e, RQ_DATAERR, "malformed envelope: bad magic");
-	if ((copy = malloc(len)) == NULL)
-		return err_sys(e, RQ_INTERNAL, "malloc");
-	memcpy(copy, text, len);
-	end = copy + len;
-	for (p = copy + 11; p < end && !done;) {
-		if (next_rec(&p, end, &type, &v) == -1)
-			break;
-		if (type == 'Z')
-			done = *v == '\0' && p == end;
-		else if (env_rec(env, type, v) == -1)
-			break;
-	}
-	free(copy);
-	if (!done || env->id[0] == '\0' || env->sender == NULL ||
-	    env->nrcpt == 0) {
-		env_free(env);
-		return err_set(e, RQ_DATAERR, "malformed envelope");
-	}
-	return RQ_OK;
-}
-
-enum rq_status
-env_load(int dirfd, const char *id, struct env *env, struct err *e)
-{
-	char name[SPOOL_ID_LEN + 8], *text;
-	struct stat st;
-	enum rq_status rs;
-	int fd;
-
-	snprintf(name, sizeof(name), "%s.env", id);
-	/* O_NONBLOCK: a FIFO must not hang the runner (or mailq). */
-	if ((fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-	    O_CLOEXEC)) == -1) {
-		if (errno == ENOENT)
-			return err_set(e, RQ_NOINPUT, "%s: no envelope", id);
-		if (errno == ELOOP)
-			return err_set(e, RQ_DATAERR, "%s: a symbolic link",
-			    name);
-		return err_sys(e, RQ_TEMP, "open %s", name);
-	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_size > (off_t)ENV_MAX) {
-		close(fd);
-		return err_set(e, RQ_DATAERR, "%s: not a regular file of sane "
-		    "size", name);
-	}
-	if ((text = malloc((size_t)st.st_size + 1)) == NULL) {
-		close(fd);
-		return err_sys(e, RQ_INTERNAL, "malloc");
-	}
-	if (pread_all(fd, text, (size_t)st.st_size, 0) == -1) {
-		free(text);
-		close(fd);
-		return err_sys(e, RQ_TEMP, "read %s", name);
-	}
-	close(fd);
-	rs = env_parse(env, text, (size_t)st.st_size, e);
-	free(text);
-	if (rs == RQ_OK && strcmp(env->id, id) != 0) {
-		env_free(env);
-		return err_set(e, RQ_DATAERR, "%s: id mismatch", name);
-	}
-	return rs;
-}
-
-/* tmp/ID.env.PID: where an envelope is written before its rename. */
-static void
-env_tmp_name(const char *id, char *tmp, size_t len)
-{
-	snprintf(tmp, len, "%s.env.%ld", id, (long)getpid());
-}
-
-enum rq_status
-env_stage(int tmpfd, const struct env *env, int *fdp, struct err *e)
-{
-	char tmp[SPOOL_ID_LEN + 32], *text;
-	size_t len;
-	int fd, saved;
-
-	if (env_format(env, &text, &len) == -1)
-		return err_sys(e, RQ_INTERNAL, "format envelope");
-	env_tmp_name(env->id, tmp, sizeof(tmp));
-	fd = openat(tmpfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
-	    O_CLOEXEC, 0600);
-	if (fd == -1) {
-		free(text);
-		return err_sys(e, RQ_TEMP, "create envelope %s", tmp);
-	}
-	saved = fchmod(fd, SPOOL_MODE_ENV) == -1 ||
-	    write_all(fd, text, len) == -1 ? errno : 0;
-	free(text);
-	if (saved != 0) {
-		close(fd);
-		(void)unlinkat(tmpfd, tmp, 0);
-		errno = saved;
-		return err_sys(e, RQ_TEMP, "write envelope %s", tmp);
-	}
-	*fdp = fd;
-	return RQ_OK;
-}
-
-enum rq_status
-env_install(int dirfd, int tmpfd, const char *id, struct err *e)
-{
-	char name[SPOOL_ID_LEN + 8], tmp[SPOOL_ID_LEN + 32];
-	int saved;
-
-	snprintf(name, sizeof(name), "%s.env", id);
-	env_tmp_name(id, tmp, sizeof(tmp));
-	if (renameat(tmpfd, tmp, dirfd, name) == -1) {
-		saved = errno;
-		(void)unlinkat(tmpfd, tmp, 0);
-		errno = saved;
-		return err_sys(e, RQ_TEMP, "rename envelope %s", name);
-	}
-	return RQ_OK;
-}
-
-void
-env_unstage(int tmpfd, const char *id)
-{
-	char tmp[SPOOL_ID_LEN + 32];
-
-	env_tmp_name(id, tmp, sizeof(tmp));
-	(void)unlinkat(tmpfd, tmp, 0);
-}
-
-enum rq_status
-env_save(int dirfd, int tmpfd, const struct env *env, struct err *e)
-{
-	enum rq_status st;
-	int fd, saved = 0;
-
-	if ((st = env_stage(tmpfd, env, &fd, e)) != RQ_OK)
-		return st;
-	if (fsync(fd) == -1)
-		saved = errno;
-	if (close(fd) == -1 && saved == 0)
-		saved = errno;
-	if (saved != 0) {
-		env_unstage(tmpfd, env->id);
-		errno = saved;
-		return err_sys(e, RQ_TEMP, "write envelope of %s", env->id);
-	}
-	if (env_install(dirfd, tmpfd, env->id, e) != RQ_OK)
-		return RQ_TEMP;
-	if (spool_fsync_dir(dirfd) == -1)
-		return err_sys(e, RQ_TEMP, "fsync queue directory");
-	return RQ_OK;
-}
-
 int
 spool_sync(int fd)
 {
 	return syncfs(fd);
-}
-
-void
-env_free(struct env *env)
-{
-	size_t i;
-
-	for (i = 0; i < env->nrcpt; i++) {
-		free(env->rcpts[i].addr);
-		free(env->rcpts[i].reason);
-	}
-	free(env->rcpts);
-	free(env->sender);
-	free(env->reason);
-	free(env->route);
-	memset(env, 0, sizeof(*env));
 }

@@ -567,9 +567,9 @@ sub_open(struct sub *s, int dirfd)
 	if (o->dsn != NULL)
 		s->w.dsn = *o->dsn;
 	/* The maildrop entry is open: the set-id group is not needed now. */
-	if (o->drop_privileges && priv_drop() == -1) {
+	if (o->drop_privileges && priv_drop_or_fail(s->e) != RQ_OK) {
 		spool_writer_abort(&s->w);
-		return err_sys(s->e, RQ_TEMP, "cannot drop privileges");
+		return s->e->status;
 	}
 	if (spool_writer_flush(&s->w) == -1 ||
 	    (s->msg_start = lseek(s->w.fd, 0, SEEK_CUR)) == -1) {

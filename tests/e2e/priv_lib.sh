@@ -10,8 +10,8 @@
 # so it has to find its config at the compiled-in default path.  priv_init
 # therefore links a relayq and a sendmail whose default paths point under
 # $T/prefix: it recompiles the only files that use them (src/cfg.c,
-# src/cmd_sendmail.c, src/runexec.c; for sendmail also src/main.c, with
-# RELAYQ_SUBMIT_ONLY) with this build's own flags (prefix/sysconfdir/
+# src/cmd_sendmail.c, src/cmd_common.c, src/runexec.c; for sendmail also
+# src/main.c, and all with RELAYQ_SUBMIT_ONLY) with this build's own flags (prefix/sysconfdir/
 # localstatedir/sbindir overridden on make's command line) and links them
 # with this build's other objects, so the binaries are this build (werror,
 # sanitizers and all) in a few seconds.
@@ -105,21 +105,25 @@ priv_build() {
 priv-relayq:
 	$(COMPILE) -c -o $(PRIV_OUT)/cfg.$(OBJEXT) $(srcdir)/src/cfg.c
 	$(COMPILE) -c -o $(PRIV_OUT)/cmd_sendmail.$(OBJEXT) $(srcdir)/src/cmd_sendmail.c
+	$(COMPILE) -c -o $(PRIV_OUT)/cmd_common.$(OBJEXT) $(srcdir)/src/cmd_common.c
 	$(COMPILE) -c -o $(PRIV_OUT)/runexec.$(OBJEXT) $(srcdir)/src/runexec.c
 	$(COMPILE) -DRELAYQ_SUBMIT_ONLY -c -o $(PRIV_OUT)/sm-main.$(OBJEXT) $(srcdir)/src/main.c
 	$(COMPILE) -DRELAYQ_SUBMIT_ONLY -c -o $(PRIV_OUT)/sm-cmd_sendmail.$(OBJEXT) $(srcdir)/src/cmd_sendmail.c
+	$(COMPILE) -DRELAYQ_SUBMIT_ONLY -c -o $(PRIV_OUT)/sm-cmd_common.$(OBJEXT) $(srcdir)/src/cmd_common.c
 	cp src/librelayq.a $(PRIV_OUT)/librelayq.a
 	$(AR) d $(PRIV_OUT)/librelayq.a cfg.$(OBJEXT) runexec.$(OBJEXT)
 	$(CC) -c -o $(PRIV_OUT)/opts.$(OBJEXT) $(PRIV_OUT)/opts.c
 	$(CCLD) $(AM_CFLAGS) $(CFLAGS) $(AM_LDFLAGS) $(LDFLAGS) \
 	  -o $(PRIV_OUT)/relayq \
-	  $(filter-out src/cmd_sendmail.$(OBJEXT),$(relayq_OBJECTS)) \
-	  $(PRIV_OUT)/cmd_sendmail.$(OBJEXT) $(PRIV_OUT)/cfg.$(OBJEXT) \
+	  $(filter-out src/cmd_sendmail.$(OBJEXT) src/cmd_common.$(OBJEXT),$(relayq_OBJECTS)) \
+	  $(PRIV_OUT)/cmd_sendmail.$(OBJEXT) $(PRIV_OUT)/cmd_common.$(OBJEXT) \
+	  $(PRIV_OUT)/cfg.$(OBJEXT) \
 	  $(PRIV_OUT)/runexec.$(OBJEXT) $(PRIV_OUT)/opts.$(OBJEXT) \
 	  $(PRIV_OUT)/librelayq.a $(OPENSSL_LIBS) $(INIH_LIBS) $(LIBBSD_LIBS) $(LIBS)
 	$(CCLD) $(AM_CFLAGS) $(CFLAGS) $(sendmail_LDFLAGS) $(LDFLAGS) \
 	  -o $(PRIV_OUT)/sendmail \
 	  $(PRIV_OUT)/sm-main.$(OBJEXT) $(PRIV_OUT)/sm-cmd_sendmail.$(OBJEXT) \
+	  $(PRIV_OUT)/sm-cmd_common.$(OBJEXT) \
 	  $(PRIV_OUT)/cfg.$(OBJEXT) $(PRIV_OUT)/runexec.$(OBJEXT) \
 	  $(PRIV_OUT)/opts.$(OBJEXT) \
 	  $(PRIV_OUT)/librelayq.a $(SUBMIT_LIBS) $(LIBS)

@@ -122,7 +122,7 @@ START_TEST(test_b64)
 	ck_assert_int_eq(rc, c->ok ? 0 : -1);
 	if (c->ok) {
 		ck_assert_str_eq(buf_cstr(&out), c->out);
-		ck_assert_int_eq(auth_b64_encode(out.data != NULL ? out.data :
+		ck_assert_int_eq(b64_encode(out.data != NULL ? out.data :
 		    "", out.len, &back), 0);
 		ck_assert_str_eq(buf_cstr(&back), c->in);
 	}

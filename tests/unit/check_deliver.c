@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "deliver.h"
+#include "env.h"
 #include "spool.h"
 
 #include "ck_run.h"

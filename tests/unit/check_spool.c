@@ -18,6 +18,7 @@
 #include "addr.h"
 #include "buf.h"
 #include "queue.h"
+#include "env.h"
 #include "spool.h"
 
 #include "ck_run.h"
