@@ -86,6 +86,12 @@ void deliver_smtp_params(struct cfg *c, const struct cfg_smarthost *sh,
 enum rq_status deliver_secrets(struct cfg *c, const struct cfg_smarthost *sh,
     char **password, struct err *e);
 
+/*
+ * The sessions a pass uses for a route with `due` messages due and
+ * `connections` configured: one per SHARE_MIN (deliver.c) messages, at
+ * least 1, at most connections.
+ */
+unsigned deliver_sessions(size_t due, unsigned connections);
 /* RQ_OK unless the spool itself cannot be used (e holds why). */
 enum rq_status deliver_run(struct cfg *c, const struct deliver_opts *o,
     struct deliver_stats *stats, struct err *e);

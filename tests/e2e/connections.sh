@@ -1,0 +1,103 @@
+#!/bin/sh
+# relayq e2e: `connections` of a route. A long queue (300 messages,
+# connections = 3) goes over more than one session at once, every message
+# exactly once (by Subject and by Message-ID); connections = 1 never opens
+# a second; a short queue (5) stays in one session; a rate limit holds
+# across the sessions (exactly its count goes); a bad value is refused
+# with FILE:LINE. The smarthost holds the first 250 of a lone session
+# until a second one opens (--wait-peer, bounded), so the overlap shows
+# however slow the machine is; no timing is asserted.
+# shellcheck source=./lib.sh
+. "${RELAYQ_E2E_DIR:-$(dirname "$0")}/lib.sh"
+e2e_init
+make_certs
+CONF=$T/relayq.conf
+E2E_CMD_TIMEOUT=300
+
+# queue_n N TAG: N messages queued with -odq, Subject "TAG k".
+queue_n() {
+	_k=1
+	while [ $_k -le "$1" ]; do
+		printf 'To: rcpt%d@example.org\nSubject: %s %d\n\nbody %d\n' \
+			$_k "$2" $_k $_k >"$T/msg"
+		sm -C "$CONF" -odq -t -i <"$T/msg"
+		[ "$RC" = 0 ] || die "sendmail -odq $2 $_k: exit $RC: $(cat "$ERR")"
+		_k=$((_k + 1))
+	done
+}
+
+# once N TAG: every message "TAG 1".."TAG N" arrived exactly once, with
+# N distinct Message-IDs.
+once() {
+	mt subjects "$SH_RX" | sort >"$T/got"
+	_k=1
+	while [ $_k -le "$1" ]; do
+		echo "$2 $_k"
+		_k=$((_k + 1))
+	done | sort >"$T/want"
+	if cmp -s "$T/want" "$T/got"; then
+		ok "$2: every message arrived exactly once"
+	else
+		check_fail "$2: every message arrived exactly once"
+		diff "$T/want" "$T/got" | head -n 10
+	fi
+	check_eq "$2: distinct Message-IDs" "$1" "$(grep -hi '^Message-ID:' \
+		"$SH_RX"/*.eml | sort -u | wc -l | tr -d ' ')"
+}
+
+max_open() { cat "$SH_RX/max_open" 2>/dev/null || echo 0; }
+
+# 1. A long queue over three sessions.
+start_tls_smarthost three --wait-peer 5
+write_config "$CONF" extra="connections = 3"
+queue_n 300 three
+sm -C "$CONF" -q
+expect_rc "sendmail -q, 300 messages, connections = 3" 0
+check_eq "the run is silent" "" "$(cat "$OUT" "$ERR" | head -c 600)"
+note "300 messages over up to 3 sessions: $MS ms"
+check_eq "300 received" 300 "$(received_count)"
+once 300 three
+check_match "more than one session at once" '^[23]$' "$(max_open)"
+check_match "at most three sessions" '^[123]$' "$(connections)"
+check_queue_empty "queue empty after connections = 3" "$CONF"
+
+# 2. connections = 1: one session, however long the queue.
+start_tls_smarthost one --wait-peer 1
+write_config "$CONF" extra="connections = 1"
+queue_n 200 one
+sm -C "$CONF" -q
+expect_rc "sendmail -q, 200 messages, connections = 1" 0
+check_eq "200 received" 200 "$(received_count)"
+once 200 one
+check_eq "connections = 1: never two sessions at once" 1 "$(max_open)"
+check_eq "connections = 1: one session" 1 "$(connections)"
+
+# 3. A short queue stays in one session.
+start_tls_smarthost few --wait-peer 1
+write_config "$CONF" extra="connections = 3"
+queue_n 5 few
+sm -C "$CONF" -q
+expect_rc "sendmail -q, 5 messages, connections = 3" 0
+once 5 few
+check_eq "5 messages: one session" 1 "$(connections)"
+
+# 4. A rate limit holds across the sessions: exactly its count goes.
+start_tls_smarthost rate --wait-peer 5
+write_config "$CONF" extra="connections = 3
+rate = 150/day"
+queue_n 300 rate
+sm -C "$CONF" -q
+expect_rc "sendmail -q, 300 messages, rate = 150/day" 0
+check_eq "exactly the limit went, over all sessions" 150 "$(received_count)"
+check_match "the limited run used parallel sessions" '^[23]$' "$(max_open)"
+mailq_of "$CONF"
+check_grep "the rest wait for the limit" 'in 150 Requests\.$' "$OUT"
+
+# 5. Out of range: refused with where.
+write_config "$CONF" extra="connections = 21"
+sm -C "$CONF" -q
+expect_rc "connections = 21" 78
+check_grep "the error names the file, line and key" \
+	'relayq\.conf:[0-9]+.*connections.*1 to 20' "$ERR"
+
+e2e_finish
