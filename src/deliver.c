@@ -3,7 +3,9 @@
  *
  * One SMTP session per route serves every message of the pass that takes
  * that route (relayq daemon lends the default route's session, which it
- * keeps open between passes). If opening it fails, the remaining messages
+ * keeps open between passes); a route with a long queue is shared out
+ * over up to its `connections` sessions, each in a child process of the
+ * pass (pass_run()). If opening it fails, the remaining messages
  * of the route are deferred with the same reason rather than hammering
  * the smarthost; if it breaks mid-pass it is reopened a bounded number of
  * times. A route's password is read once per pass, only when its session

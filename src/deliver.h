@@ -1,6 +1,8 @@
 /*
  * deliver.h - one delivery pass: pick up new mail, then send every due
- * message (or one message) to the smarthost over one reused session.
+ * message (or one message) to the smarthost over one reused session per
+ * route, or, for a route with a long queue, over up to its `connections`
+ * sessions in child processes (each message still sent by one of them).
  *
  * Per recipient: 2xx delivered, 4xx/network/TLS deferred with the reason
  * and a next attempt from [queue] retry, 5xx failed. When no recipient is
