@@ -1115,7 +1115,7 @@ worker_wait(struct runner *r, struct worker *wk)
 {
 	struct deliver_stats s;
 	ssize_t n;
-	int status;
+	int status = 0;
 
 	if (STOPPED(r->o))
 		(void)kill(wk->pid, SIGTERM);	/* finishes its message */
