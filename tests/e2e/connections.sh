@@ -4,7 +4,8 @@
 # exactly once (by Subject and by Message-ID); connections = 1 never opens
 # a second; a short queue (5) stays in one session; a rate limit holds
 # across the sessions (exactly its count goes); a session process killed
-# mid-run loses no message; a bad value is refused with FILE:LINE. The smarthost holds the first 250 of a lone session
+# mid-run loses no message; the daemon shares its pass too and SIGTERM
+# stops every session cleanly; a bad value is refused with FILE:LINE. The smarthost holds the first 250 of a lone session
 # until a second one opens (--wait-peer, bounded), so the overlap shows
 # however slow the machine is; no timing is asserted.
 # shellcheck source=./lib.sh
@@ -109,7 +110,38 @@ mt subjects "$SH_RX" | sort -u >"$T/got"
 check_eq "after the next run: all 300 arrived" 300 "$(wc -l <"$T/got" | tr -d ' ')"
 check_queue_empty "queue empty after the crash and the next run" "$CONF"
 
-# 5. A rate limit holds across the sessions: exactly its count goes.
+# 5. relayq daemon: its full pass shares a long queue out too, and SIGTERM
+# mid-pass reaches the session processes: each finishes its message, the
+# daemon exits 0, and the next run sends the rest, nothing lost.
+start_tls_smarthost daemon --wait-peer 5 --data-reply-delay 0.05
+write_config "$CONF" extra="connections = 3"
+queue_n 300 daemon
+"$RELAYQ_SBIN/relayq" -C "$CONF" daemon >"$T/daemon.out" 2>"$T/daemon.err" &
+DPID=$!
+SH_PIDS="$SH_PIDS $DPID"
+_i=0
+while [ "$(max_open)" -lt 2 ] && [ $_i -lt $((E2E_WAIT * 10)) ]; do
+	nap
+	_i=$((_i + 1))
+done
+check_match "the daemon's pass used parallel sessions" '^[23]$' "$(max_open)"
+kill -TERM "$DPID"
+_i=0
+while kill -0 "$DPID" 2>/dev/null && [ $_i -lt 600 ]; do
+	nap
+	_i=$((_i + 1))
+done
+wait "$DPID"
+check_eq "SIGTERM mid-pass: the daemon exits 0" 0 $?
+check_no_grep "no session process ended early" 'ended early' "$T/daemon.err"
+sm -C "$CONF" -q
+expect_rc "the run after the daemon" 0
+mt subjects "$SH_RX" | sort -u >"$T/got"
+check_eq "after the daemon and a run: all 300 arrived" 300 \
+	"$(wc -l <"$T/got" | tr -d ' ')"
+check_queue_empty "queue empty after the daemon and a run" "$CONF"
+
+# 6. A rate limit holds across the sessions: exactly its count goes.
 start_tls_smarthost rate --wait-peer 5
 write_config "$CONF" extra="connections = 3
 rate = 150/day"
@@ -121,7 +153,7 @@ check_match "the limited run used parallel sessions" '^[23]$' "$(max_open)"
 mailq_of "$CONF"
 check_grep "the rest wait for the limit" 'in 150 Requests\.$' "$OUT"
 
-# 6. Out of range: refused with where.
+# 7. Out of range: refused with where.
 write_config "$CONF" extra="connections = 21"
 sm -C "$CONF" -q
 expect_rc "connections = 21" 78
