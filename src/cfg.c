@@ -606,6 +606,22 @@ set_route_name(struct cfg_parse *cp, const struct key_def *k, char *base,
 	    bad(cp, k->name, "out of memory") : 1;
 }
 
+/* connections: parallel sessions of a route for a long queue. */
+static int
+set_connections(struct cfg_parse *cp, const struct key_def *k, char *base,
+    const char *value)
+{
+	const char *errstr;
+	long long v;
+
+	v = strtonum(value, 1, CFG_CONNECTIONS_MAX, &errstr);
+	if (errstr != NULL)
+		return bad(cp, k->name, "expected 1 to 20 (sessions at once "
+		    "for a long queue; 1: one at a time)");
+	*(unsigned *)(void *)(base + k->off) = (unsigned)v;
+	return 1;
+}
+
 /* The keys of routes and users beyond an SMTP account's (set_key). */
 static int
 set_policy_key(struct cfg_parse *cp, const struct key_def *k, char *base,
@@ -662,12 +678,7 @@ set_policy_key(struct cfg_parse *cp, const struct key_def *k, char *base,
 	case K_MAILQ_USERS:
 		return set_mailq_users(cp, k, base, value);
 	case K_CONNECTIONS:
-		if ((v = (int)strtonum(value, 1, CFG_CONNECTIONS_MAX,
-		    &errstr)) == 0 || errstr != NULL)
-			return bad(cp, k->name, "expected 1 to 20 (sessions "
-			    "at once for a long queue; 1: one at a time)");
-		*(unsigned *)(void *)(base + k->off) = (unsigned)v;
-		return 1;
+		return set_connections(cp, k, base, value);
 	default:
 		break;
 	}
