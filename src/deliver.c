@@ -28,6 +28,7 @@
 
 #include "compat.h"
 #include "aliases.h"
+#include "conn.h"
 #include "authpause.h"
 #include "bounce.h"
 #include "deliver.h"
@@ -1020,7 +1021,8 @@ due_route(struct runner *r, const char *id, time_t now)
  * Share the due messages of each route out over its sessions
  * (deliver_sessions()): the k-th of a route goes to worker k mod n, so
  * every share keeps the pass's order. who[i]: the worker of l's entry i.
- * Returns the number of workers (1: no sharing).
+ * Returns the number of workers (1: no sharing). A route is shared only
+ * once this process has its session up.
  */
 static unsigned
 share_plan(struct runner *r, const struct idlist *l, unsigned char *who)
@@ -1030,17 +1032,26 @@ share_plan(struct runner *r, const struct idlist *l, unsigned char *who)
 	long *ri = calloc(l->n, sizeof(*ri));
 	unsigned nw = 1, n;
 	time_t now = time(NULL);
+	struct err e;
 	size_t i;
 
 	for (i = 0; due != NULL && rank != NULL && ri != NULL && i < l->n;
 	    i++)
 		if ((ri[i] = due_route(r, l->ids[i], now)) >= 0)
 			due[ri[i]]++;
+	for (i = 0; due != NULL && i < r->nrs; i++) {
+		due[i] = deliver_sessions(due[i], r->rs[i].sh->connections);
+		/* The first session is opened here, before any other: a
+		 * smarthost down or a password refused costs one try, not
+		 * one per session, and the password is read once. */
+		if (due[i] > 1 && session_get(r, &r->rs[i], &e) != RQ_OK)
+			due[i] = 1;
+	}
 	for (i = 0; due != NULL && rank != NULL && ri != NULL && i < l->n;
 	    i++) {
 		if (ri[i] < 0)
 			continue;
-		n = deliver_sessions(due[ri[i]], r->rs[ri[i]].sh->connections);
+		n = (unsigned)due[ri[i]];
 		who[i] = (unsigned char)(rank[ri[i]]++ % n);
 		if (n > nw)
 			nw = n;
@@ -1069,6 +1080,7 @@ worker_main(struct runner *r, const struct idlist *l,
 	 * parent's connection). Each worker opens its own. */
 	for (i = 0; i < r->nrs; i++)
 		r->rs[i].s = NULL;
+	conn_forked();
 	memset(&r->bounces, 0, sizeof(r->bounces));
 	memset(r->stats, 0, sizeof(*r->stats));
 	share_run(r, l, who, w);

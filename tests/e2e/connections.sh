@@ -2,12 +2,15 @@
 # relayq e2e: `connections` of a route. A long queue (300 messages,
 # connections = 3) goes over more than one session at once, every message
 # exactly once (by Subject and by Message-ID); connections = 1 never opens
-# a second; a short queue (5) stays in one session; a rate limit holds
-# across the sessions (exactly its count goes); a session process killed
-# mid-run loses no message; the daemon shares its pass too and SIGTERM
-# stops every session cleanly; a bad value is refused with FILE:LINE. The smarthost holds the first 250 of a lone session
-# until a second one opens (--wait-peer, bounded), so the overlap shows
-# however slow the machine is; no timing is asserted.
+# a second; a short queue (5) stays in one session; a refused password
+# costs one login, not one per session (the first session is opened before
+# the others, and the others resolve the host after the fork); a session
+# process killed mid-run loses no message; the daemon shares its pass too
+# and SIGTERM stops every session cleanly; a rate limit holds across the
+# sessions (exactly its count goes); a bad value is refused with
+# FILE:LINE. The smarthost holds the first 250 of a lone session until a
+# second one opens (--wait-peer, bounded), so the overlap shows however
+# slow the machine is; no timing is asserted.
 # shellcheck source=./lib.sh
 . "${RELAYQ_E2E_DIR:-$(dirname "$0")}/lib.sh"
 e2e_init
@@ -81,6 +84,20 @@ sm -C "$CONF" -q
 expect_rc "sendmail -q, 5 messages, connections = 3" 0
 once 5 few
 check_eq "5 messages: one session" 1 "$(connections)"
+
+# 3b. A refused password costs one login, not one per session: the run
+# opens its first session before it starts any other (own spool: the
+# refusal pauses the route there).
+start_tls_smarthost refused
+mkdir "$T/spool-refused"
+write_config "$CONF" password=wrong spool="$T/spool-refused" \
+	extra="connections = 3"
+queue_n 200 refused
+sm -C "$CONF" -q
+expect_rc "sendmail -q, 200 messages, a wrong password" 0
+check_eq "a wrong password: one connection" 1 "$(connections)"
+check_eq "a wrong password: nothing sent" 0 "$(received_count)"
+write_config "$CONF" extra="connections = 3"
 
 # 4. A session process killed mid-run loses nothing: the rest of its share
 # goes with the next run (at least once: the message in flight may go
