@@ -163,6 +163,7 @@ smarthost_defaults(struct cfg_smarthost *sh)
 	sh->tls = TLS_MODE_STARTTLS;
 	sh->tls_verify = 1;
 	sh->auth = AUTH_AUTO;
+	sh->connections = CFG_CONNECTIONS_DEFAULT;
 }
 
 void
@@ -217,6 +218,7 @@ enum key_type {
 	K_MINFREE,	/* a size or a percentage of the file system */
 	K_MAILQ_USERS,	/* anyone, or user names and @groups */
 	K_LOG,		/* syslog, stderr or an absolute file path */
+	K_CONNECTIONS,	/* 1..CFG_CONNECTIONS_MAX */
 };
 
 /*
@@ -275,6 +277,7 @@ static const struct key_def keys[] = {
 	{ "user", "max_bytes", K_SIZE, US(max_bytes) },
 	{ "smarthost", "rate", K_RATE, 0 },
 	{ "smarthost", "fallback", K_FALLBACK, SH(fallback) },
+	{ "smarthost", "connections", K_CONNECTIONS, SH(connections) },
 };
 #undef O
 #undef SH
@@ -603,6 +606,22 @@ set_route_name(struct cfg_parse *cp, const struct key_def *k, char *base,
 	    bad(cp, k->name, "out of memory") : 1;
 }
 
+/* connections: parallel sessions of a route for a long queue. */
+static int
+set_connections(struct cfg_parse *cp, const struct key_def *k, char *base,
+    const char *value)
+{
+	const char *errstr;
+	long long v;
+
+	v = strtonum(value, 1, CFG_CONNECTIONS_MAX, &errstr);
+	if (errstr != NULL)
+		return bad(cp, k->name, "expected 1 to 20 (sessions at once "
+		    "for a long queue; 1: one at a time)");
+	*(unsigned *)(void *)(base + k->off) = (unsigned)v;
+	return 1;
+}
+
 /* The keys of routes and users beyond an SMTP account's (set_key). */
 static int
 set_policy_key(struct cfg_parse *cp, const struct key_def *k, char *base,
@@ -658,6 +677,8 @@ set_policy_key(struct cfg_parse *cp, const struct key_def *k, char *base,
 		return set_number(cp, k, base, value);
 	case K_MAILQ_USERS:
 		return set_mailq_users(cp, k, base, value);
+	case K_CONNECTIONS:
+		return set_connections(cp, k, base, value);
 	default:
 		break;
 	}

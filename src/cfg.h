@@ -44,6 +44,10 @@ struct cfg_list {
  * One route (an SMTP account): the default [smarthost] (name "default")
  * or a [smarthost NAME] section. route.h selects among them.
  */
+/* `connections` of a route: at most this many sessions in one pass. */
+#define CFG_CONNECTIONS_MAX	20
+#define CFG_CONNECTIONS_DEFAULT	2
+
 struct cfg_smarthost {
 	char *name;		/* "default", or the NAME of the section */
 	int line;		/* its section line; 0: no section */
@@ -73,6 +77,8 @@ struct cfg_smarthost {
 	char *fallback;		/* the route to try when this one cannot be
 				   reached, or NULL */
 	int fallback_line;
+	unsigned connections;	/* parallel sessions for a long queue
+				   (1..CFG_CONNECTIONS_MAX) */
 };
 
 /*

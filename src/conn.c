@@ -150,6 +150,15 @@ conn_try(struct conn *c, const struct addrinfo *ai)
 	return 0;
 }
 
+/* Set in a forked child (conn_forked()): no getaddrinfo_a(). */
+static int conn_no_async;
+
+void
+conn_forked(void)
+{
+	conn_no_async = 1;
+}
+
 #ifdef HAVE_GETADDRINFO_A
 /* One lookup handed to getaddrinfo_a(): everything its thread reads. */
 struct lookup {
@@ -231,8 +240,11 @@ conn_resolve(const char *host, const char *port, int timeout,
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 #ifdef HAVE_GETADDRINFO_A
-	return lookup_async(host, port, &hints,
-	    conn_clock_ms() + (int64_t)timeout * 1000, res, timed_out);
+	if (!conn_no_async)
+		return lookup_async(host, port, &hints,
+		    conn_clock_ms() + (int64_t)timeout * 1000, res, timed_out);
+	(void)timeout;
+	return getaddrinfo(host, port, &hints, res);
 #else
 	(void)timeout;
 	return getaddrinfo(host, port, &hints, res);

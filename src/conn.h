@@ -53,6 +53,13 @@ enum rq_status conn_open(struct conn **out, const char *host,
     struct err *e);
 /* The monotonic clock in milliseconds that every deadline uses. */
 int64_t conn_clock_ms(void);
+/*
+ * Call in a child after fork(): glibc's getaddrinfo_a() keeps state
+ * about lookup threads that only the parent has, so the child's lookups
+ * would wait for a thread that is not there. From now on this process
+ * resolves with getaddrinfo() (the resolver's own limits apply).
+ */
+void conn_forked(void);
 /* From now on, reads and writes must finish within seconds. */
 void conn_set_timeout(struct conn *c, int seconds);
 /*

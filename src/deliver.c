@@ -3,7 +3,9 @@
  *
  * One SMTP session per route serves every message of the pass that takes
  * that route (relayq daemon lends the default route's session, which it
- * keeps open between passes). If opening it fails, the remaining messages
+ * keeps open between passes); a route with a long queue is shared out
+ * over up to its `connections` sessions, each in a child process of the
+ * pass (pass_run()). If opening it fails, the remaining messages
  * of the route are deferred with the same reason rather than hammering
  * the smarthost; if it breaks mid-pass it is reopened a bounded number of
  * times. A route's password is read once per pass, only when its session
@@ -13,7 +15,10 @@
  */
 #include "config.h"
 
+#include <sys/wait.h>
+
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +28,7 @@
 
 #include "compat.h"
 #include "aliases.h"
+#include "conn.h"
 #include "authpause.h"
 #include "bounce.h"
 #include "deliver.h"
@@ -62,6 +68,16 @@
  * so no other runner sends it meanwhile.
  */
 #define DELIVER_GROUP	256
+/*
+ * Due messages per session before a route's queue is shared out over
+ * more sessions (its `connections`). A session costs a TCP and TLS
+ * handshake and an AUTH (some hundred ms to a remote smarthost), a
+ * message over an open session tens of ms: from 100 messages on, a
+ * second session saves seconds while setting it up costs a few percent.
+ * Below that the pass stays in one session, as servers that count
+ * logins and the daily cron batch prefer.
+ */
+#define SHARE_MIN	100
 
 /* One route's session: at most one connection per route per pass. */
 struct route_sess {
@@ -339,13 +355,6 @@ outgoing(struct route_sess *rs, struct env *env, int fd, struct buf *head,
 }
 
 /*
- * Send env's pending recipients, at most RCPT_BATCH per transaction (RFC
- * 5321 lets a server refuse more than 100; memory stays bounded by the
- * batch), fewer once the server said how many it takes (a 452 after some
- * were accepted); fold the outcome into env. Between batches the state is
- * saved, so that a crash re-sends only the batch in flight.
- */
-/*
  * Whether the sending limits of the route that carries env let it go now
  * (rate.h): 0, or -1 when it is held back (its reason and next attempt
  * set). Asked once the session is up: a route down takes no slot.
@@ -411,40 +420,105 @@ log_unsent(const struct env *env, struct logline_times *lt)
 	logline_log_state(env, RCPT_FAILED, NULL, "bounced", env->reason, lt);
 }
 
+/* env's pending recipients (rc, map: room for each twice, see
+ * retry_too_many()) and the results of one transaction. */
+struct rcpt_list {
+	const char **rc;
+	size_t *map;
+	struct smtp_rcpt_result *res;
+	size_t n, cap;
+};
+
+static void
+rcpts_free(struct rcpt_list *rl)
+{
+	free(rl->rc);
+	free(rl->map);
+	free(rl->res);
+}
+
+/* -1 when out of memory (rl still to be freed). */
+static int
+rcpts_collect(const struct env *env, struct rcpt_list *rl)
+{
+	size_t i, n = 0;
+
+	memset(rl, 0, sizeof(*rl));
+	for (i = 0; i < env->nrcpt; i++)
+		n += env->rcpts[i].state == RCPT_PENDING;
+	rl->rc = calloc(n > 0 ? 2 * n : 1, sizeof(*rl->rc));
+	rl->map = calloc(n > 0 ? 2 * n : 1, sizeof(*rl->map));
+	rl->res = calloc(n < RCPT_BATCH ? (n > 0 ? n : 1) : RCPT_BATCH,
+	    sizeof(*rl->res));
+	if (rl->rc == NULL || rl->map == NULL || rl->res == NULL)
+		return -1;
+	rl->cap = 2 * n;
+	for (i = 0; i < env->nrcpt; i++)
+		if (env->rcpts[i].state == RCPT_PENDING) {
+			rl->map[rl->n] = i;
+			rl->rc[rl->n++] = env->rcpts[i].addr;
+		}
+	return 0;
+}
+
+/*
+ * Send the recipients of rl, at most RCPT_BATCH per transaction (RFC
+ * 5321 lets a server refuse more than 100; memory stays bounded by the
+ * batch), fewer once the server said how many it takes (a 452 after some
+ * were accepted); fold the outcome into env. Between batches the state is
+ * saved, so that a crash re-sends only the batch in flight.
+ */
+static void
+transactions(struct runner *r, struct route_sess *rs, struct env *env,
+    struct smtp_msg *m, struct rcpt_list *rl, struct logline_times *lt)
+{
+	size_t start, k, lim, batch = RCPT_BATCH;
+	enum rq_status st;
+	struct err e;
+
+	for (start = 0; start < rl->n; start += k) {
+		k = rl->n - start < batch ? rl->n - start : batch;
+		m->rcpts = rl->rc + start;
+		m->nrcpt = k;
+		memset(rl->res, 0, k * sizeof(*rl->res));
+		lt->xfer = logline_now();
+		if ((st = smtp_send(rs->s, m, rl->res, &e)) != RQ_OK) {
+			smtp_close(rs->s);
+			rs->s = NULL;
+			env_set_reason(&env->reason, e.msg);
+		}
+		lt->end = logline_now();
+		fold(rs, env, rl->map + start, rl->res, k, st, lt);
+		lt->conn = 0;	/* charged to the first transaction */
+		if (st != RQ_OK)
+			break;	/* the rest stay pending */
+		if ((lim = retry_too_many(rl->rc, rl->map, rl->res, start, k,
+		    &rl->n, rl->cap)) > 0 && lim < batch)
+			batch = lim;
+		if (start + k < rl->n && env_save(r->sp.fd[SP_QUEUE],
+		    r->sp.fd[SP_TMP], env, &e) != RQ_OK)
+			log_warnx("%s: cannot save state: %s", env->id, e.msg);
+	}
+}
+
 /* Returns -1 when the message was held back by a rate limit. */
 static int
 attempt(struct runner *r, struct env *env, int fd)
 {
 	struct route_sess *rs = env_route(r, env);
-	struct smtp_rcpt_result *res;
+	struct rcpt_list rl;
 	struct buf head;
 	struct smtp_msg m;
-	const char **rc;
-	size_t *map, i, n = 0, start, k, cap, lim, batch = RCPT_BATCH;
 	struct err e;
-	enum rq_status st;
-	int held = 0;
 	struct logline_times lt;
+	int held = 0;
 
 	logline_times_start(&lt, env->arrival, env->attempts);
 	buf_init(&head, 2 * MSGHEAD_MAX);
-	for (i = 0; i < env->nrcpt; i++)
-		n += env->rcpts[i].state == RCPT_PENDING;
-	/* Room for each recipient twice: once more after a 452 (below). */
-	rc = calloc(n > 0 ? 2 * n : 1, sizeof(*rc));
-	map = calloc(n > 0 ? 2 * n : 1, sizeof(*map));
-	res = calloc(n < RCPT_BATCH ? (n > 0 ? n : 1) : RCPT_BATCH,
-	    sizeof(*res));
-	if (rc == NULL || map == NULL || res == NULL) {
+	if (rcpts_collect(env, &rl) == -1) {
 		env_set_reason(&env->reason, "out of memory");
 		goto out;
 	}
-	cap = 2 * n;
-	for (i = 0, n = 0; i < env->nrcpt; i++)
-		if (env->rcpts[i].state == RCPT_PENDING) {
-			map[n] = i;
-			rc[n++] = env->rcpts[i].addr;
-		}
 	if ((rs = carrier(r, env, rs, &e)) == NULL) {
 		env_set_reason(&env->reason, e.msg);
 		lt.conn = logline_now() - lt.taken;	/* the tries */
@@ -462,34 +536,10 @@ attempt(struct runner *r, struct env *env, int fd)
 	m.body_8bit = (env->flags & MSG_F_8BIT) != 0;
 	m.smtputf8 = (env->flags & MSG_F_SMTPUTF8) != 0;
 	m.dsn = &env->dsn;
-	for (start = 0; start < n; start += k) {
-		k = n - start < batch ? n - start : batch;
-		m.rcpts = rc + start;
-		m.nrcpt = k;
-		memset(res, 0, k * sizeof(*res));
-		lt.xfer = logline_now();
-		if ((st = smtp_send(rs->s, &m, res, &e)) != RQ_OK) {
-			smtp_close(rs->s);
-			rs->s = NULL;
-			env_set_reason(&env->reason, e.msg);
-		}
-		lt.end = logline_now();
-		fold(rs, env, map + start, res, k, st, &lt);
-		lt.conn = 0;	/* charged to the first transaction */
-		if (st != RQ_OK)
-			break;	/* the rest stay pending */
-		if ((lim = retry_too_many(rc, map, res, start, k, &n, cap)) > 0 &&
-		    lim < batch)
-			batch = lim;
-		if (start + k < n && env_save(r->sp.fd[SP_QUEUE],
-		    r->sp.fd[SP_TMP], env, &e) != RQ_OK)
-			log_warnx("%s: cannot save state: %s", env->id, e.msg);
-	}
+	transactions(r, rs, env, &m, &rl, &lt);
 out:
 	buf_free(&head);
-	free(rc);
-	free(map);
-	free(res);
+	rcpts_free(&rl);
 	return held;
 }
 
@@ -884,6 +934,221 @@ deliver_bounces(struct runner *r)
 	}
 }
 
+/* The messages of l that worker w takes (who NULL: all). */
+static void
+share_run(struct runner *r, const struct idlist *l, const unsigned char *who,
+    unsigned w)
+{
+	size_t i;
+
+	for (i = 0; i < l->n && !STOPPED(r->o); i++)
+		if ((who == NULL || who[i] == w) &&
+		    deliver_filter_match(r->o->filter, l->ids[i], NULL))
+			deliver_one(r, l->ids[i]);
+}
+
+unsigned
+deliver_sessions(size_t due, unsigned connections)
+{
+	size_t n = due / SHARE_MIN;
+
+	if (n < 1)
+		return 1;
+	return n > connections ? connections : (unsigned)n;
+}
+
+/*
+ * The index in r->rs of the route of message id when it is due in this
+ * pass, else -1 (not due, not selected, unreadable: worker 0 sees to it).
+ * Read without the lock: a guess that only decides who tries first.
+ */
+static long
+due_route(struct runner *r, const char *id, time_t now)
+{
+	const struct cfg_smarthost *sh;
+	struct env env;
+	struct err e;
+	long ri = -1;
+
+	if (env_load(r->sp.fd[SP_QUEUE], id, &env, &e) != RQ_OK)
+		return -1;
+	if (deliver_filter_match(r->o->filter, id, &env) &&
+	    (r->o->flush || env.next <= now) && env.route != NULL &&
+	    (sh = route_find(r->c, env.route)) != NULL)
+		ri = route_sess(r, sh) - r->rs;
+	env_free(&env);
+	return ri;
+}
+
+/*
+ * Share the due messages of each route out over its sessions
+ * (deliver_sessions()): the k-th of a route goes to worker k mod n, so
+ * every share keeps the pass's order. who[i]: the worker of l's entry i.
+ * Returns the number of workers (1: no sharing). A route is shared only
+ * once this process has its session up.
+ */
+static unsigned
+share_plan(struct runner *r, const struct idlist *l, unsigned char *who)
+{
+	size_t *due = calloc(r->nrs, sizeof(*due));
+	size_t *rank = calloc(r->nrs, sizeof(*rank));
+	long *ri = calloc(l->n, sizeof(*ri));
+	unsigned nw = 1, n;
+	time_t now = time(NULL);
+	struct err e;
+	size_t i;
+
+	for (i = 0; due != NULL && rank != NULL && ri != NULL && i < l->n;
+	    i++)
+		if ((ri[i] = due_route(r, l->ids[i], now)) >= 0)
+			due[ri[i]]++;
+	for (i = 0; due != NULL && i < r->nrs; i++) {
+		due[i] = deliver_sessions(due[i], r->rs[i].sh->connections);
+		/* The first session is opened here, before any other: a
+		 * smarthost down or a password refused costs one try, not
+		 * one per session, and the password is read once. */
+		if (due[i] > 1 && session_get(r, &r->rs[i], &e) != RQ_OK)
+			due[i] = 1;
+	}
+	for (i = 0; due != NULL && rank != NULL && ri != NULL && i < l->n;
+	    i++) {
+		if (ri[i] < 0)
+			continue;
+		n = (unsigned)due[ri[i]];
+		who[i] = (unsigned char)(rank[ri[i]]++ % n);
+		if (n > nw)
+			nw = n;
+	}
+	free(due);
+	free(rank);
+	free(ri);
+	return nw;
+}
+
+/* A child process delivering one share of the pass. */
+struct worker {
+	pid_t pid;
+	int fd;		/* its struct deliver_stats comes back here */
+};
+
+/* In the child: deliver share w, report the figures on fd, exit. */
+static void __attribute__((noreturn))
+worker_main(struct runner *r, const struct idlist *l,
+    const unsigned char *who, unsigned w, int fd)
+{
+	size_t i;
+
+	/* The parent's sessions (the daemon's lent one among them) are
+	 * not ours: forgotten, never closed (a QUIT would go down the
+	 * parent's connection). Each worker opens its own. */
+	for (i = 0; i < r->nrs; i++)
+		r->rs[i].s = NULL;
+	conn_forked();
+	memset(&r->bounces, 0, sizeof(r->bounces));
+	memset(r->stats, 0, sizeof(*r->stats));
+	share_run(r, l, who, w);
+	if (!STOPPED(r->o))
+		deliver_bounces(r);
+	group_commit(r);
+	sessions_close(r);
+	if (write(fd, r->stats, sizeof(*r->stats)) != sizeof(*r->stats))
+		log_warn("queue run: session %u: report", w + 1);
+	(void)fflush(NULL);
+	_exit(0);
+}
+
+static int
+worker_start(struct runner *r, const struct idlist *l,
+    const unsigned char *who, unsigned w, struct worker *wk)
+{
+	int p[2];
+
+	if (pipe(p) == -1)
+		return -1;
+	(void)fflush(NULL);	/* nothing buffered is written twice */
+	if ((wk->pid = fork()) == -1) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (wk->pid == 0) {
+		close(p[0]);
+		worker_main(r, l, who, w, p[1]);
+	}
+	close(p[1]);
+	wk->fd = p[0];
+	return 0;
+}
+
+/*
+ * Wait for a worker and add its figures. One that died without them
+ * (killed, crashed) lost nothing: what it had not committed is still
+ * queued, and the lock died with it.
+ */
+static void
+worker_wait(struct runner *r, struct worker *wk)
+{
+	struct deliver_stats s;
+	ssize_t n;
+	int status = 0;
+
+	if (STOPPED(r->o))
+		(void)kill(wk->pid, SIGTERM);	/* finishes its message */
+	while ((n = read(wk->fd, &s, sizeof(s))) == -1 && errno == EINTR)
+		;
+	close(wk->fd);
+	while (waitpid(wk->pid, &status, 0) == -1 && errno == EINTR)
+		;
+	if (n != (ssize_t)sizeof(s)) {
+		log_warnx("queue run: a session process ended early (%s %d); "
+		    "its messages stay queued", WIFSIGNALED(status) ?
+		    "signal" : "status", WIFSIGNALED(status) ?
+		    WTERMSIG(status) : WEXITSTATUS(status));
+		return;
+	}
+	r->stats->delivered += s.delivered;
+	r->stats->deferred += s.deferred;
+	r->stats->bounced += s.bounced;
+	r->stats->skipped += s.skipped;
+	if (s.next_due != 0)
+		note_due(r, s.next_due);
+}
+
+/*
+ * Deliver the messages of l: in this process, and, when a route has a
+ * long queue and `connections` > 1, over more sessions in child
+ * processes (share_plan()), each with its own SMTP session and group
+ * commit. The message locks keep them from ever sending one message
+ * twice; rate.h's slots are taken under a lock, so limits hold across
+ * them.
+ */
+static void
+pass_run(struct runner *r, const struct idlist *l)
+{
+	struct worker wk[CFG_CONNECTIONS_MAX];
+	unsigned char *who = NULL;
+	unsigned w, nw = 1, started = 0;
+	size_t i;
+
+	if (r->o->only_id == NULL && l->n > SHARE_MIN &&
+	    (who = calloc(l->n, 1)) != NULL)
+		nw = share_plan(r, l, who);
+	for (w = 1; w < nw; w++) {
+		if (worker_start(r, l, who, w, &wk[started]) == 0) {
+			started++;
+			continue;
+		}
+		log_warn("queue run: cannot start session %u", w + 1);
+		for (i = 0; i < l->n; i++)	/* this process takes them */
+			if (who[i] == w)
+				who[i] = 0;
+	}
+	share_run(r, l, who, 0);
+	for (i = 0; i < started; i++)
+		worker_wait(r, &wk[i]);
+	free(who);
+}
+
 enum rq_status
 deliver_run(struct cfg *c, const struct deliver_opts *o,
     struct deliver_stats *stats, struct err *e)
@@ -891,7 +1156,6 @@ deliver_run(struct cfg *c, const struct deliver_opts *o,
 	struct runner r;
 	struct idlist l;
 	enum rq_status st;
-	size_t i;
 
 	memset(&r, 0, sizeof(r));
 	memset(stats, 0, sizeof(*stats));
@@ -914,9 +1178,7 @@ deliver_run(struct cfg *c, const struct deliver_opts *o,
 		goto out;
 	}
 	if ((st = work_list(&r, &l, e)) == RQ_OK) {
-		for (i = 0; i < l.n && !STOPPED(o); i++)
-			if (deliver_filter_match(o->filter, l.ids[i], NULL))
-				deliver_one(&r, l.ids[i]);
+		pass_run(&r, &l);
 		idlist_free(&l);
 		if (!STOPPED(o))
 			deliver_bounces(&r);

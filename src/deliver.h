@@ -1,6 +1,8 @@
 /*
  * deliver.h - one delivery pass: pick up new mail, then send every due
- * message (or one message) to the smarthost over one reused session.
+ * message (or one message) to the smarthost over one reused session per
+ * route, or, for a route with a long queue, over up to its `connections`
+ * sessions in child processes (each message still sent by one of them).
  *
  * Per recipient: 2xx delivered, 4xx/network/TLS deferred with the reason
  * and a next attempt from [queue] retry, 5xx failed. When no recipient is
@@ -73,6 +75,12 @@ struct deliver_stats {
 				   waiting (0: none) */
 };
 
+/*
+ * The sessions a pass uses for a route with `due` messages due and
+ * `connections` configured: one per SHARE_MIN (deliver.c) messages, at
+ * least 1, at most connections.
+ */
+unsigned deliver_sessions(size_t due, unsigned connections);
 /* RQ_OK unless the spool itself cannot be used (e holds why). */
 enum rq_status deliver_run(struct cfg *c, const struct deliver_opts *o,
     struct deliver_stats *stats, struct err *e);

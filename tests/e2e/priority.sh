@@ -37,7 +37,9 @@ check_grep "queue show: priority" '^priority: 5$' "$OUT"
 
 # 2. 500 bulk messages in one sendmail -bs session, then an urgent one.
 CONF=$T/relayq.conf
-write_config "$CONF"
+# One session: the strict order of the whole run shows (with parallel
+# sessions, connections.sh, it holds within each session).
+write_config "$CONF" extra="connections = 1"
 {
 	echo "R 220"
 	echo "S EHLO client.example"

@@ -21,7 +21,8 @@
 #              sent (only with --dsn; aiosmtpd upper-cases *_options).
 # The .eml is complete before the .json appears (both are renamed into
 # place), so counting *.json counts complete messages.
-# OUTDIR/connections holds the number of TCP connections accepted so far.
+# OUTDIR/connections holds the number of TCP connections accepted so far,
+# OUTDIR/max_open the most that were open at the same time.
 #
 # --log FILE gets one line per event: "[conn N] C: <command line>",
 # "[conn N] S: <reply line>", "[conn N] * <event>".  DATA content lines
@@ -45,6 +46,10 @@
 #   NOTIFY=/ORCPT= (checked for syntax: 501 when malformed). Without it
 #   those parameters get aiosmtpd's 555, as from a server without DSN.
 # --greeting-delay SECS: a slow server (wait before the 220 greeting).
+# --wait-peer SECS: hold the 250 to the first message of a session while
+#   it is the only one open, until a second opens or SECS pass, so that
+#   a client able to open parallel sessions is seen doing it however
+#   slow the machine (max_open), and one that cannot costs SECS a session.
 # --max-rcpts N: "452 4.5.3 Too many recipients" to RCPTs beyond N per
 #   transaction (as Gmail and Microsoft 365 do beyond their limits).
 # --data-reply-delay SECS: wait between storing a message and the 250 to
@@ -109,7 +114,16 @@ class State:
                 self.connections = int(f.read().strip() or 0)
         except (OSError, ValueError):
             self.connections = 0
+        self.open = 0
+        self.max_open = 0
         self.write_connections()
+
+    def opened(self, delta):
+        self.open += delta
+        if self.open > self.max_open:
+            self.max_open = self.open
+            atomic_write(os.path.join(self.args.outdir, "max_open"),
+                         b"%d\n" % self.max_open)
 
     def write_connections(self):
         atomic_write(os.path.join(self.args.outdir, "connections"),
@@ -177,6 +191,12 @@ class Handler:
                      "message %04d accepted: %d bytes from <%s> to %s"
                      % (n, len(content), envelope.mail_from,
                         ", ".join("<%s>" % r for r in envelope.rcpt_tos)))
+        if st.args.wait_peer > 0 and not getattr(server, "rq_waited", False):
+            server.rq_waited = True
+            waited = 0.0
+            while st.open < 2 and waited < st.args.wait_peer:
+                await asyncio.sleep(0.01)
+                waited += 0.01
         if st.args.data_reply_delay > 0:
             # the message is stored: a client killed now has sent its
             # final dot but not seen the 250 (crash_runner.sh)
@@ -349,12 +369,14 @@ class LoggingSMTP(SMTP):
                 obj.version() if obj else "?",
                 obj.cipher()[0] if obj and obj.cipher() else "?"))
         else:
+            self.st.opened(1)
             obj = transport.get_extra_info("ssl_object")
             self.st.log.write(self.conn_no, "*", "connect from %s%s" % (
                 transport.get_extra_info("peername"),
                 (" (implicit TLS %s)" % obj.version()) if obj else ""))
 
     def connection_lost(self, error):
+        self.st.opened(-1)
         self.st.log.write(self.conn_no, "*", "closed%s" % (
             (" (%r)" % error) if error else ""))
         super().connection_lost(error)
@@ -420,6 +442,9 @@ def main():
     p.add_argument("--data-reply-delay", type=float, default=0,
                    help="wait this many seconds between storing a message "
                         "and the 250 reply to its final dot")
+    p.add_argument("--wait-peer", type=float, default=0,
+                   help="hold the first 250 of a lone session until a "
+                        "second opens or this many seconds pass")
     p.add_argument("--max-rcpts", type=int, default=0,
                    help="answer 452 to RCPTs beyond this many per "
                         "transaction (0: no limit)")

@@ -41,6 +41,10 @@ static const struct {
 	{ "[smarthost]\ntls = bogus\n", ":2: tls: expected starttls" },
 	{ "[smarthost]\ntls_verify = maybe\n", ":2: tls_verify: expected yes" },
 	{ "[smarthost]\nauth = kerberos\n", ":2: auth: expected auto" },
+	{ "[smarthost]\nconnections = 0\n", ":2: connections: expected 1 to "
+	    "20" },
+	{ "[smarthost a]\nhost = h\nconnections = 21\n", ":3: connections: "
+	    "expected 1 to 20" },
 	{ "[smarthost]\nhots = x\n", ":2: hots: unknown key in [smarthost]" },
 	{ "[queue]\nretry = 1m 0s\n", ":2: retry: expected a list" },
 	{ "[queue]\nretry = soon\n", ":2: retry: expected a list" },
@@ -242,7 +246,7 @@ START_TEST(accepts_routes)
 	    "allowed_senders = b.example, *.b.example;sales@a.example\n"
 	    "priority = 4\n"
 	    "[smarthost news]\nhost = news.example\nport = 2525\n"
-	    "senders = *@news.example\n");
+	    "senders = *@news.example\nconnections = 5\n");
 	ck_assert_int_eq(cfg_load(&c, path, 1, &e), RQ_OK);
 	ck_assert_uint_eq(route_count(&c), 3);
 	ck_assert_str_eq(route_at(&c, 0)->name, "default");
@@ -254,6 +258,8 @@ START_TEST(accepts_routes)
 	ck_assert_int_eq(sh->line, 3);
 	ck_assert_uint_eq(sh->nrate, 2);
 	ck_assert_str_eq(sh->fallback, "default");
+	ck_assert_uint_eq(sh->connections, CFG_CONNECTIONS_DEFAULT);
+	ck_assert_uint_eq(route_find(&c, "news")->connections, 5);
 	ck_assert_uint_eq(sh->rate[1].limit, 20);
 	ck_assert_int_eq(sh->rate[1].window, 60);
 	ck_assert_str_eq(sh->port, "465");
@@ -344,6 +350,7 @@ START_TEST(defaults_without_file)
 	ck_assert_int_eq(c.smarthost.tls, TLS_MODE_STARTTLS);
 	ck_assert_str_eq(c.smarthost.port, "587");
 	ck_assert_int_eq(c.smarthost.tls_verify, 1);
+	ck_assert_uint_eq(c.smarthost.connections, 2);
 	ck_assert_uint_eq(c.nretry, 7);
 	ck_assert_int_eq(c.lifetime, 5 * 86400);
 	ck_assert_int_eq(c.min_free_pct, 2);

@@ -3,7 +3,9 @@
  * (sendmail -qI/-qR/-qS, mailq's same options): deliver_filter_match()
  * on one envelope, one table. Case-insensitive throughout: queue ids
  * and senders by substring, domains at the end of a pending recipient's
- * domain; the values of one kind are ORed, the kinds ANDed.
+ * domain; the values of one kind are ORed, the kinds ANDed. And
+ * deliver_sessions(): how many sessions a pass opens for a route with
+ * so many due messages and `connections`.
  */
 #include "config.h"
 
@@ -65,6 +67,24 @@ START_TEST(queue_selection)
 }
 END_TEST
 
+static const struct {
+	size_t due;
+	unsigned connections, sessions;
+} sess[] = {
+	{ 0, 2, 1 }, { 5, 3, 1 }, { 99, 20, 1 },	/* short: one */
+	{ 100, 3, 1 }, { 199, 3, 1 }, { 200, 3, 2 },	/* one per 100 */
+	{ 300, 3, 3 }, { 100000, 3, 3 },		/* at most N */
+	{ 100000, 1, 1 }, { 300, 1, 1 },		/* 1: as before */
+	{ 2000, 20, 20 }, { 5000, 20, 20 },
+};
+
+START_TEST(sessions_per_route)
+{
+	ck_assert_uint_eq(deliver_sessions(sess[_i].due, sess[_i].connections),
+	    sess[_i].sessions);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -72,6 +92,10 @@ main(void)
 	TCase *tc = tcase_create("filter");
 
 	tcase_add_loop_test(tc, queue_selection, 0, sizeof(sel) / sizeof(sel[0]));
+	suite_add_tcase(s, tc);
+	tc = tcase_create("sessions");
+	tcase_add_loop_test(tc, sessions_per_route, 0,
+	    sizeof(sess) / sizeof(sess[0]));
 	suite_add_tcase(s, tc);
 	return ck_run(s);
 }
