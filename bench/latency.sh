@@ -36,14 +36,9 @@ done
 [ -x "$RELAYQ" ] || die "$RELAYQ: not built (autoreconf -fi && ./configure && make)"
 "$PY" -c 'import aiosmtpd' 2>/dev/null || die "$PY has no aiosmtpd (apt-get install python3-aiosmtpd)"
 
-stop_pid() {
-	[ -n "$1" ] || return 0
-	kill "$1" 2>/dev/null
-	for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-	kill -9 "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-	return 0
-}
+# stop_pid PID: the tests' own (TERM, a bounded wait, KILL).
+# shellcheck source=../tests/e2e/pid_lib.sh
+. "$TOP/tests/e2e/pid_lib.sh"
 cleanup() { stop_pid "$D_PID"; stop_pid "$SINK_PID"; [ -n "$T" ] && rm -rf "$T"; }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP

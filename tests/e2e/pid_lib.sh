@@ -1,5 +1,6 @@
 # relayq tests: stopping a process the test started, by its PID. Sourced
-# by lib.sh and by tests/pkg/deb_e2e.sh (which has no lib.sh); plain sh.
+# by lib.sh, tests/pkg/deb_e2e.sh and bench/latency.sh (which have no
+# lib.sh); plain sh.
 # shellcheck shell=sh
 
 # stop_pid PID: TERM, a bounded wait (5 s), then KILL; reaps it when it
