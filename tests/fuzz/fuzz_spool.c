@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "env.h"
 #include "spool.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
