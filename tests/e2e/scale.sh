@@ -39,6 +39,7 @@ check_eq "$COUNT complete maildrop entries" "$COUNT" "$(ls "$T/spool/maildrop" |
 
 E2E_CMD_TIMEOUT=300
 if have_strace; then
+	traced_relayq
 	run strace -f -qq -c -o "$T/syncs" -e trace=fsync,fdatasync,syncfs \
 		"$RELAYQ_SBIN/sendmail" -C "$CONF" -q
 	syncs=$(awk '$NF ~ /^(fsync|fdatasync|syncfs)$/ { n += $(NF - 1) } END { print n + 0 }' "$T/syncs")
