@@ -37,7 +37,7 @@ AUTH_USER, AUTH_PASS = "bench", "bench-secret"
 SYNC_CALLS = "fsync,fdatasync,sync_file_range,syncfs,sync,msync"
 # process names that are the bench's own helpers, not the MTA's
 HELPERS = {"bash", "sh", "timeout", "time", "sleep", "strace", "cat", "nsenter",
-           "setpriv", "unshare", "loop.sh"}
+           "setpriv", "unshare", "spawnloop"}
 
 FAILURES = []
 LOG = []
@@ -766,7 +766,7 @@ def submit_loop(ctx, m, count, procs, msg, tag, argv=None):
     open(errf, "w").close()
     argv = argv or m.submit_argv()
     try:
-        r = m.nsrun(["bash", f"{BENCH}/loop.sh", str(procs), str(count), msg, errf] + argv,
+        r = m.nsrun([ctx.spawnloop, str(procs), str(count), msg, errf] + argv,
                     capture_output=True, text=True, timeout=ctx.loop_to(count))
         out = r.stdout.strip().splitlines()
     except subprocess.TimeoutExpired:
@@ -1338,6 +1338,10 @@ def main():
             if r.returncode != 0:
                 raise SystemExit(f"bench: make install failed:\n{r.stdout[-2000:]}{r.stderr[-2000:]}")
             prefix = find_prefix(f"{work}/inst")
+        ctx.spawnloop = f"{work}/spawnloop"
+        r = run(["cc", "-O2", "-Wall", "-o", ctx.spawnloop, f"{BENCH}/spawnloop.c"], capture_output=True, text=True)
+        if r.returncode != 0:
+            raise SystemExit(f"bench: cannot build bench/spawnloop.c:\n{r.stderr[-2000:]}")
         ctx.msg = f"{work}/small.msg"
         ctx.msg_size = make_message(ctx.msg, 2048, "relayq bench message")
         ctx.big = f"{work}/big.msg"
