@@ -86,7 +86,9 @@ struct route_sess {
 	int opens;		/* sessions opened in this pass */
 	int down;		/* no session possible in this pass */
 	int unreachable;	/* ... because the server is unreachable
-				   (smtp_params.unreachable): fall back */
+				   (smtp_params.unreachable), or the route
+				   is paused (authpause.h): fall back */
+	int paused;		/* ... because the route is paused */
 	char down_reason[ERR_MSG_MAX];
 	char *password;
 	int password_read;
@@ -169,9 +171,12 @@ session_get(struct runner *r, struct route_sess *rs, struct err *e)
 		strlcpy(rs->down_reason, "too many broken sessions in one "
 		    "pass", sizeof(rs->down_reason));
 	}
+	/* No connection: the account is protected. Its mail goes as if
+	 * the smarthost could not be reached: down the fallback chain,
+	 * whose routes log in with their own accounts. */
 	if (!rs->down && authpause_check(r->sp.fd[SP_STATE], r->c, rs->sh,
 	    time(NULL), rs->down_reason, sizeof(rs->down_reason)))
-		rs->down = 1;	/* no connection: the account is protected */
+		rs->down = rs->unreachable = rs->paused = 1;
 	if (rs->down)
 		return err_set(e, RQ_TEMP, "%s", rs->down_reason);
 	if (session_open(r, rs, e) != RQ_OK) {
@@ -375,23 +380,26 @@ rate_ok(struct runner *r, struct route_sess *rs, struct env *env)
 
 /*
  * The route that carries env: rs when its session is up; else, when its
- * smarthost cannot be reached (not after it refused something), the
- * first route down its fallback chain that admits the sender and can be
- * reached. NULL with e set (the last route's reason).
+ * smarthost cannot be reached or the route is paused (not after it
+ * refused something), the first route down its fallback chain that
+ * admits the sender and can be reached. NULL with e set (the last
+ * route's reason).
  */
 static struct route_sess *
 carrier(struct runner *r, const struct env *env, struct route_sess *rs,
     struct err *e)
 {
 	const struct cfg_smarthost *next;
+	const struct route_sess *first = rs;
 	size_t hops = 0;
 
 	while (hops++ <= r->nrs) {
 		if (session_get(r, rs, e) == RQ_OK) {
-			if (strcmp(rs->sh->name, env->route) != 0)
-				log_info("%s: route %s cannot be reached, "
-				    "carried by its fallback %s", env->id,
-				    env->route, rs->sh->name);
+			if (rs != first)
+				log_info("%s: route %s %s, carried by its "
+				    "fallback %s", env->id, env->route,
+				    first->paused ? "is paused" :
+				    "cannot be reached", rs->sh->name);
 			return rs;
 		}
 		if (!rs->unreachable)
