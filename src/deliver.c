@@ -708,8 +708,7 @@ settle(struct runner *r, struct env *env, int fd, time_t now)
 	}
 	if (!any_reported(env))
 		report(r, env, "delivered", NULL);
-	group_add(r, env, fd, QG_REMOVE);
-	log_agent("qmgr", "%s: removed", env->id);
+	group_add(r, env, fd, QG_REMOVE);	/* logs "removed" when durable */
 	r->stats->delivered++;
 }
 
