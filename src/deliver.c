@@ -31,6 +31,7 @@
 #include "conn.h"
 #include "authpause.h"
 #include "bounce.h"
+#include "buf.h"
 #include "deliver.h"
 #include "log.h"
 #include "logline.h"
@@ -99,6 +100,18 @@ struct route_sess {
 	int conn_fresh;		/* ... not yet charged to a message */
 };
 
+/*
+ * What the pass's first read of an envelope (first_looks()) learnt for
+ * sharing the pass out (share_plan()): kept, and inherited by the
+ * session processes with the fork, so that no envelope is read again to
+ * plan the pass. In queue_scan()'s order (sorted by id).
+ */
+struct seen {
+	char id[SPOOL_ID_LEN + 1];
+	long ri;	/* its route's index in rs[] (-1: not selected) */
+	time_t next;	/* its next attempt */
+};
+
 struct runner {
 	struct cfg *c;
 	const struct deliver_opts *o;
@@ -110,6 +123,8 @@ struct runner {
 	struct aliases aliases;
 	const struct aliases *al;	/* NULL: none configured */
 	struct qgroup g;	/* states not yet committed */
+	struct seen *seen;	/* see struct seen */
+	size_t nseen;
 };
 
 static void
@@ -858,10 +873,38 @@ deliver_filter_match(const struct deliver_filter *f, const char *id,
 	return hit;
 }
 
+/* Remember what env (read by first_looks()) says for the pass's plan. */
+static void
+seen_add(struct runner *r, const struct env *env)
+{
+	const struct cfg_smarthost *sh;
+	struct seen *v;
+
+	if ((v = array_grow(r->seen, r->nseen, sizeof(*v))) == NULL)
+		return;	/* unknown to the plan: worker 0 sees to it */
+	r->seen = v;
+	v = &r->seen[r->nseen++];
+	strlcpy(v->id, env->id, sizeof(v->id));
+	v->next = env->next;
+	v->ri = -1;
+	if (deliver_filter_match(r->o->filter, env->id, env) &&
+	    env->route != NULL && (sh = route_find(r->c, env->route)) != NULL)
+		v->ri = route_sess(r, sh) - r->rs;
+}
+
+static int
+seen_cmp(const void *key, const void *elem)
+{
+	const struct seen *x = elem;
+
+	return strcmp(key, x->id);
+}
+
 /*
  * The first look at the new messages of l (those without a route yet)
  * before the pass is ordered: it sets their route and priority
- * (policy.h), which queue_order() then goes by.
+ * (policy.h), which queue_order() then goes by. What every envelope of
+ * l says for the plan of the pass is kept (seen_add()).
  */
 static void
 first_looks(struct runner *r, const struct idlist *l)
@@ -883,6 +926,8 @@ first_looks(struct runner *r, const struct idlist *l)
 				group_add(r, &env, fd, QG_ENV);
 				fd = -1;
 			}
+			if (env.route != NULL)
+				seen_add(r, &env);
 			env_free(&env);
 		}
 		if (fd != -1)
@@ -966,25 +1011,19 @@ deliver_sessions(size_t due, unsigned connections)
 
 /*
  * The index in r->rs of the route of message id when it is due in this
- * pass, else -1 (not due, not selected, unreadable: worker 0 sees to it).
- * Read without the lock: a guess that only decides who tries first.
+ * pass, else -1 (not due, not selected, not seen: worker 0 sees to it).
+ * From the pass's first read (struct seen), not read again: a guess
+ * that only decides who tries first; the worker reads it under its lock.
  */
 static long
-due_route(struct runner *r, const char *id, time_t now)
+due_route(const struct runner *r, const char *id, time_t now)
 {
-	const struct cfg_smarthost *sh;
-	struct env env;
-	struct err e;
-	long ri = -1;
+	const struct seen *v;
 
-	if (env_load(r->sp.fd[SP_QUEUE], id, &env, &e) != RQ_OK)
+	if (r->nseen == 0 || (v = bsearch(id, r->seen, r->nseen,
+	    sizeof(*r->seen), seen_cmp)) == NULL)
 		return -1;
-	if (deliver_filter_match(r->o->filter, id, &env) &&
-	    (r->o->flush || env.next <= now) && env.route != NULL &&
-	    (sh = route_find(r->c, env.route)) != NULL)
-		ri = route_sess(r, sh) - r->rs;
-	env_free(&env);
-	return ri;
+	return r->o->flush || v->next <= now ? v->ri : -1;
 }
 
 /*
@@ -1204,6 +1243,7 @@ out:
 	}
 	sessions_close(&r);
 	idlist_free(&r.bounces);
+	free(r.seen);
 	aliases_free(&r.aliases);
 	spool_close(&r.sp);
 	return st;
