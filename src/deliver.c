@@ -45,6 +45,7 @@
 #include "smarthost.h"
 #include "smtp.h"
 #include "spool.h"
+#include "tmpsweep.h"
 #include "usage.h"
 
 #define MAX_REOPEN	3
@@ -1217,6 +1218,7 @@ deliver_run(struct cfg *c, const struct deliver_opts *o,
 		sessions_close(&r);
 		return st;
 	}
+	tmpsweep_run(&r.sp);	/* what killed runners left in tmp/ */
 	r.al = pickup_aliases(c, &r.aliases);
 	r.rs[0].s = o->session != NULL ? *o->session : NULL;
 	if (qgroup_init(&r.g, &r.sp, DELIVER_GROUP) == -1) {
