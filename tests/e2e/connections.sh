@@ -70,30 +70,29 @@ check_queue_empty "queue empty after connections = 3" "$CONF"
 # what the pass read first, inherited by the session processes. Counted
 # with strace: the most opens of one envelope (for reading) in a shared
 # pass of 300 are no more than in a lone pass of 5.
-# env_reads TRACE: the most read-opens of one envelope in an strace log.
-env_reads() {
-	grep -oE '"[0-9A-F]{16}\.env", O_RDONLY' "$1" | sort | uniq -c |
-		awk '$1 > n { n = $1 } END { print n + 0 }'
+# traced_pass N TAG [SMARTHOST OPTIONS]: a new smarthost TAG, N messages
+# queued, one pass under strace (its opens in $T/TAG.trace), every
+# message arrived once; the most read-opens of one envelope in $READS.
+traced_pass() {
+	_tpn=$1 _tpt=$2
+	shift 2
+	start_tls_smarthost "$_tpt" "$@"
+	write_config "$CONF" extra="connections = 3"
+	queue_n "$_tpn" "$_tpt"
+	run strace -f -qq -o "$T/$_tpt.trace" -e trace=openat \
+		"$RELAYQ_SBIN/sendmail" -C "$CONF" -q
+	expect_rc "traced sendmail -q, $_tpn messages, connections = 3" 0
+	once "$_tpn" "$_tpt"
+	READS=$(grep -oE '"[0-9A-F]{16}\.env", O_RDONLY' "$T/$_tpt.trace" |
+		sort | uniq -c | awk '$1 > n { n = $1 } END { print n + 0 }')
 }
 if have_strace; then
 	traced_relayq
-	start_tls_smarthost lone
-	write_config "$CONF" extra="connections = 3"
-	queue_n 5 lone
-	run strace -f -qq -o "$T/lone.trace" -e trace=openat \
-		"$RELAYQ_SBIN/sendmail" -C "$CONF" -q
-	expect_rc "traced sendmail -q, 5 messages" 0
-	once 5 lone
-	LONE=$(env_reads "$T/lone.trace")
-	start_tls_smarthost reads --wait-peer 5
-	write_config "$CONF" extra="connections = 3"
-	queue_n 300 reads
-	run strace -f -qq -o "$T/reads.trace" -e trace=openat \
-		"$RELAYQ_SBIN/sendmail" -C "$CONF" -q
-	expect_rc "traced sendmail -q, 300 messages, connections = 3" 0
-	once 300 reads
+	traced_pass 5 lone
+	LONE=$READS
+	traced_pass 300 reads --wait-peer 5
+	SHARED=$READS
 	check_match "the traced pass was shared out" '^[23]$' "$(max_open)"
-	SHARED=$(env_reads "$T/reads.trace")
 	note "read-opens of one envelope: $LONE in a lone pass, $SHARED in a shared one"
 	check_eq "a lone pass reads each envelope" yes \
 		"$([ "$LONE" -gt 0 ] && echo yes)"
