@@ -60,15 +60,17 @@ put_back(const struct spool *sp, const char *name, size_t stem, long pid)
 	char mid[SPOOL_ID_LEN + 1];
 	size_t len = stem - strlen(REAP_SUFFIX);
 
-	if (len != SPOOL_ID_LEN) {
+	if (len == SPOOL_ID_LEN) {
+		memcpy(mid, name, len);
+		mid[len] = '\0';
+	}
+	if (len != SPOOL_ID_LEN || !spool_id_valid(mid)) {
 		log_warnx("tmp/%s: left by process %ld, which is gone; not a "
 		    "maildrop entry's name, left alone", name, pid);
 		return;
 	}
-	memcpy(mid, name, len);
-	mid[len] = '\0';
-	if (!spool_id_valid(mid) || renameat2(sp->fd[SP_TMP], name,
-	    sp->fd[SP_MAILDROP], mid, RENAME_NOREPLACE) == -1) {
+	if (renameat2(sp->fd[SP_TMP], name, sp->fd[SP_MAILDROP], mid,
+	    RENAME_NOREPLACE) == -1) {
 		log_warn("tmp/%s: cannot put back as maildrop/%s", name, mid);
 		return;
 	}
