@@ -31,6 +31,7 @@
 #include "conn.h"
 #include "authpause.h"
 #include "bounce.h"
+#include "buf.h"
 #include "deliver.h"
 #include "log.h"
 #include "logline.h"
@@ -44,6 +45,7 @@
 #include "smarthost.h"
 #include "smtp.h"
 #include "spool.h"
+#include "tmpsweep.h"
 #include "usage.h"
 
 #define MAX_REOPEN	3
@@ -86,7 +88,9 @@ struct route_sess {
 	int opens;		/* sessions opened in this pass */
 	int down;		/* no session possible in this pass */
 	int unreachable;	/* ... because the server is unreachable
-				   (smtp_params.unreachable): fall back */
+				   (smtp_params.unreachable), or the route
+				   is paused (authpause.h): fall back */
+	int paused;		/* ... because the route is paused */
 	char down_reason[ERR_MSG_MAX];
 	char *password;
 	int password_read;
@@ -95,6 +99,18 @@ struct route_sess {
 	int auth_refused;	/* smtp_params.auth_refused */
 	double conn_secs;	/* how long opening the session took ... */
 	int conn_fresh;		/* ... not yet charged to a message */
+};
+
+/*
+ * What the pass's first read of an envelope (first_looks()) learnt for
+ * sharing the pass out (share_plan()): kept, and inherited by the
+ * session processes with the fork, so that no envelope is read again to
+ * plan the pass. In queue_scan()'s order (sorted by id).
+ */
+struct seen {
+	char id[SPOOL_ID_LEN + 1];
+	long ri;	/* its route's index in rs[] (-1: not selected) */
+	time_t next;	/* its next attempt */
 };
 
 struct runner {
@@ -108,6 +124,8 @@ struct runner {
 	struct aliases aliases;
 	const struct aliases *al;	/* NULL: none configured */
 	struct qgroup g;	/* states not yet committed */
+	struct seen *seen;	/* see struct seen */
+	size_t nseen;
 };
 
 static void
@@ -169,9 +187,12 @@ session_get(struct runner *r, struct route_sess *rs, struct err *e)
 		strlcpy(rs->down_reason, "too many broken sessions in one "
 		    "pass", sizeof(rs->down_reason));
 	}
+	/* No connection: the account is protected. Its mail goes as if
+	 * the smarthost could not be reached: down the fallback chain,
+	 * whose routes log in with their own accounts. */
 	if (!rs->down && authpause_check(r->sp.fd[SP_STATE], r->c, rs->sh,
 	    time(NULL), rs->down_reason, sizeof(rs->down_reason)))
-		rs->down = 1;	/* no connection: the account is protected */
+		rs->down = rs->unreachable = rs->paused = 1;
 	if (rs->down)
 		return err_set(e, RQ_TEMP, "%s", rs->down_reason);
 	if (session_open(r, rs, e) != RQ_OK) {
@@ -375,23 +396,26 @@ rate_ok(struct runner *r, struct route_sess *rs, struct env *env)
 
 /*
  * The route that carries env: rs when its session is up; else, when its
- * smarthost cannot be reached (not after it refused something), the
- * first route down its fallback chain that admits the sender and can be
- * reached. NULL with e set (the last route's reason).
+ * smarthost cannot be reached or the route is paused (not after it
+ * refused something), the first route down its fallback chain that
+ * admits the sender and can be reached. NULL with e set (the last
+ * route's reason).
  */
 static struct route_sess *
 carrier(struct runner *r, const struct env *env, struct route_sess *rs,
     struct err *e)
 {
 	const struct cfg_smarthost *next;
+	const struct route_sess *first = rs;
 	size_t hops = 0;
 
 	while (hops++ <= r->nrs) {
 		if (session_get(r, rs, e) == RQ_OK) {
-			if (strcmp(rs->sh->name, env->route) != 0)
-				log_info("%s: route %s cannot be reached, "
-				    "carried by its fallback %s", env->id,
-				    env->route, rs->sh->name);
+			if (rs != first)
+				log_info("%s: route %s %s, carried by its "
+				    "fallback %s", env->id, env->route,
+				    first->paused ? "is paused" :
+				    "cannot be reached", rs->sh->name);
 			return rs;
 		}
 		if (!rs->unreachable)
@@ -700,8 +724,7 @@ settle(struct runner *r, struct env *env, int fd, time_t now)
 	}
 	if (!any_reported(env))
 		report(r, env, "delivered", NULL);
-	group_add(r, env, fd, QG_REMOVE);
-	log_agent("qmgr", "%s: removed", env->id);
+	group_add(r, env, fd, QG_REMOVE);	/* logs "removed" when durable */
 	r->stats->delivered++;
 }
 
@@ -851,10 +874,38 @@ deliver_filter_match(const struct deliver_filter *f, const char *id,
 	return hit;
 }
 
+/* Remember what env (read by first_looks()) says for the pass's plan. */
+static void
+seen_add(struct runner *r, const struct env *env)
+{
+	const struct cfg_smarthost *sh;
+	struct seen *v;
+
+	if ((v = array_grow(r->seen, r->nseen, sizeof(*v))) == NULL)
+		return;	/* unknown to the plan: worker 0 sees to it */
+	r->seen = v;
+	v = &r->seen[r->nseen++];
+	strlcpy(v->id, env->id, sizeof(v->id));
+	v->next = env->next;
+	v->ri = -1;
+	if (deliver_filter_match(r->o->filter, env->id, env) &&
+	    env->route != NULL && (sh = route_find(r->c, env->route)) != NULL)
+		v->ri = route_sess(r, sh) - r->rs;
+}
+
+static int
+seen_cmp(const void *key, const void *elem)
+{
+	const struct seen *x = elem;
+
+	return strcmp(key, x->id);
+}
+
 /*
  * The first look at the new messages of l (those without a route yet)
  * before the pass is ordered: it sets their route and priority
- * (policy.h), which queue_order() then goes by.
+ * (policy.h), which queue_order() then goes by. What every envelope of
+ * l says for the plan of the pass is kept (seen_add()).
  */
 static void
 first_looks(struct runner *r, const struct idlist *l)
@@ -876,6 +927,8 @@ first_looks(struct runner *r, const struct idlist *l)
 				group_add(r, &env, fd, QG_ENV);
 				fd = -1;
 			}
+			if (env.route != NULL)
+				seen_add(r, &env);
 			env_free(&env);
 		}
 		if (fd != -1)
@@ -959,25 +1012,19 @@ deliver_sessions(size_t due, unsigned connections)
 
 /*
  * The index in r->rs of the route of message id when it is due in this
- * pass, else -1 (not due, not selected, unreadable: worker 0 sees to it).
- * Read without the lock: a guess that only decides who tries first.
+ * pass, else -1 (not due, not selected, not seen: worker 0 sees to it).
+ * From the pass's first read (struct seen), not read again: a guess
+ * that only decides who tries first; the worker reads it under its lock.
  */
 static long
-due_route(struct runner *r, const char *id, time_t now)
+due_route(const struct runner *r, const char *id, time_t now)
 {
-	const struct cfg_smarthost *sh;
-	struct env env;
-	struct err e;
-	long ri = -1;
+	const struct seen *v;
 
-	if (env_load(r->sp.fd[SP_QUEUE], id, &env, &e) != RQ_OK)
+	if (r->nseen == 0 || (v = bsearch(id, r->seen, r->nseen,
+	    sizeof(*r->seen), seen_cmp)) == NULL)
 		return -1;
-	if (deliver_filter_match(r->o->filter, id, &env) &&
-	    (r->o->flush || env.next <= now) && env.route != NULL &&
-	    (sh = route_find(r->c, env.route)) != NULL)
-		ri = route_sess(r, sh) - r->rs;
-	env_free(&env);
-	return ri;
+	return r->o->flush || v->next <= now ? v->ri : -1;
 }
 
 /*
@@ -1171,6 +1218,7 @@ deliver_run(struct cfg *c, const struct deliver_opts *o,
 		sessions_close(&r);
 		return st;
 	}
+	tmpsweep_run(&r.sp);	/* what killed runners left in tmp/ */
 	r.al = pickup_aliases(c, &r.aliases);
 	r.rs[0].s = o->session != NULL ? *o->session : NULL;
 	if (qgroup_init(&r.g, &r.sp, DELIVER_GROUP) == -1) {
@@ -1197,6 +1245,7 @@ out:
 	}
 	sessions_close(&r);
 	idlist_free(&r.bounces);
+	free(r.seen);
 	aliases_free(&r.aliases);
 	spool_close(&r.sp);
 	return st;

@@ -434,7 +434,11 @@ qgroup_close(struct qgroup_item *it)
 		}
 }
 
-/* Install and remove what the group holds (the sync done: ok). */
+/*
+ * Install and remove what the group holds (the sync done: ok; if not,
+ * nothing: a removal waits for a commit that works). An entry that
+ * could not be removed loses its QG_REMOVE: it is kept, and said so.
+ */
 static void
 qgroup_apply(struct qgroup *g, int ok)
 {
@@ -450,9 +454,39 @@ qgroup_apply(struct qgroup *g, int ok)
 		else if ((it->what & QG_ENV) && env_install(sp->fd[SP_QUEUE],
 		    sp->fd[SP_TMP], it->id, &e) != RQ_OK)
 			log_warnx("%s: %s", it->id, e.msg);
-		if ((it->what & QG_REMOVE) && queue_unlink(sp->fd[SP_QUEUE],
-		    it->id, &e) != RQ_OK)
-			log_warnx("%s: %s", it->id, e.msg);
+		if ((it->what & QG_REMOVE) && ok && queue_unlink(
+		    sp->fd[SP_QUEUE], it->id, &e) != RQ_OK) {
+			log_warnx("%s: not removed, kept in the queue: %s",
+			    it->id, e.msg);
+			it->what &= ~QG_REMOVE;
+		}
+	}
+}
+
+/*
+ * The log lines of the group's removals, once the commit has decided
+ * their fate (Postfix's "removed" says the entry is gone for good): a
+ * removal made durable, one not made at all (synced: 0; the entry is
+ * kept and goes again), one made but not synced (why: the error).
+ */
+static void
+qgroup_log(const struct qgroup *g, int synced, int ok, const char *why)
+{
+	const struct qgroup_item *it;
+	size_t i;
+
+	for (i = 0; i < g->n; i++) {
+		it = &g->v[i];
+		if (!(it->what & QG_REMOVE))
+			continue;
+		if (ok)
+			log_agent("qmgr", "%s: removed", it->id);
+		else if (!synced)
+			log_warnx("%s: not removed, kept in the queue: %s",
+			    it->id, why);
+		else
+			log_warnx("%s: removal not durable (%s): a crash may "
+			    "bring the message back", it->id, why);
 	}
 }
 
@@ -462,17 +496,18 @@ qgroup_commit(struct qgroup *g, struct err *e)
 	const struct spool *sp = g->sp;
 	enum rq_status st = RQ_OK;
 	size_t i, dropped = 0;
-	int ok;
+	int ok, synced;
 
 	if (g->n == 0)
 		return RQ_OK;
-	if (!(ok = qgroup_sync(g) == 0))
+	if (!(ok = synced = qgroup_sync(g) == 0))
 		st = err_sys(e, RQ_TEMP, "sync %s", sp->dir);
 	qgroup_apply(g, ok);
 	if (spool_fsync_dir(sp->fd[SP_QUEUE]) == -1) {
 		ok = 0;
 		st = err_sys(e, RQ_TEMP, "fsync %s/queue", sp->dir);
 	}
+	qgroup_log(g, synced, ok, ok ? NULL : e->msg);
 	/* The queue's copies are durable: only now the maildrop's go. */
 	for (i = 0; i < g->n; i++) {
 		if (ok && (g->v[i].what & QG_DROP) &&

@@ -125,8 +125,12 @@ int qgroup_full(const struct qgroup *g);
 void qgroup_add(struct qgroup *g, const struct qgroup_item *it);
 /*
  * Commit the group (see above) and empty it. RQ_TEMP when the sync
- * failed: nothing of the group is installed or dropped then (staged
- * envelopes removed, maildrop entries kept: picked up again).
+ * failed: nothing of the group is installed, removed or dropped then
+ * (staged envelopes removed, entries to remove kept: delivered once
+ * more, maildrop entries kept: picked up again). Each removal is logged
+ * only now that its fate is known: "ID: removed" (relayq/qmgr) once it
+ * is durable, else a warning that the entry was kept (or that its
+ * removal may not survive a crash, when only the final fsync failed).
  */
 enum rq_status qgroup_commit(struct qgroup *g, struct err *e);
 /* Commit what is left, then free. */

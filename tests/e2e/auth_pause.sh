@@ -11,6 +11,10 @@
 #  4. relayq queue flush lifts the pause and tries at once.
 #  5. with the right password (a changed configuration) it is delivered
 #     and the route's memory is gone.
+#  6. with a fallback route: the two refusals defer (an account problem
+#     is no reason to fall back), the pause then sends the mail through
+#     the fallback smarthost in the next run, and mailq still reports
+#     the pause.
 # shellcheck source=./lib.sh
 . "${RELAYQ_E2E_DIR:-$(dirname "$0")}/lib.sh"
 e2e_init
@@ -80,4 +84,39 @@ check_grep "delivered" "to=<bob@example.org>, relay=localhost.*status=sent" "$LO
 [ -e "$STATE" ] && check_fail "the route's memory is gone" "no $STATE" "$(cat "$STATE")"
 ok "the route's memory is gone"
 check_queue_empty "queue empty" "$CONF"
+
+# 6. paused with a fallback: carried by the fallback
+MAIN_RX=$SH_RX MAIN_PORT=$SH_PORT
+start_smarthost backup --mode plain
+BACKUP_RX=$SH_RX
+write_config "$CONF" password=wrong-password port="$MAIN_PORT" \
+	extra="fallback = backup
+
+[smarthost backup]
+host = 127.0.0.1
+port = $SH_PORT
+tls = none"
+sed -i "/^\\[local\\]/a log = $LOG" "$CONF"
+printf 'Subject: via fallback\n\nbody\n' >"$T/msg"
+sm -C "$CONF" -odq carol@example.org <"$T/msg"
+expect_rc "sendmail -odq (with a fallback)" 0
+sm -C "$CONF" -q
+sm -C "$CONF" -q
+check_eq "two refusals: two more connections" 7 "$(connections "$MAIN_RX")"
+check_eq "a refusal is no reason to fall back" 0 "$(received_count "$BACKUP_RX")"
+check_grep "the route is paused again" "\\(2 in a row\\), route paused until" "$LOG"
+sm -C "$CONF" -q
+expect_rc "sendmail -q while paused, with a fallback" 0
+wait_for 1 "$E2E_WAIT" "$BACKUP_RX" || die "not carried by the fallback"
+check_eq "while paused: no connection to the paused route" 7 \
+	"$(connections "$MAIN_RX")"
+check_eq "while paused: the fallback carried it" 1 "$(received_count "$BACKUP_RX")"
+check_grep "logged as carried by the fallback of a paused route" \
+	"route default is paused, carried by its fallback backup" "$LOG"
+check_grep "the recipient's line names the fallback" \
+	"to=<carol@example.org>, relay=127\\.0\\.0\\.1.*status=sent" "$LOG"
+mailq_of "$CONF"
+expect_rc "mailq after the fallback delivery" 0
+check_grep "mailq still reports the pause" "^-- route default paused until" "$ERR"
+check_queue_empty "queue empty after the fallback delivery" "$CONF"
 e2e_finish

@@ -8,8 +8,9 @@
 # process killed mid-run loses no message; the daemon shares its pass too
 # and SIGTERM stops every session cleanly; a rate limit holds across the
 # sessions (exactly its count goes); a bad value is refused with
-# FILE:LINE. The smarthost holds the first 250 of a lone session until a
-# second one opens (--wait-peer, bounded), so the overlap shows however
+# FILE:LINE; sharing a pass out reads no envelope once more than a lone
+# pass does (strace). The smarthost holds the first 250 of a lone session
+# until a second one opens (--wait-peer, bounded), so the overlap shows however
 # slow the machine is; no timing is asserted.
 # shellcheck source=./lib.sh
 . "${RELAYQ_E2E_DIR:-$(dirname "$0")}/lib.sh"
@@ -64,6 +65,41 @@ once 300 three
 check_match "more than one session at once" '^[23]$' "$(max_open)"
 check_match "at most three sessions" '^[123]$' "$(connections)"
 check_queue_empty "queue empty after connections = 3" "$CONF"
+
+# 1b. Sharing the pass out reads no envelope once more: the plan uses
+# what the pass read first, inherited by the session processes. Counted
+# with strace: the most opens of one envelope (for reading) in a shared
+# pass of 300 are no more than in a lone pass of 5.
+# traced_pass N TAG [SMARTHOST OPTIONS]: a new smarthost TAG, N messages
+# queued, one pass under strace (its opens in $T/TAG.trace), every
+# message arrived once; the most read-opens of one envelope in $READS.
+traced_pass() {
+	_tpn=$1 _tpt=$2
+	shift 2
+	start_tls_smarthost "$_tpt" "$@"
+	write_config "$CONF" extra="connections = 3"
+	queue_n "$_tpn" "$_tpt"
+	run strace -f -qq -o "$T/$_tpt.trace" -e trace=openat \
+		"$RELAYQ_SBIN/sendmail" -C "$CONF" -q
+	expect_rc "traced sendmail -q, $_tpn messages, connections = 3" 0
+	once "$_tpn" "$_tpt"
+	READS=$(grep -oE '"[0-9A-F]{16}\.env", O_RDONLY' "$T/$_tpt.trace" |
+		sort | uniq -c | awk '$1 > n { n = $1 } END { print n + 0 }')
+}
+if have_strace; then
+	traced_relayq
+	traced_pass 5 lone
+	LONE=$READS
+	traced_pass 300 reads --wait-peer 5
+	SHARED=$READS
+	check_match "the traced pass was shared out" '^[23]$' "$(max_open)"
+	note "read-opens of one envelope: $LONE in a lone pass, $SHARED in a shared one"
+	check_eq "a lone pass reads each envelope" yes \
+		"$([ "$LONE" -gt 0 ] && echo yes)"
+	check_eq "sharing the pass out reads no envelope again" "$LONE" "$SHARED"
+else
+	note "strace missing or cannot trace here: envelope reads not counted"
+fi
 
 # 2. connections = 1: one session, however long the queue.
 start_tls_smarthost one --wait-peer 1

@@ -4,7 +4,8 @@
  * record, which that order reads, and the group commit (struct qgroup):
  * nothing of a group is visible before its commit, everything after it,
  * the entries stay locked until then, and a maildrop entry goes only
- * with the commit that made its queue copy durable.
+ * with the commit that made its queue copy durable; "removed" is logged
+ * only by a commit that made the removal durable.
  */
 #include "config.h"
 
@@ -17,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "queue.h"
 #include "spool.h"
 
@@ -266,6 +268,78 @@ START_TEST(group_commit)
 }
 END_TEST
 
+/*
+ * "ID: removed" is logged by the commit that made the removal durable,
+ * never before it, and never when the commit fails (the entry is kept
+ * then). The failing commit is a real one: a descriptor to sync that
+ * cannot be synced (a pipe: fsync() fails with EINVAL).
+ */
+static const struct {
+	const char *what;
+	int fail;
+} removals[] = {
+	{ "a commit that works: removed, then logged", 0 },
+	{ "a commit that fails: kept, and no \"removed\"", 1 },
+};
+
+/* The log file's text (at most len - 1 bytes). */
+static void
+slurp(const char *path, char *out, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	size_t n = 0;
+
+	if (f != NULL) {
+		n = fread(out, 1, len - 1, f);
+		fclose(f);
+	}
+	out[n] = '\0';
+}
+
+START_TEST(removal_logged_when_durable)
+{
+	struct qgroup_item it;
+	struct spool sp;
+	struct qgroup g;
+	struct err e;
+	char cmd[128], log[128], text[4096], want[64];
+	int p[2], fail = removals[_i].fail;
+
+	strcpy(dir, "/tmp/check_queue.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(log, sizeof(log), "%s/log", dir);
+	log_init("check_queue", 0, 0);
+	log_runner(log, 0);
+	ck_assert_int_eq(spool_open(&sp, dir, (1u << SP_NSUB) - 1, 1, &e),
+	    RQ_OK);
+	ck_assert_int_eq(qgroup_init(&g, &sp, 8), 0);
+	group_item(&sp, 1, QG_REMOVE, &it);
+	if (fail) {
+		ck_assert_int_eq(pipe(p), 0);
+		close(p[1]);
+		it.efd = p[0];	/* a "file to sync" that fsync() refuses */
+	}
+	qgroup_add(&g, &it);
+	slurp(log, text, sizeof(text));
+	ck_assert_msg(strstr(text, "removed") == NULL, "%s: logged before "
+	    "the commit: %s", removals[_i].what, text);
+	ck_assert_int_eq(qgroup_commit(&g, &e), fail ? RQ_TEMP : RQ_OK);
+	slurp(log, text, sizeof(text));
+	snprintf(want, sizeof(want), "%s: removed\n", it.id);
+	ck_assert_msg((strstr(text, want) != NULL) == !fail, "%s: %s",
+	    removals[_i].what, text);
+	ck_assert_int_eq(exists(sp.fd[SP_QUEUE], it.id), fail);
+	if (fail)
+		ck_assert_msg(strstr(text, "not removed, kept in the queue") !=
+		    NULL, "%s: %s", removals[_i].what, text);
+	qgroup_free(&g);
+	spool_close(&sp);
+	log_runner(NULL, 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -278,6 +352,8 @@ main(void)
 	    sizeof(prios) / sizeof(prios[0]));
 	tcase_add_loop_test(tc, group_commit, 0,
 	    sizeof(groups) / sizeof(groups[0]));
+	tcase_add_loop_test(tc, removal_logged_when_durable, 0,
+	    sizeof(removals) / sizeof(removals[0]));
 	suite_add_tcase(s, tc);
 	return ck_run(s);
 }
