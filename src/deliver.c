@@ -11,7 +11,10 @@
  * times. A route's password is read once per pass, only when its session
  * is actually opened, and wiped afterwards. The pass goes in
  * queue_order(), after the first look at new messages sets their route
- * and priority.
+ * and priority. Before all that, each envelope is read once without its
+ * lock (peek_all()): the first looks, the order and the sharing out go by
+ * that, so that a pass reads an envelope twice (that look, and under the
+ * lock before the attempt), not four times.
  */
 #include "config.h"
 
@@ -108,6 +111,7 @@ struct runner {
 	struct aliases aliases;
 	const struct aliases *al;	/* NULL: none configured */
 	struct qgroup g;	/* states not yet committed */
+	struct queue_peek *pk;	/* per entry of the pass's list, or NULL */
 };
 
 static void
@@ -851,10 +855,51 @@ deliver_filter_match(const struct deliver_filter *f, const char *id,
 	return hit;
 }
 
+/* What the pass goes by of env (struct queue_peek). */
+static void
+peek_set(struct runner *r, const struct env *env, struct queue_peek *pk)
+{
+	const struct cfg_smarthost *sh;
+
+	pk->ok = 1;
+	pk->fresh = env->route == NULL;
+	pk->uid = env->uid;
+	pk->prio = env->priority;
+	pk->next = env->next;
+	pk->route = env->route != NULL && (sh = route_find(r->c,
+	    env->route)) != NULL ? route_sess(r, sh) - r->rs : -1;
+}
+
+/*
+ * One look at each envelope of l, without the locks (queue.h, struct
+ * queue_peek): the first looks, the order and the sharing out go by it
+ * instead of each reading every envelope again. NULL without memory
+ * (then each reads for itself).
+ */
+static struct queue_peek *
+peek_all(struct runner *r, const struct idlist *l)
+{
+	struct queue_peek *pk;
+	struct env env;
+	struct err e;
+	size_t i;
+
+	if ((pk = calloc(l->n > 0 ? l->n : 1, sizeof(*pk))) == NULL)
+		return NULL;
+	for (i = 0; i < l->n; i++)
+		if (env_load(r->sp.fd[SP_QUEUE], l->ids[i], &env, &e) ==
+		    RQ_OK) {
+			peek_set(r, &env, &pk[i]);
+			env_free(&env);
+		}
+	return pk;
+}
+
 /*
  * The first look at the new messages of l (those without a route yet)
  * before the pass is ordered: it sets their route and priority
- * (policy.h), which queue_order() then goes by.
+ * (policy.h), which queue_order() then goes by. A message the peek saw
+ * with a route is not looked at again.
  */
 static void
 first_looks(struct runner *r, const struct idlist *l)
@@ -865,7 +910,8 @@ first_looks(struct runner *r, const struct idlist *l)
 	int fd;
 
 	for (i = 0; i < l->n; i++) {
-		if (!deliver_filter_match(r->o->filter, l->ids[i], NULL) ||
+		if ((r->pk != NULL && r->pk[i].ok && !r->pk[i].fresh) ||
+		    !deliver_filter_match(r->o->filter, l->ids[i], NULL) ||
 		    queue_lock(&r->sp, SP_QUEUE, l->ids[i], &fd, &e) != RQ_OK)
 			continue;
 		if (env_load(r->sp.fd[SP_QUEUE], l->ids[i], &env, &e) ==
@@ -876,6 +922,8 @@ first_looks(struct runner *r, const struct idlist *l)
 				group_add(r, &env, fd, QG_ENV);
 				fd = -1;
 			}
+			if (r->pk != NULL)
+				peek_set(r, &env, &r->pk[i]);
 			env_free(&env);
 		}
 		if (fd != -1)
@@ -897,8 +945,9 @@ work_list(struct runner *r, struct idlist *l, struct err *e)
 			log_warnx("pickup: %s", e->msg);
 		if (queue_scan(&r->sp, SP_QUEUE, l, e) != RQ_OK)
 			return e->status;
+		r->pk = peek_all(r, l);
 		first_looks(r, l);
-		if (queue_order(&r->sp, l, e) != RQ_OK)
+		if (queue_order(&r->sp, l, r->pk, e) != RQ_OK)
 			log_warnx("%s (arrival order instead)", e->msg);
 		return RQ_OK;
 	}
@@ -958,18 +1007,24 @@ deliver_sessions(size_t due, unsigned connections)
 }
 
 /*
- * The index in r->rs of the route of message id when it is due in this
+ * The index in r->rs of the route of l's entry i when it is due in this
  * pass, else -1 (not due, not selected, unreadable: worker 0 sees to it).
  * Read without the lock: a guess that only decides who tries first.
  */
 static long
-due_route(struct runner *r, const char *id, time_t now)
+due_route(struct runner *r, const struct idlist *l, size_t i, time_t now)
 {
 	const struct cfg_smarthost *sh;
+	const struct queue_peek *pk = r->pk != NULL ? &r->pk[i] : NULL;
+	const char *id = l->ids[i];
 	struct env env;
 	struct err e;
 	long ri = -1;
 
+	/* The peek says it all unless -qR/-qS select by the envelope. */
+	if (pk != NULL && r->o->filter == NULL)
+		return pk->ok && !pk->fresh && (r->o->flush ||
+		    pk->next <= now) ? pk->route : -1;
 	if (env_load(r->sp.fd[SP_QUEUE], id, &env, &e) != RQ_OK)
 		return -1;
 	if (deliver_filter_match(r->o->filter, id, &env) &&
@@ -1000,7 +1055,7 @@ share_plan(struct runner *r, const struct idlist *l, unsigned char *who)
 
 	for (i = 0; due != NULL && rank != NULL && ri != NULL && i < l->n;
 	    i++)
-		if ((ri[i] = due_route(r, l->ids[i], now)) >= 0)
+		if ((ri[i] = due_route(r, l, i, now)) >= 0)
 			due[ri[i]]++;
 	for (i = 0; due != NULL && i < r->nrs; i++) {
 		due[i] = deliver_sessions(due[i], r->rs[i].sh->connections);
@@ -1180,6 +1235,8 @@ deliver_run(struct cfg *c, const struct deliver_opts *o,
 	if ((st = work_list(&r, &l, e)) == RQ_OK) {
 		pass_run(&r, &l);
 		idlist_free(&l);
+		free(r.pk);
+		r.pk = NULL;
 		if (!STOPPED(o))
 			deliver_bounces(&r);
 		group_commit(&r);

@@ -12,7 +12,8 @@
 #  - mailq makes at most 3 system calls per message (open, read, close of
 #    the message file in maildrop/, of the envelope in queue/), and the
 #    pass with the smarthost down tries one connection for the route, not
-#    one per message (when strace can count them).
+#    one per message, and a pass over picked-up messages reads each
+#    envelope at most twice (when strace can count them).
 # Correctness only: nothing here depends on how fast the machine is.
 # shellcheck source=./lib.sh
 . "${RELAYQ_E2E_DIR:-$(dirname "$0")}/lib.sh"
@@ -92,6 +93,18 @@ check_eq "mailq: each deferred with the reason" "$COUNT" \
 	"$(grep -c 'Connection refused' "$OUT")"
 if have_strace; then
 	mailq_syscalls "in queue/, the envelopes read"
+	# A pass over them, picked up (retry times ignored), the smarthost
+	# still down: each envelope is read once to plan the pass and once
+	# under its lock, not once more for each step of the planning.
+	run strace -f -qq -o "$T/flush.trace" -e trace=openat \
+		"$RELAYQ_SBIN/relayq" -C "$CONF" queue flush
+	expect_rc "relayq queue flush with the smarthost down" 0
+	reads=$(grep -cE '^[0-9]+ +openat\(.*\.env", O_RDONLY' "$T/flush.trace")
+	note "envelope reads in a pass over $COUNT picked-up messages: $reads"
+	check_eq "the pass reads each envelope at most twice" yes \
+		"$([ "$reads" -le $((2 * COUNT)) ] && echo yes)"
+	check_eq "all $COUNT still queued after the deferring pass" "$((2 * COUNT))" \
+		"$(ls "$T/spool/queue" | wc -l | tr -d ' ')"
 fi
 
 start_smarthost scale --mode plain
