@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -435,6 +436,19 @@ class Relayq(Mta):
         self.conf(f"{self.D}/relayq.conf", self.sink_port, f"{self.D}/spool", False)
         self.conf(f"{self.D}/relayq-tls.conf", self.tls_port, f"{self.D}/spool", True)
         self.env = {"RELAYQ_CONFIG": f"{self.D}/relayq.conf"}
+        # a smarthost that refuses connections: a port bound but never listened on
+        self.refuser = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.refuser.bind(("127.0.0.1", 0))
+        self.conf(f"{self.D}/relayq-down.conf", self.refuser.getsockname()[1], f"{self.D}/spool", False)
+
+    def down_argv(self, what):
+        """A pass with the smarthost refusing: `run` (due messages, after the pickup) or
+        `queue flush` (every queued one, retry times ignored)."""
+        return [self.bin("relayq"), "-C", f"{self.D}/relayq-down.conf"] + (
+            ["run"] if what == "run" else ["queue", "flush"])
+
+    def flush_argv(self):
+        return [self.bin("relayq"), "queue", "flush"]
 
     def bin(self, name):
         for d in ("sbin", "bin"):
@@ -779,13 +793,14 @@ def submit_loop(ctx, m, count, procs, msg, tag, argv=None):
     return None
 
 
-def delivery_pass(ctx, m, count, tag, tls=False, wrap=(), sink=None):
-    """One delivery pass over count queued messages; msgs/s (from the start of the
-    pass to the sink's count) or None."""
+def delivery_pass(ctx, m, count, tag, tls=False, wrap=(), sink=None, argv=None):
+    """One delivery pass over count queued messages (argv: another command than the
+    MTA's pass); msgs/s (from the start of the pass to the sink's count) or None."""
     sink = sink or ctx.sink
     mark = sink.mark()
     t0 = time.time()
-    p = m.pass_start(tls, wrap)
+    p = (m.pass_start(tls, wrap) if argv is None else
+         m.nspopen(argv, stdout=open(f"{m.D}/pass.log", "w"), stderr=subprocess.STDOUT))
     got = sink.wait(mark + count, ctx.pass_to(count), alive=lambda: p.poll() is None) - mark
     t1 = time.time()
     rc = m.pass_finish(p, 60)
@@ -793,11 +808,11 @@ def delivery_pass(ctx, m, count, tag, tls=False, wrap=(), sink=None):
     left = m.queued()
     if got < count:
         fail(m.name, f"{tag}: the sink counted {got} of {count} messages (pass exit {rc}, still queued: {left})",
-             f"  command: {' '.join(m.deliver_argv(tls))}\n  output:\n{tail(m.D + '/pass.log')}")
+             f"  command: {' '.join(argv or m.deliver_argv(tls))}\n  output:\n{tail(m.D + '/pass.log')}")
         return None
     if rc != 0:
         fail(m.name, f"{tag}: all {count} arrived but the pass exited {rc}",
-             f"  command: {' '.join(m.deliver_argv(tls))}\n  output:\n{tail(m.D + '/pass.log')}")
+             f"  command: {' '.join(argv or m.deliver_argv(tls))}\n  output:\n{tail(m.D + '/pass.log')}")
     if left not in (0, None):
         fail(m.name, f"{tag}: {left} message(s) still queued after the pass")
     return count / (t1 - t0)
@@ -819,6 +834,50 @@ def fill(ctx, m, count, tag):
         fail(m.name, f"{tag}: {q} messages queued after {count} submissions")
         return False
     return True
+
+
+def timed_down(ctx, m, what, count, tag):
+    """relayq: one pass with the smarthost refusing connections (what: "run" or "flush",
+    see Relayq.down_argv); (seconds from start to exit, peak RSS KB) or (None, None)."""
+    argv = m.down_argv(what)
+    try:
+        secs, rss, rc, outf = m.timed_rss(argv, tag)
+    except subprocess.TimeoutExpired:
+        secs, rss, rc, outf = None, None, "timeout", f"{m.D}/{tag}.out"
+    m.reap(tag)
+    if rc != 0:
+        fail(m.name, f"{tag}: exit {rc}", f"  command: {' '.join(argv)}\n  output:\n{tail(outf)}")
+        return None, None
+    return secs, rss
+
+
+def measure_deferral(ctx, m, count, tag):
+    """relayq with count messages in maildrop/ and the smarthost refusing: a pass that
+    picks them up and defers each (one connection attempt for the route), then
+    `relayq queue flush` over the same messages, picked up, deferring each again.
+    Returns [(seconds, RSS KB) of each]; both must leave all count queued."""
+    out = []
+    for what, step in (("run", "pickup-defer"), ("flush", "defer")):
+        out.append(timed_down(ctx, m, what, count, f"{tag}-{step}"))
+        q = m.queued()
+        if q != count:
+            fail(m.name, f"{tag}-{step}: {q} messages queued after the pass, not {count}")
+            out[-1] = (None, None)
+    return out
+
+
+def measure_pickup(ctx, m, N):
+    """relayq has no pickup-only command: the pickup of N is measured as the difference
+    between a pass that picks up and defers them and one that only defers them; then a
+    pass over them, picked up, into the sink (`relayq queue flush`)."""
+    m.reset_spool()
+    if submit_loop(ctx, m, N, 8, ctx.msg, "pickup-fill") is None:
+        return
+    (a, _), (b, _) = measure_deferral(ctx, m, N, "pickup")
+    ctx.add("pickup_defer", m.name, N / a if a else None)
+    ctx.add("defer_picked", m.name, N / b if b else None)
+    ctx.add("pickup_derived", m.name, N / (a - b) if a and b and a > b else None)
+    ctx.add("pass_picked", m.name, delivery_pass(ctx, m, N, "pass-picked-up", argv=m.flush_argv()))
 
 
 def has_pickup(ctx, m):
@@ -853,6 +912,8 @@ def round_throughput(ctx, r):
             ctx.add("pass_picked", m.name, delivery_pass(ctx, m, N, "pass-picked-up"))
         else:
             ctx.add("pass", m.name, delivery_pass(ctx, m, N, "pass"))
+            if m.name == "relayq":
+                measure_pickup(ctx, m, N)
     for m in ctx.mtas:   # 2 + 4 over TLS: parallel submissions, then a STARTTLS+AUTH pass
         m.reset_spool()
         v = submit_loop(ctx, m, N, 8, ctx.msg, "par-submit")
@@ -986,6 +1047,12 @@ def measure_scale(ctx, m, count, deliver):
         ctx.add(f"mailq_{tag}_rss", m.name, rss)
     if deliver:
         ctx.add(f"pass_{tag}", m.name, delivery_pass(ctx, m, count, f"pass-{tag}"))
+    if deliver and m.name == "relayq" and fill(ctx, m, count, f"fill-{tag}-down"):
+        (a, ra), (b, rb) = measure_deferral(ctx, m, count, f"down-{tag}")
+        ctx.add(f"pickup_defer_{tag}_s", m.name, a)
+        ctx.add(f"pickup_defer_{tag}_rss", m.name, ra)
+        ctx.add(f"defer_{tag}_s", m.name, b)
+        ctx.add(f"defer_{tag}_rss", m.name, rb)
     m.reset_spool()
 
 
@@ -1159,12 +1226,17 @@ def report(ctx):
     table(ctx, "2. 8 parallel submitters", [("msgs/s", "par")], "higher", "msgs/s")
     table(ctx, "3. fsync-family calls (strace -f): total=on files+on directories", [
         ("one submission", "fsync_submit"), ("pass of that one", "fsync_pass")], "lower")
-    pick = ([("pickup only", "pickup"), ("pass, picked up", "pass_picked")] if ctx.pickup else [])
+    pick = ([("pickup only", "pickup"), ("pass, picked up", "pass_picked")] if ctx.pickup else [
+        ("refused: pickup+defer", "pickup_defer"), ("refused: defer only", "defer_picked"),
+        ("pickup (difference)", "pickup_derived"), ("pass, picked up", "pass_picked")])
     table(ctx, f"4. one delivery pass over the N queued by 1. -> smtp-sink", [("msgs/s", "pass")] + pick + [
         ("smtp-source 1 sess", "source1"), ("smtp-source 4 sess", "source4")], "higher", "msgs/s")
     if not ctx.pickup:
-        say(f"  relayq 'already picked up': relayq has no pickup-only step ({ctx.pickup_probe}); "
-            "its pass includes the pickup")
+        say(f"  relayq has no pickup-only step ({ctx.pickup_probe}): N more (8 submitters), then with the "
+            "smarthost refusing connections")
+        say("  `relayq run` (picks up, defers all) and `relayq queue flush` (defers all, picked up); "
+            "pickup = N / the difference;")
+        say("  then `relayq queue flush` with the sink up: the pass over messages already picked up")
         say()
     if ctx.tls_sink is not None:
         table(ctx, "4b. the same over STARTTLS + AUTH PLAIN (N queued by 2.) -> bench/sink.py "
@@ -1172,6 +1244,12 @@ def report(ctx):
     rows5 = [(f"{klabel(k)} queued -> sink", f"pass_{klabel(k)}") for k in ctx.scales]
     table(ctx, "5. large queue -> smtp-sink, one pass", rows5, "higher",
           "msgs/s" + ("" if ctx.scale else "; dma and nullmailer only with --scale"))
+    q = klabel(ctx.scales[0])
+    if (f"defer_{q}_s", "relayq") in ctx.vals:
+        table(ctx, f"5b. relayq, {q} queued, the smarthost refusing connections: passes that defer all", [
+            ("pickup+defer: s", f"pickup_defer_{q}_s"), ("pickup+defer: RSS KB", f"pickup_defer_{q}_rss"),
+            ("defer, picked up: s", f"defer_{q}_s"), ("defer, picked up: RSS", f"defer_{q}_rss")], "lower",
+              "`relayq run` over maildrop/, then `relayq queue flush`")
     table(ctx, "6. peak RSS", [("submit 2 KB", "rss_submit_2KB"), ("relay 2 KB", "rss_pass_2KB"),
                                ("submit 50 MB", "rss_submit_50MB"), ("relay 50 MB", "rss_pass_50MB")], "lower",
           "KB; submit: GNU time (process + waited children); relay: the larger of GNU time and the "
@@ -1221,6 +1299,9 @@ def targets(ctx):
           "-" if r is None else f"{r:.2f}x ({rq:.3f} s vs {min(peers):.3f} s)")
     v = g("mailq_100k_s", "relayq")
     check("mailq 100k <= 1 s", None if v is None else v <= 1, "-" if v is None else f"{v:.3f} s")
+    v = g(f"defer_{q}_s", "relayq")
+    check(f"a pass deferring all {q} (picked up, smarthost refusing) <= 2 s", None if v is None else v <= 2,
+          "-" if v is None else f"{v:.3f} s")
     for key, lim in (("rss_submit_2KB", 2048), ("rss_submit_50MB", 2048), ("rss_pass_2KB", 4096),
                      ("rss_pass_50MB", 4096)):
         v = g(key, "relayq")

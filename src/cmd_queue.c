@@ -21,6 +21,8 @@
 #include "priv.h"
 #include "qaccess.h"
 
+static char list_buf[65536];	/* stdout's buffer for a queue listing */
+
 static int
 run_pass(struct cfg *c, const struct deliver_opts *o);
 
@@ -135,6 +137,10 @@ cmd_list_queue(const struct cfg *c, const char *prog, int json)
 		if (st == RQ_OK)
 			st = priv_become_runner(c->queue_dir, &e);
 	}
+	/* A large queue's listing in few write(2)s (set before any output;
+	 * glibc keeps its own size when given no buffer). */
+	if (st == RQ_OK)
+		(void)setvbuf(stdout, list_buf, _IOFBF, sizeof(list_buf));
 	if (st == RQ_OK)
 		st = json ? mailq_print_json(c, stdout, &e) :
 		    mailq_print(c, stdout, &e);

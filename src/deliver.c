@@ -11,7 +11,10 @@
  * times. A route's password is read once per pass, only when its session
  * is actually opened, and wiped afterwards. The pass goes in
  * queue_order(), after the first look at new messages sets their route
- * and priority.
+ * and priority. Before all that, each envelope is read once without its
+ * lock (peek_all()): the first looks, the order and the sharing out go by
+ * that, so that a pass reads an envelope twice (that look, and under the
+ * lock before the attempt), not four times.
  */
 #include "config.h"
 
@@ -101,18 +104,6 @@ struct route_sess {
 	int conn_fresh;		/* ... not yet charged to a message */
 };
 
-/*
- * What the pass's first read of an envelope (first_looks()) learnt for
- * sharing the pass out (share_plan()): kept, and inherited by the
- * session processes with the fork, so that no envelope is read again to
- * plan the pass. In queue_scan()'s order (sorted by id).
- */
-struct seen {
-	char id[SPOOL_ID_LEN + 1];
-	long ri;	/* its route's index in rs[] (-1: not selected) */
-	time_t next;	/* its next attempt */
-};
-
 struct runner {
 	struct cfg *c;
 	const struct deliver_opts *o;
@@ -124,8 +115,7 @@ struct runner {
 	struct aliases aliases;
 	const struct aliases *al;	/* NULL: none configured */
 	struct qgroup g;	/* states not yet committed */
-	struct seen *seen;	/* see struct seen */
-	size_t nseen;
+	struct queue_peek *pk;	/* per entry of the pass's list, or NULL */
 };
 
 static void
@@ -874,38 +864,51 @@ deliver_filter_match(const struct deliver_filter *f, const char *id,
 	return hit;
 }
 
-/* Remember what env (read by first_looks()) says for the pass's plan. */
+/* What the pass goes by of env (struct queue_peek). */
 static void
-seen_add(struct runner *r, const struct env *env)
+peek_set(struct runner *r, const struct env *env, struct queue_peek *pk)
 {
 	const struct cfg_smarthost *sh;
-	struct seen *v;
 
-	if ((v = array_grow(r->seen, r->nseen, sizeof(*v))) == NULL)
-		return;	/* unknown to the plan: worker 0 sees to it */
-	r->seen = v;
-	v = &r->seen[r->nseen++];
-	strlcpy(v->id, env->id, sizeof(v->id));
-	v->next = env->next;
-	v->ri = -1;
-	if (deliver_filter_match(r->o->filter, env->id, env) &&
-	    env->route != NULL && (sh = route_find(r->c, env->route)) != NULL)
-		v->ri = route_sess(r, sh) - r->rs;
+	pk->ok = 1;
+	pk->fresh = env->route == NULL;
+	pk->uid = env->uid;
+	pk->prio = env->priority;
+	pk->next = env->next;
+	pk->route = env->route != NULL && (sh = route_find(r->c,
+	    env->route)) != NULL ? route_sess(r, sh) - r->rs : -1;
 }
 
-static int
-seen_cmp(const void *key, const void *elem)
+/*
+ * One look at each envelope of l, without the locks (queue.h, struct
+ * queue_peek): the first looks, the order and the sharing out go by it
+ * instead of each reading every envelope again. NULL without memory
+ * (then each reads for itself).
+ */
+static struct queue_peek *
+peek_all(struct runner *r, const struct idlist *l)
 {
-	const struct seen *x = elem;
+	struct queue_peek *pk;
+	struct env env;
+	struct err e;
+	size_t i;
 
-	return strcmp(key, x->id);
+	if ((pk = calloc(l->n > 0 ? l->n : 1, sizeof(*pk))) == NULL)
+		return NULL;
+	for (i = 0; i < l->n; i++)
+		if (env_load(r->sp.fd[SP_QUEUE], l->ids[i], &env, &e) ==
+		    RQ_OK) {
+			peek_set(r, &env, &pk[i]);
+			env_free(&env);
+		}
+	return pk;
 }
 
 /*
  * The first look at the new messages of l (those without a route yet)
  * before the pass is ordered: it sets their route and priority
- * (policy.h), which queue_order() then goes by. What every envelope of
- * l says for the plan of the pass is kept (seen_add()).
+ * (policy.h), which queue_order() then goes by. A message the peek saw
+ * with a route is not looked at again.
  */
 static void
 first_looks(struct runner *r, const struct idlist *l)
@@ -916,7 +919,8 @@ first_looks(struct runner *r, const struct idlist *l)
 	int fd;
 
 	for (i = 0; i < l->n; i++) {
-		if (!deliver_filter_match(r->o->filter, l->ids[i], NULL) ||
+		if ((r->pk != NULL && r->pk[i].ok && !r->pk[i].fresh) ||
+		    !deliver_filter_match(r->o->filter, l->ids[i], NULL) ||
 		    queue_lock(&r->sp, SP_QUEUE, l->ids[i], &fd, &e) != RQ_OK)
 			continue;
 		if (env_load(r->sp.fd[SP_QUEUE], l->ids[i], &env, &e) ==
@@ -927,8 +931,8 @@ first_looks(struct runner *r, const struct idlist *l)
 				group_add(r, &env, fd, QG_ENV);
 				fd = -1;
 			}
-			if (env.route != NULL)
-				seen_add(r, &env);
+			if (r->pk != NULL)
+				peek_set(r, &env, &r->pk[i]);
 			env_free(&env);
 		}
 		if (fd != -1)
@@ -950,8 +954,9 @@ work_list(struct runner *r, struct idlist *l, struct err *e)
 			log_warnx("pickup: %s", e->msg);
 		if (queue_scan(&r->sp, SP_QUEUE, l, e) != RQ_OK)
 			return e->status;
+		r->pk = peek_all(r, l);
 		first_looks(r, l);
-		if (queue_order(&r->sp, l, e) != RQ_OK)
+		if (queue_order(&r->sp, l, r->pk, e) != RQ_OK)
 			log_warnx("%s (arrival order instead)", e->msg);
 		return RQ_OK;
 	}
@@ -1011,18 +1016,25 @@ deliver_sessions(size_t due, unsigned connections)
 }
 
 /*
- * The index in r->rs of the route of message id when it is due in this
- * pass, else -1 (not due, not selected, not seen: worker 0 sees to it).
- * From the pass's first read (struct seen), not read again: a guess
- * that only decides who tries first; the worker reads it under its lock.
+ * The index in r->rs of the route of l's entry i when it is due in this
+ * pass, else -1 (not due, not selected, unreadable: worker 0 sees to it).
+ * Read without the lock: a guess that only decides who tries first.
  */
 static long
-due_route(const struct runner *r, const char *id, time_t now)
+due_route(struct runner *r, const struct idlist *l, size_t i, time_t now)
 {
-	const struct seen *v;
+	const struct cfg_smarthost *sh;
+	const struct queue_peek *pk = r->pk != NULL ? &r->pk[i] : NULL;
+	const char *id = l->ids[i];
+	struct env env;
+	struct err e;
+	long ri = -1;
 
-	if (r->nseen == 0 || (v = bsearch(id, r->seen, r->nseen,
-	    sizeof(*r->seen), seen_cmp)) == NULL)
+	/* The peek says it all unless -qR/-qS select by the envelope. */
+	if (pk != NULL && r->o->filter == NULL)
+		return pk->ok && !pk->fresh && (r->o->flush ||
+		    pk->next <= now) ? pk->route : -1;
+	if (env_load(r->sp.fd[SP_QUEUE], id, &env, &e) != RQ_OK)
 		return -1;
 	return r->o->flush || v->next <= now ? v->ri : -1;
 }
@@ -1047,7 +1059,7 @@ share_plan(struct runner *r, const struct idlist *l, unsigned char *who)
 
 	for (i = 0; due != NULL && rank != NULL && ri != NULL && i < l->n;
 	    i++)
-		if ((ri[i] = due_route(r, l->ids[i], now)) >= 0)
+		if ((ri[i] = due_route(r, l, i, now)) >= 0)
 			due[ri[i]]++;
 	for (i = 0; due != NULL && i < r->nrs; i++) {
 		due[i] = deliver_sessions(due[i], r->rs[i].sh->connections);
@@ -1228,6 +1240,8 @@ deliver_run(struct cfg *c, const struct deliver_opts *o,
 	if ((st = work_list(&r, &l, e)) == RQ_OK) {
 		pass_run(&r, &l);
 		idlist_free(&l);
+		free(r.pk);
+		r.pk = NULL;
 		if (!STOPPED(o))
 			deliver_bounces(&r);
 		group_commit(&r);
@@ -1245,7 +1259,6 @@ out:
 	}
 	sessions_close(&r);
 	idlist_free(&r.bounces);
-	free(r.seen);
 	aliases_free(&r.aliases);
 	spool_close(&r.sp);
 	return st;

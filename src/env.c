@@ -20,6 +20,13 @@
 #include "pattern.h"
 #include "spoolrec.h"
 
+/*
+ * An envelope up to this size is read in one read(2) into the stack (one
+ * recipient with a long reply takes about 2 KB); a larger one is read
+ * after an fstat(2), into the heap.
+ */
+#define ENV_SMALL	8192
+
 /* ---- envelope ---------------------------------------------------------- */
 
 int
@@ -209,21 +216,18 @@ env_rec(struct env *env, char type, const char *v)
 	return -1;
 }
 
-enum rq_status
-env_parse(struct env *env, const char *text, size_t len, struct err *e)
+/* env_parse() of text that may be parsed in place. */
+static enum rq_status
+parse_text(struct env *env, char *text, size_t len, struct err *e)
 {
-	char *copy, *p, *end, type, *v;
+	char *p, *end = text + len, type, *v;
 	int done = 0;
 
 	memset(env, 0, sizeof(*env));
 	env->priority = ENV_PRIORITY_NORMAL;
 	if (len < 11 || memcmp(text, "RELAYQENV1\n", 11) != 0)
 		return err_set(e, RQ_DATAERR, "malformed envelope: bad magic");
-	if ((copy = malloc(len)) == NULL)
-		return err_sys(e, RQ_INTERNAL, "malloc");
-	memcpy(copy, text, len);
-	end = copy + len;
-	for (p = copy + 11; p < end && !done;) {
+	for (p = text + 11; p < end && !done;) {
 		if (next_rec(&p, end, &type, &v) == -1)
 			break;
 		if (type == 'Z')
@@ -231,7 +235,6 @@ env_parse(struct env *env, const char *text, size_t len, struct err *e)
 		else if (env_rec(env, type, v) == -1)
 			break;
 	}
-	free(copy);
 	if (!done || env->id[0] == '\0' || env->sender == NULL ||
 	    env->nrcpt == 0) {
 		env_free(env);
@@ -241,11 +244,50 @@ env_parse(struct env *env, const char *text, size_t len, struct err *e)
 }
 
 enum rq_status
+env_parse(struct env *env, const char *text, size_t len, struct err *e)
+{
+	enum rq_status rs;
+	char *copy;
+
+	memset(env, 0, sizeof(*env));
+	if ((copy = malloc(len > 0 ? len : 1)) == NULL)
+		return err_sys(e, RQ_INTERNAL, "malloc");
+	memcpy(copy, text, len);
+	rs = parse_text(env, copy, len, e);
+	free(copy);
+	return rs;
+}
+
+/*
+ * The text of an envelope that did not fit the first read (or read as
+ * empty: not a regular file?), read whole into a new *text.
+ */
+static enum rq_status
+load_big(int fd, const char *name, char **text, size_t *len, struct err *e)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size > (off_t)ENV_MAX)
+		return err_set(e, RQ_DATAERR, "%s: not a regular file of sane "
+		    "size", name);
+	if ((*text = malloc((size_t)st.st_size + 1)) == NULL)
+		return err_sys(e, RQ_INTERNAL, "malloc");
+	if (pread_all(fd, *text, (size_t)st.st_size, 0) == -1) {
+		free(*text);
+		return err_sys(e, RQ_TEMP, "read %s", name);
+	}
+	*len = (size_t)st.st_size;
+	return RQ_OK;
+}
+
+enum rq_status
 env_load(int dirfd, const char *id, struct env *env, struct err *e)
 {
-	char name[SPOOL_ID_LEN + 8], *text;
-	struct stat st;
+	char name[SPOOL_ID_LEN + 8], small[ENV_SMALL], *text = small;
 	enum rq_status rs;
+	size_t len;
+	ssize_t n;
 	int fd;
 
 	snprintf(name, sizeof(name), "%s.env", id);
@@ -259,24 +301,19 @@ env_load(int dirfd, const char *id, struct env *env, struct err *e)
 			    name);
 		return err_sys(e, RQ_TEMP, "open %s", name);
 	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_size > (off_t)ENV_MAX) {
+	/* Most envelopes fit one read into the stack: no fstat, no malloc. */
+	while ((n = read(fd, small, sizeof(small))) == -1 && errno == EINTR)
+		;
+	len = n > 0 ? (size_t)n : 0;
+	if ((n <= 0 || len == sizeof(small)) &&
+	    (rs = load_big(fd, name, &text, &len, e)) != RQ_OK) {
 		close(fd);
-		return err_set(e, RQ_DATAERR, "%s: not a regular file of sane "
-		    "size", name);
-	}
-	if ((text = malloc((size_t)st.st_size + 1)) == NULL) {
-		close(fd);
-		return err_sys(e, RQ_INTERNAL, "malloc");
-	}
-	if (pread_all(fd, text, (size_t)st.st_size, 0) == -1) {
-		free(text);
-		close(fd);
-		return err_sys(e, RQ_TEMP, "read %s", name);
+		return rs;
 	}
 	close(fd);
-	rs = env_parse(env, text, (size_t)st.st_size, e);
-	free(text);
+	rs = parse_text(env, text, len, e);
+	if (text != small)
+		free(text);
 	if (rs == RQ_OK && strcmp(env->id, id) != 0) {
 		env_free(env);
 		return err_set(e, RQ_DATAERR, "%s: id mismatch", name);

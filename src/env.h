@@ -62,7 +62,8 @@ int env_format(const struct env *env, char **out, size_t *len);
 /* Parse env text; RQ_DATAERR with the reason when malformed. */
 enum rq_status env_parse(struct env *env, const char *text, size_t len,
     struct err *e);
-/* Read dirfd/ID.env. RQ_NOINPUT when it does not exist. */
+/* Read dirfd/ID.env (one read(2) into the stack when it is small, the
+ * usual case). RQ_NOINPUT when it does not exist. */
 enum rq_status env_load(int dirfd, const char *id, struct env *env,
     struct err *e);
 /* Atomically replace dirfd/ID.env via tmpfd (write, fsync, rename,

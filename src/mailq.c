@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -38,6 +39,11 @@
 
 #define RCPT_INDENT	"%41s"
 #define RCPT_COL	41
+/*
+ * A message file up to this size is read in one read(2) into the stack
+ * (spool_msg_read_buf()); a larger one as the runner reads it.
+ */
+#define MSG_SMALL	16384
 
 struct listing;
 static void list_maildrop(struct listing *, const struct spool *,
@@ -60,13 +66,14 @@ struct listing {
 	FILE *out;
 	size_t count;
 	unsigned long long bytes;
+	time_t when_t;		/* the arrival time in when */
+	char when[32];
 };
 
 static void
 print_head(struct listing *l, const char *id, char status, off_t size,
     time_t arrival, const char *sender)
 {
-	char when[32];
 	struct tm tm;
 
 	if (l->count++ == 0)
@@ -75,11 +82,16 @@ print_head(struct listing *l, const char *id, char status, off_t size,
 		    "-Sender/Recipient-------");
 	else
 		fputc('\n', l->out);
-	if (localtime_r(&arrival, &tm) == NULL ||
-	    strftime(when, sizeof(when), "%a %b %e %H:%M:%S", &tm) == 0)
-		strlcpy(when, "??", sizeof(when));
+	/* Messages of one second come together: format each second once. */
+	if (l->count == 1 || arrival != l->when_t) {
+		l->when_t = arrival;
+		if (localtime_r(&arrival, &tm) == NULL ||
+		    strftime(l->when, sizeof(l->when), "%a %b %e %H:%M:%S",
+		    &tm) == 0)
+			strlcpy(l->when, "??", sizeof(l->when));
+	}
 	fprintf(l->out, "%-10s%c%8lld %-20.20s %s\n", id, status,
-	    (long long)size, when, *sender ? sender : "MAILER-DAEMON");
+	    (long long)size, l->when, *sender ? sender : "MAILER-DAEMON");
 	l->bytes += (unsigned long long)size;
 }
 
@@ -164,6 +176,7 @@ static void
 list_maildrop(struct listing *l, const struct spool *sp, enum spool_sub sub,
     const char *id)
 {
+	char buf[MSG_SMALL];
 	struct spool_msg m;
 	size_t i;
 	int fd;
@@ -172,7 +185,7 @@ list_maildrop(struct listing *l, const struct spool *sp, enum spool_sub sub,
 	    O_NONBLOCK | O_CLOEXEC);
 	if (fd == -1)
 		return;
-	if (spool_msg_read(fd, &m, NULL) == RQ_OK) {
+	if (spool_msg_read_buf(fd, buf, sizeof(buf), &m, NULL) == RQ_OK) {
 		print_head(l, id, ' ', m.msg_len, m.arrival, m.sender);
 		for (i = 0; i < m.nrcpt; i++)
 			fprintf(l->out, RCPT_INDENT "%s\n", "", m.rcpts[i]);
@@ -339,17 +352,49 @@ locked_inodes(const struct spool *sp, unsigned long long **out, size_t *n)
 	return 0;
 }
 
-/* A message file of a directory: its id and inode (for the lock table). */
+/*
+ * A message file of a directory, in 16 bytes: its id as a number (ids are
+ * 16 upper-case hex digits, so numeric order is id order) and its inode
+ * (for the lock table). The listing is in id order, which is arrival
+ * order: this array is the one structure the size of a directory that
+ * the walk holds, sorted with qsort (n log n), freed after the directory.
+ */
 struct dent {
-	char id[SPOOL_ID_LEN + 1];
+	uint64_t key;
 	unsigned long long ino;
 };
 
 static int
 dent_cmp(const void *a, const void *b)
 {
-	return strcmp(((const struct dent *)a)->id,
-	    ((const struct dent *)b)->id);
+	uint64_t x = ((const struct dent *)a)->key;
+	uint64_t y = ((const struct dent *)b)->key;
+
+	return (x > y) - (x < y);
+}
+
+/* A valid id (spool_id_valid()) as its number, and back. */
+static uint64_t
+id_key(const char *id)
+{
+	uint64_t k = 0;
+	size_t i;
+
+	for (i = 0; i < SPOOL_ID_LEN; i++)
+		k = k << 4 | (uint64_t)(id[i] <= '9' ? id[i] - '0' :
+		    id[i] - 'A' + 10);
+	return k;
+}
+
+static void
+key_id(uint64_t k, char id[SPOOL_ID_LEN + 1])
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t i;
+
+	for (i = SPOOL_ID_LEN; i > 0; i--, k >>= 4)
+		id[i - 1] = hex[k & 0xf];
+	id[SPOOL_ID_LEN] = '\0';
 }
 
 struct dents {
@@ -366,7 +411,7 @@ dent_add(void *arg, const char *id, unsigned long long ino)
 	if ((nv = array_grow(d->v, d->n, sizeof(*nv))) == NULL)
 		return -1;
 	d->v = nv;
-	strlcpy(d->v[d->n].id, id, sizeof(d->v[d->n].id));
+	d->v[d->n].key = id_key(id);
 	d->v[d->n++].ino = ino;
 	return 0;
 }
@@ -401,6 +446,7 @@ walk(const struct spool *sp, const struct visit *v, struct err *e)
 {
 	static const enum spool_sub subs[] = { SP_MAILDROP, SP_QUEUE,
 	    SP_HOLD };
+	char id[SPOOL_ID_LEN + 1];
 	unsigned long long *locked;
 	struct dent *ents = NULL;
 	size_t s, i, n, nlocked;
@@ -415,11 +461,12 @@ walk(const struct spool *sp, const struct visit *v, struct err *e)
 			return RQ_TEMP;
 		}
 		for (i = 0; i < n; i++) {
+			key_id(ents[i].key, id);
 			busy = subs[s] != SP_QUEUE ? 0 : !table ?
-			    queue_is_locked(sp, subs[s], ents[i].id) :
+			    queue_is_locked(sp, subs[s], id) :
 			    nlocked > 0 && bsearch(&ents[i].ino, locked,
 			    nlocked, sizeof(*locked), ull_cmp) != NULL;
-			visit_entry(v, sp, subs[s], ents[i].id, busy);
+			visit_entry(v, sp, subs[s], id, busy);
 		}
 		free(ents);
 		ents = NULL;
@@ -431,7 +478,7 @@ walk(const struct spool *sp, const struct visit *v, struct err *e)
 enum rq_status
 mailq_print(const struct cfg *c, FILE *out, struct err *e)
 {
-	struct listing l = { out, 0, 0 };
+	struct listing l = { out, 0, 0, 0, "" };
 	struct visit v = { &l, NULL };
 	struct spool sp;
 	enum rq_status st;
@@ -581,6 +628,7 @@ static void
 json_maildrop(FILE *out, const struct spool *sp, enum spool_sub sub,
     const char *id)
 {
+	char buf[MSG_SMALL];
 	struct spool_msg m;
 	size_t i;
 	int fd;
@@ -589,7 +637,7 @@ json_maildrop(FILE *out, const struct spool *sp, enum spool_sub sub,
 	    O_NONBLOCK | O_CLOEXEC);
 	if (fd == -1)
 		return;
-	if (spool_msg_read(fd, &m, NULL) == RQ_OK) {
+	if (spool_msg_read_buf(fd, buf, sizeof(buf), &m, NULL) == RQ_OK) {
 		json_head(out, sub == SP_MAILDROP ? "maildrop" : "incoming", id,
 		    m.arrival, m.msg_len, m.sender);
 		fputs("\"recipients\": [", out);

@@ -170,25 +170,16 @@ cmp_turn(const void *a, const void *b)
 	return cmp_keys(x, y, x->rank, y->rank);
 }
 
-enum rq_status
-queue_order(const struct spool *sp, struct idlist *l, struct err *e)
+/* The keys of v[i] (l->ids[i]): pk[i], or its envelope read now. */
+static void
+order_keys(const struct spool *sp, const struct idlist *l,
+    const struct queue_peek *pk, struct order_ent *v)
 {
-	char (*ids)[SPOOL_ID_LEN + 1];
-	struct order_ent *v;
 	struct env env;
 	struct stat st;
 	struct err ign;
 	size_t i;
 
-	if (l->n < 2)
-		return RQ_OK;
-	v = calloc(l->n, sizeof(*v));
-	ids = calloc(l->n, sizeof(*ids));
-	if (v == NULL || ids == NULL) {
-		free(v);
-		free(ids);
-		return err_sys(e, RQ_INTERNAL, "queue order");
-	}
 	for (i = 0; i < l->n; i++) {
 		v[i].idx = i;
 		v[i].id = l->ids[i];
@@ -197,12 +188,40 @@ queue_order(const struct spool *sp, struct idlist *l, struct err *e)
 		if (fstatat(sp->fd[SP_QUEUE], l->ids[i], &st,
 		    AT_SYMLINK_NOFOLLOW) == 0)
 			v[i].written = st.st_mtim;
-		if (env_load(sp->fd[SP_QUEUE], l->ids[i], &env, &ign) == RQ_OK) {
+		if (pk != NULL && pk[i].ok) {
+			v[i].uid = pk[i].uid;
+			v[i].prio = pk[i].prio;
+		} else if (pk == NULL && env_load(sp->fd[SP_QUEUE], l->ids[i],
+		    &env, &ign) == RQ_OK) {
 			v[i].uid = env.uid;
 			v[i].prio = env.priority;
 			env_free(&env);
 		}
 	}
+}
+
+enum rq_status
+queue_order(const struct spool *sp, struct idlist *l, struct queue_peek *pk,
+    struct err *e)
+{
+	char (*ids)[SPOOL_ID_LEN + 1];
+	struct queue_peek *npk = NULL;
+	struct order_ent *v;
+	size_t i;
+
+	if (l->n < 2)
+		return RQ_OK;
+	v = calloc(l->n, sizeof(*v));
+	ids = calloc(l->n, sizeof(*ids));
+	if (pk != NULL)
+		npk = calloc(l->n, sizeof(*npk));
+	if (v == NULL || ids == NULL || (pk != NULL && npk == NULL)) {
+		free(v);
+		free(ids);
+		free(npk);
+		return err_sys(e, RQ_INTERNAL, "queue order");
+	}
+	order_keys(sp, l, pk, v);
 	qsort(v, l->n, sizeof(*v), cmp_arrival);
 	for (i = 0; i < l->n; i++)
 		v[i].pos = i;
@@ -211,9 +230,15 @@ queue_order(const struct spool *sp, struct idlist *l, struct err *e)
 		if (v[i].uid == v[i - 1].uid && v[i].prio == v[i - 1].prio)
 			v[i].rank = v[i - 1].rank + 1;
 	qsort(v, l->n, sizeof(*v), cmp_turn);
-	for (i = 0; i < l->n; i++)
+	for (i = 0; i < l->n; i++) {
 		memcpy(ids[i], l->ids[v[i].idx], sizeof(ids[i]));
+		if (npk != NULL)
+			npk[i] = pk[v[i].idx];
+	}
 	memcpy(l->ids, ids, l->n * sizeof(*ids));
+	if (npk != NULL)
+		memcpy(pk, npk, l->n * sizeof(*pk));
+	free(npk);
 	free(ids);
 	free(v);
 	return RQ_OK;

@@ -46,8 +46,27 @@ void idlist_free(struct idlist *l);
  * one user's thousand messages do not hold back another's one. An entry whose envelope cannot be read is left in as a
  * user of its own (the pass deals with it).
  */
+/*
+ * What a pass knows of a message from one look at its envelope, read
+ * without the lock (a guess that only orders and shares out the pass;
+ * each message is read again under its lock before anything is done).
+ */
+struct queue_peek {
+	int ok;			/* the envelope was read */
+	int fresh;		/* no route chosen yet: a first look is due */
+	uid_t uid;
+	int prio;
+	time_t next;		/* env.h: the next attempt */
+	long route;		/* the runner's index of its route, or -1 */
+};
+
+/*
+ * pk NULL: queue_order() reads each envelope for its uid and priority.
+ * Else pk[i] holds them for l->ids[i] (ok 0: unknown), and is put in the
+ * new order along with the ids.
+ */
 enum rq_status queue_order(const struct spool *sp, struct idlist *l,
-    struct err *e);
+    struct queue_peek *pk, struct err *e);
 
 /*
  * Lock sub/ID. Returns RQ_OK with *fd set, RQ_TEMP when another process

@@ -526,18 +526,17 @@ parse_ll(const char *s, long long max, long long *out)
 	return errstr == NULL ? 0 : -1;
 }
 
+/* The head records of head[0..n) (parsed in place); sets msg_off. */
 static enum rq_status
-read_head(int fd, off_t size, struct spool_msg *m, struct err *e)
+parse_head(char *head, size_t n, struct spool_msg *m, struct err *e)
 {
-	char head[HEAD_MAX + 1], *p, *end, type, *v;
-	size_t n = size < HEAD_MAX ? (size_t)size : HEAD_MAX;
+	char *p, *end, type, *v;
 	long long ll;
 	static const char order[] = "AUSM";
 	int i;
 
-	if (pread_all(fd, head, n, 0) == -1)
-		return err_sys(e, RQ_TEMP, "read queue file");
-	head[n] = '\0';
+	if (n > HEAD_MAX)
+		n = HEAD_MAX;
 	if (n < 8 || memcmp(head, "RELAYQ1\n", 8) != 0)
 		return bad_file(e, "bad magic");
 	p = head + 8;
@@ -579,23 +578,15 @@ add_rcpt(struct spool_msg *m, const char *v, struct err *e)
 	return RQ_OK;
 }
 
+/* The trailer records of t[0..len) (parsed in place). */
 static enum rq_status
-read_trailer(int fd, off_t start, off_t len, struct spool_msg *m,
-    struct err *e)
+parse_trailer(char *t, size_t len, struct spool_msg *m, struct err *e)
 {
-	char *t, *p, type, *v;
+	char *p, type, *v;
 	long long ll;
 	int have_x = 0;
 	enum rq_status st = RQ_OK;
 
-	if (len > (off_t)TRAILER_MAX)
-		return bad_file(e, "trailer too large");
-	if ((t = malloc((size_t)len + 1)) == NULL)
-		return err_sys(e, RQ_INTERNAL, "malloc");
-	if (pread_all(fd, t, (size_t)len, start) == -1) {
-		free(t);
-		return err_sys(e, RQ_TEMP, "read queue file");
-	}
 	for (p = t; p < t + len && st == RQ_OK;) {
 		if (next_rec(&p, t + len, &type, &v) == -1 || have_x)
 			st = bad_file(e, "bad trailer record");
@@ -611,18 +602,47 @@ read_trailer(int fd, off_t start, off_t len, struct spool_msg *m,
 		} else
 			st = bad_file(e, "bad trailer record");
 	}
-	free(t);
 	if (st == RQ_OK && (!have_x || m->nrcpt == 0))
 		st = bad_file(e, "no recipients or flags");
 	return st;
 }
 
+/*
+ * The end record, the last END_LEN bytes of a file of size bytes (copied:
+ * the record is parsed in a buffer of our own); sets msg_len. The length
+ * of the trailer that lies between message and end record in *tlen.
+ */
+static enum rq_status
+parse_end(const char *last, off_t size, struct spool_msg *m, off_t *tlen,
+    struct err *e)
+{
+	char end[END_LEN + 1], *p, type, *v;
+	long long len;
+
+	if (size < m->msg_off + END_LEN)
+		return bad_file(e, "truncated (no end record)");
+	memcpy(end, last, END_LEN);
+	end[END_LEN] = '\0';
+	p = end;
+	if (next_rec(&p, end + END_LEN, &type, &v) == -1 || type != 'Z' ||
+	    strlen(v) != 20 || parse_ll(v, INT64_MAX, &len) == -1)
+		return bad_file(e, "no end record");
+	if (len > size - m->msg_off - END_LEN)
+		return bad_file(e, "message length beyond end of file");
+	m->msg_len = (off_t)len;
+	*tlen = size - END_LEN - m->msg_off - m->msg_len;
+	if (*tlen > (off_t)TRAILER_MAX)
+		return bad_file(e, "trailer too large");
+	return RQ_OK;
+}
+
 static enum rq_status
 msg_read(int fd, struct spool_msg *m, struct err *e)
 {
-	char end[END_LEN + 1], *p, type, *v;
+	char head[HEAD_MAX], end[END_LEN], *t;
+	size_t n;
 	struct stat st;
-	long long len;
+	off_t tlen;
 	enum rq_status rs;
 
 	memset(m, 0, sizeof(*m));
@@ -630,22 +650,42 @@ msg_read(int fd, struct spool_msg *m, struct err *e)
 		return err_sys(e, RQ_TEMP, "fstat queue file");
 	if (!S_ISREG(st.st_mode))
 		return bad_file(e, "not a regular file");
-	if ((rs = read_head(fd, st.st_size, m, e)) != RQ_OK)
-		return rs;
-	if (st.st_size < m->msg_off + END_LEN)
-		return bad_file(e, "truncated (no end record)");
-	if (pread_all(fd, end, END_LEN, st.st_size - END_LEN) == -1)
+	n = st.st_size < HEAD_MAX ? (size_t)st.st_size : HEAD_MAX;
+	if (pread_all(fd, head, n, 0) == -1)
 		return err_sys(e, RQ_TEMP, "read queue file");
-	end[END_LEN] = '\0';
-	p = end;
-	if (next_rec(&p, end + END_LEN, &type, &v) == -1 || type != 'Z' ||
-	    strlen(v) != 20 || parse_ll(v, INT64_MAX, &len) == -1)
-		return bad_file(e, "no end record");
-	if (len > st.st_size - m->msg_off - END_LEN)
-		return bad_file(e, "message length beyond end of file");
-	m->msg_len = (off_t)len;
-	return read_trailer(fd, m->msg_off + m->msg_len,
-	    st.st_size - END_LEN - m->msg_off - m->msg_len, m, e);
+	if ((rs = parse_head(head, n, m, e)) != RQ_OK)
+		return rs;
+	if (st.st_size >= m->msg_off + END_LEN && pread_all(fd, end, END_LEN,
+	    st.st_size - END_LEN) == -1)
+		return err_sys(e, RQ_TEMP, "read queue file");
+	if ((rs = parse_end(end, st.st_size, m, &tlen, e)) != RQ_OK)
+		return rs;
+	if ((t = malloc((size_t)tlen + 1)) == NULL)
+		return err_sys(e, RQ_INTERNAL, "malloc");
+	if (pread_all(fd, t, (size_t)tlen, m->msg_off + m->msg_len) == -1) {
+		free(t);
+		return err_sys(e, RQ_TEMP, "read queue file");
+	}
+	rs = parse_trailer(t, (size_t)tlen, m, e);
+	free(t);
+	return rs;
+}
+
+/* A whole message file in buf[0..n), parsed in place. */
+static enum rq_status
+msg_parse(char *buf, size_t n, struct spool_msg *m, struct err *e)
+{
+	off_t tlen;
+	enum rq_status rs;
+
+	memset(m, 0, sizeof(*m));
+	if ((rs = parse_head(buf, n, m, e)) != RQ_OK)
+		return rs;
+	if ((rs = parse_end(buf + n - (n >= END_LEN ? END_LEN : n), (off_t)n,
+	    m, &tlen, e)) != RQ_OK)
+		return rs;
+	return parse_trailer(buf + m->msg_off + m->msg_len, (size_t)tlen, m,
+	    e);
 }
 
 enum rq_status
@@ -656,6 +696,26 @@ spool_msg_read(int fd, struct spool_msg *m, struct err *e)
 	/* Callers free only what read: a failure keeps nothing (fuzz_spool
 	 * found the sender and recipients leaked on a bad end record). */
 	if ((rs = msg_read(fd, m, e)) != RQ_OK)
+		spool_msg_free(m);
+	return rs;
+}
+
+enum rq_status
+spool_msg_read_buf(int fd, char *buf, size_t cap, struct spool_msg *m,
+    struct err *e)
+{
+	ssize_t n;
+	enum rq_status rs;
+
+	while ((n = read(fd, buf, cap)) == -1 && errno == EINTR)
+		;
+	if (n == -1)
+		return err_sys(e, RQ_TEMP, "read queue file");
+	if ((size_t)n == cap) {
+		/* Larger than buf: the reads of spool_msg_read(). */
+		return spool_msg_read(fd, m, e);
+	}
+	if ((rs = msg_parse(buf, (size_t)n, m, e)) != RQ_OK)
 		spool_msg_free(m);
 	return rs;
 }

@@ -173,6 +173,16 @@ struct spool_msg {
 /* Parse and validate fd (any offset). Malformed: RQ_DATAERR with why.
  * On any failure m holds nothing to free. */
 enum rq_status spool_msg_read(int fd, struct spool_msg *m, struct err *e);
+/*
+ * The same in one read(2) of fd (at its offset, 0 when just opened) into
+ * buf, the caller's (a stack buffer: no allocation for the file): a file
+ * that fills buf is read by spool_msg_read() instead. For the listing,
+ * which reads every entry: there is no fstat(2), so a non-regular file
+ * is refused only as read(2) does (a directory fails; a FIFO opened
+ * O_NONBLOCK reads as empty: malformed). buf is overwritten.
+ */
+enum rq_status spool_msg_read_buf(int fd, char *buf, size_t cap,
+    struct spool_msg *m, struct err *e);
 void spool_msg_free(struct spool_msg *m);
 
 /*

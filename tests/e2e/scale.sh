@@ -8,7 +8,12 @@
 #    group, not per message (fewer than 600/10 fsync+syncfs calls, when
 #    strace can count them);
 #  - with the smarthost up, one pass delivers each exactly once and empties
-#    the queue.
+#    the queue;
+#  - mailq makes at most 3 system calls per message (open, read, close of
+#    the message file in maildrop/, of the envelope in queue/), and the
+#    pass with the smarthost down tries one connection for the route, not
+#    one per message, and a pass over picked-up messages reads each
+#    envelope at most twice (when strace can count them).
 # Correctness only: nothing here depends on how fast the machine is.
 # shellcheck source=./lib.sh
 . "${RELAYQ_E2E_DIR:-$(dirname "$0")}/lib.sh"
@@ -37,15 +42,40 @@ for i in range(n):
 PY
 check_eq "$COUNT complete maildrop entries" "$COUNT" "$(ls "$T/spool/maildrop" | wc -l | tr -d ' ')"
 
+# mailq_syscalls WHAT: mailq under strace -c; checks it made fewer than 4
+# system calls per listed message (open, one read, close: 3) plus a fixed
+# start-up cost, and that it listed all $COUNT.
+mailq_syscalls() {
+	run strace -f -qq -c -o "$T/mailq.sc" env RELAYQ_CONFIG="$CONF" \
+		"$RELAYQ_BIN/mailq"
+	expect_rc "mailq under strace ($1)" 0
+	check_eq "mailq lists all $COUNT ($1)" 1 \
+		"$(grep -c "Total requests: $COUNT\$" "$OUT")"
+	calls=$(awk '$NF == "total" { print $4 }' "$T/mailq.sc")
+	note "mailq over $COUNT messages ($1): $calls system calls"
+	check_eq "mailq: at most 3 system calls per message ($1)" yes \
+		"$([ "${calls:-999999}" -lt $((3 * COUNT + 500)) ] && echo yes)"
+}
+if have_strace; then
+	traced_relayq
+	mailq_syscalls "in maildrop/"
+fi
+
 E2E_CMD_TIMEOUT=300
 if have_strace; then
 	traced_relayq
-	run strace -f -qq -c -o "$T/syncs" -e trace=fsync,fdatasync,syncfs \
+	run strace -f -qq -o "$T/pass.trace" \
+		-e trace=fsync,fdatasync,syncfs,connect \
 		"$RELAYQ_SBIN/sendmail" -C "$CONF" -q
-	syncs=$(awk '$NF ~ /^(fsync|fdatasync|syncfs)$/ { n += $(NF - 1) } END { print n + 0 }' "$T/syncs")
+	syncs=$(grep -cE '^[0-9]+ +(fsync|fdatasync|syncfs)\(' "$T/pass.trace")
 	note "fsync/syncfs calls in a pass over $COUNT messages: $syncs"
 	check_eq "the pass syncs per group, not per message" yes \
 		"$([ "$syncs" -lt $((COUNT / 10)) ] && echo yes)"
+	# The smarthost refused the first connection: the rest of the
+	# route's messages are deferred with its reason, not tried again.
+	# (Connections to local sockets, such as nscd's, are not counted.)
+	check_eq "one connection attempt for the route in the pass" 1 \
+		"$(grep -cE '^[0-9]+ +connect\(.*AF_INET' "$T/pass.trace")"
 else
 	sm -C "$CONF" -q
 fi
@@ -61,6 +91,21 @@ mt mailq "$OUT" >"$T/mailq.parsed"
 check_eq "mailq: $COUNT entries" "entries $COUNT" "$(grep '^entries' "$T/mailq.parsed")"
 check_eq "mailq: each deferred with the reason" "$COUNT" \
 	"$(grep -c 'Connection refused' "$OUT")"
+if have_strace; then
+	mailq_syscalls "in queue/, the envelopes read"
+	# A pass over them, picked up (retry times ignored), the smarthost
+	# still down: each envelope is read once to plan the pass and once
+	# under its lock, not once more for each step of the planning.
+	run strace -f -qq -o "$T/flush.trace" -e trace=openat \
+		"$RELAYQ_SBIN/relayq" -C "$CONF" queue flush
+	expect_rc "relayq queue flush with the smarthost down" 0
+	reads=$(grep -cE '^[0-9]+ +openat\(.*\.env", O_RDONLY' "$T/flush.trace")
+	note "envelope reads in a pass over $COUNT picked-up messages: $reads"
+	check_eq "the pass reads each envelope at most twice" yes \
+		"$([ "$reads" -le $((2 * COUNT)) ] && echo yes)"
+	check_eq "all $COUNT still queued after the deferring pass" "$((2 * COUNT))" \
+		"$(ls "$T/spool/queue" | wc -l | tr -d ' ')"
+fi
 
 start_smarthost scale --mode plain
 write_config "$CONF" tls=none tls_verify= ca_file= user=

@@ -103,7 +103,7 @@ START_TEST(pass_order)
 	for (i = 0; i < NMAX && orders[_i].in[i].id != NULL; i++)
 		put(&sp, &orders[_i].in[i]);
 	ck_assert_int_eq(queue_scan(&sp, SP_QUEUE, &l, &e), RQ_OK);
-	ck_assert_int_eq(queue_order(&sp, &l, &e), RQ_OK);
+	ck_assert_int_eq(queue_order(&sp, &l, NULL, &e), RQ_OK);
 	for (i = 0; i < l.n; i++)
 		snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s",
 		    i ? " " : "", l.ids[i] + SPOOL_ID_LEN - 2);

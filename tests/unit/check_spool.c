@@ -2,7 +2,9 @@
  * check_spool.c - the spool formats: a written message reads back the
  * same; every truncation or corruption of a file is refused (never read
  * as a different message); the envelope format round-trips exactly
- * (golden/env.txt).
+ * (golden/env.txt). spool_msg_read_buf(), the listing's one-read reader,
+ * agrees with spool_msg_read() on every one of these files, read whole or
+ * (larger than its buffer) the other way.
  */
 #include "config.h"
 
@@ -46,6 +48,17 @@ teardown(void)
 
 static const char body[] = "Subject: t\n\nline\n.\nR fake@record\nZ 1\n";
 
+/* spool_msg_read_buf() of fd from its start, with a buffer of cap bytes. */
+static enum rq_status
+read_buf(int fd, size_t cap, struct spool_msg *m, struct err *e)
+{
+	static char buf[65536];
+
+	ck_assert_uint_le(cap, sizeof(buf));
+	ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
+	return spool_msg_read_buf(fd, buf, cap, m, e);
+}
+
 static void
 write_msg(const char *id)
 {
@@ -68,6 +81,8 @@ START_TEST(round_trip)
 	struct stat st;
 	struct err e;
 	char data[sizeof(body)];
+	size_t cap;
+	off_t off;
 	int fd;
 
 	write_msg("0000000000000001");
@@ -85,7 +100,22 @@ START_TEST(round_trip)
 	ck_assert_int_eq(pread(fd, data, sizeof(body) - 1, m.msg_off),
 	    sizeof(body) - 1);
 	ck_assert_int_eq(memcmp(data, body, sizeof(body) - 1), 0);
+	off = m.msg_off;
 	spool_msg_free(&m);
+	/* One read whole, and a buffer too small: the same message. */
+	for (cap = 16; cap <= 65536; cap *= 4096) {
+		ck_assert_int_eq(read_buf(fd, cap, &m, &e), RQ_OK);
+		ck_assert_int_eq(m.arrival, 1700000000);
+		ck_assert_int_eq(m.uid, 33);
+		ck_assert_str_eq(m.sender, "s@example.test");
+		ck_assert_uint_eq(m.nrcpt, 2);
+		ck_assert_str_eq(m.rcpts[0], "a@example.test");
+		ck_assert_str_eq(m.rcpts[1], "\"b c\"@example.test");
+		ck_assert_uint_eq(m.flags, MSG_F_8BIT);
+		ck_assert_int_eq(m.msg_off, off);
+		ck_assert_int_eq(m.msg_len, sizeof(body) - 1);
+		spool_msg_free(&m);
+	}
 	close(fd);
 }
 END_TEST
@@ -112,6 +142,9 @@ START_TEST(truncations_refused)
 		ck_assert_msg(spool_msg_read(tfd, &m, &e) != RQ_OK,
 		    "a %lld-byte prefix was accepted", (long long)len);
 		spool_msg_free(&m);
+		ck_assert_msg(read_buf(tfd, 65536, &m, &e) != RQ_OK,
+		    "a %lld-byte prefix was accepted in one read",
+		    (long long)len);
 		close(tfd);
 	}
 	free(all);
@@ -157,6 +190,8 @@ START_TEST(corruptions_refused)
 	ck_assert_msg(spool_msg_read(fd, &m, &e) == RQ_DATAERR,
 	    "corruption %d accepted", _i);
 	spool_msg_free(&m);
+	ck_assert_msg(read_buf(fd, 65536, &m, &e) == RQ_DATAERR,
+	    "corruption %d accepted in one read", _i);
 	free(all);
 	close(fd);
 }
