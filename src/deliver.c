@@ -1036,7 +1036,12 @@ due_route(struct runner *r, const struct idlist *l, size_t i, time_t now)
 		    pk->next <= now) ? pk->route : -1;
 	if (env_load(r->sp.fd[SP_QUEUE], id, &env, &e) != RQ_OK)
 		return -1;
-	return r->o->flush || v->next <= now ? v->ri : -1;
+	if (deliver_filter_match(r->o->filter, id, &env) &&
+	    (r->o->flush || env.next <= now) && env.route != NULL &&
+	    (sh = route_find(r->c, env.route)) != NULL)
+		ri = route_sess(r, sh) - r->rs;
+	env_free(&env);
+	return ri;
 }
 
 /*
