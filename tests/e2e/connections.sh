@@ -8,7 +8,9 @@
 # process killed mid-run loses no message; the daemon shares its pass too
 # and SIGTERM stops every session cleanly; a rate limit holds across the
 # sessions (exactly its count goes); a bad value is refused with
-# FILE:LINE. The smarthost holds the first 250 of a lone session until a
+# FILE:LINE. The sessions after the first resume its TLS session (they
+# inherit its ticket) instead of a full handshake each. The smarthost
+# holds the first 250 of a lone session until a
 # second one opens (--wait-peer, bounded), so the overlap shows however
 # slow the machine is; no timing is asserted.
 # shellcheck source=./lib.sh
@@ -64,6 +66,15 @@ once 300 three
 check_match "more than one session at once" '^[23]$' "$(max_open)"
 check_match "at most three sessions" '^[123]$' "$(connections)"
 check_queue_empty "queue empty after connections = 3" "$CONF"
+# "connection RESUMED" per message (the JSON keys are sorted).
+awk '/"connection":/ { c = $2 + 0 }
+	/"tls_resumed":/ { sub(",", "", $2); print (c == 1 ? "first" : "later"), $2 }' \
+	"$SH_RX"/*.json | sort | uniq -c >"$T/resumed"
+check_eq "the first session: a full handshake" "" \
+	"$(grep 'first true' "$T/resumed")"
+check_eq "later sessions: every one resumed" "" \
+	"$(grep 'later false' "$T/resumed")"
+check_match "later sessions carried mail" 'later true' "$(cat "$T/resumed")"
 
 # 2. connections = 1: one session, however long the queue.
 start_tls_smarthost one --wait-peer 1

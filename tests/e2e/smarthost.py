@@ -14,8 +14,10 @@
 #              line endings CRLF as on the wire)
 #   NNNN.json  {"n", "connection", "mail_from", "rcpt_tos", "mail_options",
 #               "rcpt_options", "auth_login", "auth_mechanism", "tls",
-#               "tls_version", "helo", "size", "peer", "dsn_mail",
-#               "dsn_rcpt"}
+#               "tls_version", "tls_resumed", "helo", "size", "peer",
+#               "dsn_mail", "dsn_rcpt"}
+#              tls_resumed: the TLS handshake resumed an earlier session
+#              (the client offered a session ticket of this server)
 #              dsn_mail: {"RET": ..., "ENVID": ...} and dsn_rcpt:
 #              {address: {"NOTIFY": ..., "ORCPT": ...}}, values exactly as
 #              sent (only with --dsn; aiosmtpd upper-cases *_options).
@@ -133,11 +135,11 @@ class State:
 def tls_info(server):
     t = server.transport
     if t is None:
-        return None, None
+        return None, None, False
     obj = t.get_extra_info("ssl_object")
     if obj is None:
-        return False, None
-    return True, obj.version()
+        return False, None, False
+    return True, obj.version(), bool(obj.session_reused)
 
 
 class Handler:
@@ -163,7 +165,7 @@ class Handler:
         st = self.st
         st.messages += 1
         n = st.messages
-        tls, version = tls_info(server)
+        tls, version, resumed = tls_info(server)
         content = bytes(envelope.original_content)
         base = os.path.join(st.args.outdir, "%04d" % n)
         meta = {
@@ -177,6 +179,7 @@ class Handler:
             "auth_mechanism": getattr(session, "rq_mechanism", None),
             "tls": bool(tls),
             "tls_version": version,
+            "tls_resumed": resumed,
             "helo": session.host_name,
             "size": len(content),
             "peer": list(session.peer) if session.peer else None,
