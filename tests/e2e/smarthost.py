@@ -47,6 +47,8 @@
 # --dsn: EHLO offers DSN (RFC 3461) and MAIL takes RET=/ENVID=, RCPT
 #   NOTIFY=/ORCPT= (checked for syntax: 501 when malformed). Without it
 #   those parameters get aiosmtpd's 555, as from a server without DSN.
+# --tls12: TLS 1.2 at most (sessions are then resumed by session ticket
+#   or ID during the handshake, not by a TLS 1.3 ticket after it).
 # --greeting-delay SECS: a slow server (wait before the 220 greeting).
 # --wait-peer SECS: hold the 250 to the first message of a session while
 #   it is the only one open, until a second opens or SECS pass, so that
@@ -437,6 +439,8 @@ def main():
                         "+1 for a stuffed dot)")
     p.add_argument("--data-size-limit", type=int, default=32 * 1024 * 1024,
                    help="SIZE advertised and enforced (552 above it)")
+    p.add_argument("--tls12", action="store_true",
+                   help="TLS 1.2 at most")
     p.add_argument("--greeting-delay", type=float, default=0,
                    help="wait this many seconds before the 220 greeting")
     p.add_argument("--backlog", type=int, default=100,
@@ -461,6 +465,8 @@ def main():
             p.error("--mode %s needs --cert and --key" % args.mode)
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(args.cert, args.key)
+        if args.tls12:
+            ctx.maximum_version = ssl.TLSVersion.TLSv1_2
     user = password = None
     if args.auth:
         if ":" not in args.auth:
