@@ -6,8 +6,9 @@ every MTA runs in a private mount namespace of its own (a holder process made wi
 `unshare -m`; every command enters it with `nsenter -m`), where read-only overlays
 put the peer's extracted Debian package at its compiled-in paths and its spool in
 the work directory.  All MTAs relay to one Postfix smtp-sink on 127.0.0.1 (port
-chosen by the kernel); the STARTTLS+AUTH row uses bench/sink.py, since smtp-sink
-does not do AUTH.  Rounds are interleaved (A, B, C, D, then again), the tables
+chosen by the kernel); the STARTTLS+AUTH table uses bench/tlssink.c (built here with
+the system cc), since smtp-sink does not do AUTH, and measures relayq's plaintext pass
+into that same sink too.  Rounds are interleaved (A, B, C, D, then again), the tables
 show medians and relayq's ratio to each peer.  Every process started here is
 stopped by its PID; the namespaces vanish with their holders.
 
@@ -30,11 +31,11 @@ import time
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(BENCH)
-PY = "/usr/bin/python3"
 RCPT = "bench@sink.test"
 PEER_PKGS = {"dma": "dma", "nullmailer": "nullmailer", "postfix": "postfix"}
 ALL_MTAS = ["relayq", "dma", "nullmailer", "postfix"]
 AUTH_USER, AUTH_PASS = "bench", "bench-secret"
+PLAIN_4B = "plain-4b"   # relayq's pass mode: plaintext into table 4b's sink
 SYNC_CALLS = "fsync,fdatasync,sync_file_range,syncfs,sync,msync"
 # process names that are the bench's own helpers, not the MTA's
 HELPERS = {"bash", "sh", "timeout", "time", "sleep", "strace", "cat", "nsenter",
@@ -139,48 +140,38 @@ class SmtpSink:
         stop_pid(self.proc)
 
 
-class PySink:
-    """bench/sink.py (aiosmtpd) with STARTTLS and AUTH, for the TLS+AUTH row."""
+class TlsSink(SmtpSink):
+    """bench/tlssink.c: STARTTLS and AUTH PLAIN/LOGIN or plaintext on one code path, a
+    process per connection; it writes "port N", then a line "m" per message accepted."""
 
     def __init__(self, work, cert, key):
-        pf = f"{work}/tlssink.ports"
-        self.proc = subprocess.Popen([PY, f"{BENCH}/sink.py", "--port-file", pf, "--lifetime", "14400",
-                                      "--tls-cert", cert, "--tls-key", key,
-                                      "--auth", f"{AUTH_USER}:{AUTH_PASS}"],
-                                     stdout=subprocess.DEVNULL, stderr=open(f"{work}/tlssink.err", "w"))
-        for _ in range(200):
-            if os.path.exists(pf):
-                break
-            time.sleep(0.05)
-        else:
-            raise SystemExit(f"bench: sink.py did not start: {open(work + '/tlssink.err').read()}")
-        self.port, self.cport = map(int, open(pf).read().split())
+        exe = f"{work}/tlssink"
+        r = run(["cc", "-O2", "-o", exe, f"{BENCH}/tlssink.c", "-lssl", "-lcrypto"],
+                capture_output=True, text=True)
+        if r.returncode != 0:
+            raise SystemExit(f"bench: cannot build bench/tlssink.c (needs cc and libssl-dev):\n{r.stderr}")
+        self.count = 0
+        self.times = []
+        self.cond = threading.Condition()
+        self.proc = subprocess.Popen([exe, "-c", cert, "-k", key, "-a", f"{AUTH_USER}:{AUTH_PASS}"],
+                                     stdout=subprocess.PIPE, stderr=open(f"{work}/tlssink.err", "w"))
+        line = self.proc.stdout.readline().split()
+        if len(line) != 2 or line[0] != b"port":
+            raise SystemExit(f"bench: tlssink did not start: {open(work + '/tlssink.err').read()}")
+        self.port = int(line[1])
+        threading.Thread(target=self._reader, daemon=True).start()
 
-    def cmd(self, line, timeout=30):
-        import socket
-        with socket.create_connection(("127.0.0.1", self.cport), timeout=timeout + 5) as s:
-            s.sendall(line.encode() + b"\n")
-            return s.makefile().readline().strip()
-
-    def mark(self):
-        return int(self.cmd("count").split()[0])
-
-    def wait(self, target, timeout, alive=None, grace=10.0):
-        deadline = time.monotonic() + timeout
-        last, idle_since = -1, None
+    def _reader(self):
         while True:
-            n = int(self.cmd(f"wait {target} 1").split()[0])
-            now = time.monotonic()
-            if n >= target or now >= deadline:
-                return n
-            if alive is not None and not alive():
-                if n != last:
-                    last, idle_since = n, now
-                elif now - idle_since >= grace:
-                    return n
-
-    def stop(self):
-        stop_pid(self.proc)
+            chunk = os.read(self.proc.stdout.fileno(), 65536)
+            if not chunk:
+                break
+            n = chunk.count(b"\n")
+            now = time.time()
+            with self.cond:
+                self.times.extend([now] * n)
+                self.count += n
+                self.cond.notify_all()
 
 
 def listen_port(pid):
@@ -435,6 +426,7 @@ class Relayq(Mta):
     def configure(self):
         self.conf(f"{self.D}/relayq.conf", self.sink_port, f"{self.D}/spool", False)
         self.conf(f"{self.D}/relayq-tls.conf", self.tls_port, f"{self.D}/spool", True)
+        self.conf(f"{self.D}/relayq-4b-plain.conf", self.tls_port, f"{self.D}/spool", False)
         self.env = {"RELAYQ_CONFIG": f"{self.D}/relayq.conf"}
         # a smarthost that refuses connections: a port bound but never listened on
         self.refuser = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -461,6 +453,9 @@ class Relayq(Mta):
         return [self.bin("sendmail"), "-odq", "-t", "-i"]
 
     def deliver_argv(self, tls=False):
+        # tls == PLAIN_4B: plaintext into the STARTTLS+AUTH sink, the reference of table 4b
+        if tls == PLAIN_4B:
+            return [self.bin("relayq"), "-C", f"{self.D}/relayq-4b-plain.conf", "run"]
         return ([self.bin("relayq"), "-C", f"{self.D}/relayq-tls.conf", "run"] if tls
                 else [self.bin("relayq"), "run"])
 
@@ -919,13 +914,32 @@ def round_throughput(ctx, r):
         v = submit_loop(ctx, m, N, 8, ctx.msg, "par-submit")
         ctx.add("par", m.name, v)
         if v is not None and ctx.tls_sink is not None:
-            ctx.add("pass_tls", m.name, delivery_pass(ctx, m, N, "pass-tls", tls=True, sink=ctx.tls_sink))
+            if m.name == "relayq":
+                tls_and_plain(ctx, m, r)
+            else:
+                ctx.add("pass_tls", m.name, delivery_pass(ctx, m, N, "pass-tls", tls=True, sink=ctx.tls_sink))
     # references: the cost of a process, and the line rate of the sink
     m0 = ctx.mtas[0]
     ctx.add("seq", "cat", submit_loop(ctx, m0, N, 1, ctx.msg, "cat-seq", ["cat"]))
     ctx.add("par", "cat", submit_loop(ctx, m0, N, 8, ctx.msg, "cat-par", ["cat"]))
     for s in (1, 4):
         ctx.add(f"source{s}", "smtp-source", smtp_source(ctx, s))
+
+
+def tls_and_plain(ctx, m, r):
+    """relayq's STARTTLS+AUTH pass and its plaintext pass into the same sink, back to back
+    (which one first alternates by round), each over N queued by 8 parallel submitters;
+    the ratio of the two is taken per round."""
+    v = {}
+    modes = [(True, "pass_tls", "pass-tls"), (PLAIN_4B, "pass_4b_plain", "pass-4b-plain")]
+    for i, (mode, key, tag) in enumerate(modes if r % 2 else modes[::-1]):
+        if i > 0 and not fill(ctx, m, ctx.N, f"fill-{tag}"):
+            v[key] = None
+        else:
+            v[key] = delivery_pass(ctx, m, ctx.N, tag, tls=mode, sink=ctx.tls_sink)
+        ctx.add(key, m.name, v[key])
+    a, b = v["pass_tls"], v["pass_4b_plain"]
+    ctx.add("tls_ratio", m.name, a / b if a and b else None)
 
 
 def smtp_source(ctx, sessions):
@@ -1187,7 +1201,8 @@ def machine_block(ctx):
     for m in ctx.mtas:
         say(f"{m.name + ':':<11} {m.describe()}")
     say(f"sink:       Postfix {pkg_version('postfix')} smtp-sink on 127.0.0.1 (kernel-chosen port), PIPELINING;"
-        f" STARTTLS+AUTH row: bench/sink.py (aiosmtpd), since smtp-sink has no AUTH")
+        f" table 4b: bench/tlssink.c (STARTTLS, AUTH PLAIN/LOGIN, PIPELINING, a process per connection),"
+        f" since smtp-sink has no AUTH")
     say(f"N = {ctx.N} messages of {ctx.msg_size} bytes, {ctx.rounds} interleaved rounds (medians shown); "
         f"large message {ctx.big_size} bytes")
     say()
@@ -1239,8 +1254,14 @@ def report(ctx):
         say("  then `relayq queue flush` with the sink up: the pass over messages already picked up")
         say()
     if ctx.tls_sink is not None:
-        table(ctx, "4b. the same over STARTTLS + AUTH PLAIN (N queued by 2.) -> bench/sink.py "
-                   "(aiosmtpd: smtp-sink does no AUTH)", [("msgs/s", "pass_tls")], "higher", "msgs/s")
+        table(ctx, "4b. a pass over STARTTLS + AUTH PLAIN (N queued by 2.) -> bench/tlssink.c "
+                   "(smtp-sink does no AUTH); relayq also in plaintext into the same sink",
+              [("STARTTLS+AUTH", "pass_tls"), ("plaintext, same sink", "pass_4b_plain")], "higher", "msgs/s")
+        v = ctx.get("tls_ratio", "relayq")
+        if v is not None:
+            say(f"  relayq STARTTLS+AUTH / plaintext into the same sink: {100 * v:.0f} % "
+                "(median of the per-round ratios)")
+            say()
     rows5 = [(f"{klabel(k)} queued -> sink", f"pass_{klabel(k)}") for k in ctx.scales]
     table(ctx, "5. large queue -> smtp-sink, one pass", rows5, "higher",
           "msgs/s" + ("" if ctx.scale else "; dma and nullmailer only with --scale"))
@@ -1290,6 +1311,9 @@ def targets(ctx):
         if r is not None or key == "pass":
             check(f"{key.replace('_', ' ')} >= 50 % of smtp-source (1 session)", None if r is None else r >= 0.5,
                   "-" if r is None else f"{100 * r:.0f} %")
+    v = g("tls_ratio", "relayq")
+    check("pass STARTTLS+AUTH >= 80 % of plaintext (same sink)", None if v is None else v >= 0.8,
+          "-" if v is None else f"{100 * v:.0f} %")
     q = klabel(ctx.scales[0])
     peers = [g(f"mailq_{q}_s", m.name) for m in ctx.mtas if m.name != "relayq"]
     peers = [p for p in peers if isinstance(p, (int, float))]
@@ -1365,8 +1389,8 @@ def preflight(a):
             raise SystemExit(f"bench: {tool} is missing")
     if not os.access("/usr/bin/time", os.X_OK):
         raise SystemExit("bench: GNU time is missing (apt-get install time)")
-    if run([PY, "-c", "import aiosmtpd"], capture_output=True).returncode != 0:
-        raise SystemExit(f"bench: {PY} lacks aiosmtpd (apt-get install python3-aiosmtpd)")
+    if shutil.which("cc") is None:
+        raise SystemExit("bench: cc is missing (bench/tlssink.c is built for table 4b)")
 
 
 def make_tls(work):
@@ -1429,7 +1453,7 @@ def main():
         ctx.big_size = make_message(ctx.big, a.big_mb * 1000 * 1000, f"relayq bench {a.big_mb} MB message")
         ctx.sink = SmtpSink(work, ctx.pflib, f"{ctx.pfsbin}/smtp-sink")
         cert, key = make_tls(work)
-        ctx.tls_sink = PySink(work, cert, key)
+        ctx.tls_sink = TlsSink(work, cert, key)
         for name in a.mtas:
             cls = {"relayq": Relayq, "dma": Dma, "nullmailer": Nullmailer, "postfix": Postfix}[name]
             m = (cls(work, ctx.sink.port, ctx.tls_sink.port, prefix) if name == "relayq"

@@ -445,6 +445,12 @@ conn_send(struct conn *c, const char *p, size_t n, struct err *e)
 	return -1;
 }
 
+size_t
+conn_queued(const struct conn *c)
+{
+	return c->wbuf.len;
+}
+
 enum rq_status
 conn_flush(struct conn *c, struct err *e)
 {

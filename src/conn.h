@@ -72,6 +72,8 @@ enum rq_status conn_read_line(struct conn *c, const char **line,
 /* Queue bytes for sending (flushing first when the buffer is full). */
 enum rq_status conn_write(struct conn *c, const void *p, size_t n,
     struct err *e);
+/* Bytes queued by conn_write() and not yet sent. */
+size_t conn_queued(const struct conn *c);
 /* Send everything queued. The sent bytes are wiped from memory. */
 enum rq_status conn_flush(struct conn *c, struct err *e);
 /*

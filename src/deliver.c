@@ -9,7 +9,10 @@
  * of the route are deferred with the same reason rather than hammering
  * the smarthost; if it breaks mid-pass it is reopened a bounded number of
  * times. A route's password is read once per pass, only when its session
- * is actually opened, and wiped afterwards. The pass goes in
+ * is actually opened, and wiped afterwards. The TLS sessions of a route
+ * share one tls_cache for the pass (tls.h): the session processes fork
+ * after the first session is up, so they inherit its context and resume
+ * its TLS session instead of a full handshake each. The pass goes in
  * queue_order(), after the first look at new messages sets their route
  * and priority. Before all that, each envelope is read once without its
  * lock (peek_all()): the first looks, the order and the sharing out go by
@@ -48,6 +51,7 @@
 #include "smarthost.h"
 #include "smtp.h"
 #include "spool.h"
+#include "tls.h"
 #include "tmpsweep.h"
 #include "usage.h"
 
@@ -100,6 +104,7 @@ struct route_sess {
 	int token_refused;	/* smtp_params.token_refused */
 	int refreshed;		/* password_command run again this pass */
 	int auth_refused;	/* smtp_params.auth_refused */
+	struct tls_cache *tls;	/* NULL: none (yet) */
 	double conn_secs;	/* how long opening the session took ... */
 	int conn_fresh;		/* ... not yet charged to a message */
 };
@@ -142,6 +147,9 @@ session_open(struct runner *r, struct route_sess *rs, struct err *e)
 		rs->password_read = 1;
 	}
 	smarthost_params(r->c, rs->sh, rs->password, r->o->verbose, &p);
+	if (rs->sh->tls != TLS_MODE_NONE && rs->tls == NULL)
+		rs->tls = tls_cache_new();	/* NULL: full handshakes */
+	p.tls_cache = rs->tls;
 	rs->unreachable = 0;
 	rs->token_refused = 0;
 	rs->auth_refused = 0;
@@ -225,6 +233,7 @@ sessions_close(struct runner *r)
 		rs = &r->rs[i];
 		if (rs->s != NULL)
 			smtp_close(rs->s);
+		tls_cache_free(rs->tls);
 		password_forget(rs);
 	}
 	free(r->rs);

@@ -559,6 +559,7 @@ smtp_tls_params(const struct smtp_params *p)
 	tp.fingerprint = p->fingerprint;
 	tp.cert_file = p->cert_file;
 	tp.key_file = p->key_file;
+	tp.cache = p->tls_cache;
 	return tp;
 }
 
@@ -1210,13 +1211,23 @@ smtp_txn_envelope(struct smtp_session *s, struct smtp_txn *t,
 	return RQ_OK;
 }
 
+/*
+ * Message bytes, sent with what is queued before them while that stays
+ * within SMTP_CHUNK, and all at once with last (the final dot): a small
+ * message leaves in one write, over TLS one record, and the output
+ * buffer never holds more than SMTP_CHUNK or one encoded chunk.
+ */
 static enum rq_status
 smtp_put(struct smtp_session *s, enum smtp_state st, const char *p,
-    size_t n, struct err *e)
+    size_t n, int last, struct err *e)
 {
+	size_t queued = conn_queued(s->conn);
+
 	conn_set_timeout(s->conn, smtp_timeout(s, st));
-	if (conn_write(s->conn, p, n, e) != RQ_OK ||
-	    conn_flush(s->conn, e) != RQ_OK)
+	if ((queued > 0 && queued + n > SMTP_CHUNK &&
+	    conn_flush(s->conn, e) != RQ_OK) ||
+	    conn_write(s->conn, p, n, e) != RQ_OK ||
+	    (last && conn_flush(s->conn, e) != RQ_OK))
 		return smtp_io_fail(s, st, e);
 	return RQ_OK;
 }
@@ -1240,7 +1251,7 @@ smtp_txn_body(struct smtp_session *s, const struct smtp_msg *m,
 	for (h = 0; h < m->head_len; h += n) {
 		n = m->head_len - h < SMTP_CHUNK ? m->head_len - h : SMTP_CHUNK;
 		if (smtp_put(s, SMTP_BODY, out, smtp_data_encode(&d,
-		    m->head + h, n, out), e) != RQ_OK)
+		    m->head + h, n, out), 0, e) != RQ_OK)
 			return RQ_TEMP;
 	}
 	while (left > 0) {
@@ -1256,13 +1267,13 @@ smtp_txn_body(struct smtp_session *s, const struct smtp_msg *m,
 			    "read the message file");
 		}
 		if (smtp_put(s, SMTP_BODY, out, smtp_data_encode(&d, in,
-		    (size_t)r, out), e) != RQ_OK)
+		    (size_t)r, out), 0, e) != RQ_OK)
 			return RQ_TEMP;
 		off += r;
 		left -= r;
 	}
 	smtp_show(s, ">>> ", ".", 1);
-	return smtp_put(s, SMTP_BODY, out, smtp_data_finish(&d, out), e);
+	return smtp_put(s, SMTP_BODY, out, smtp_data_finish(&d, out), 1, e);
 }
 
 /* After the envelope: the body and the final dot, or RSET. */
@@ -1286,7 +1297,7 @@ smtp_txn_finish(struct smtp_session *s, struct smtp_txn *t, struct err *e)
 		/* 354 with nobody accepted (pipelining): send an empty
 		   message, whose reply does not matter, then RSET. */
 		smtp_show(s, ">>> ", ".", 1);
-		if (smtp_put(s, SMTP_EOD, ".\r\n", 3, e) != RQ_OK ||
+		if (smtp_put(s, SMTP_EOD, ".\r\n", 3, 1, e) != RQ_OK ||
 		    smtp_read_reply(s, SMTP_EOD, e) != RQ_OK)
 			return RQ_TEMP;
 	}

@@ -25,6 +25,7 @@
 
 struct smtp_session;
 struct reply_caps;
+struct tls_cache;
 struct tls_peer;
 
 /*
@@ -79,6 +80,8 @@ struct smtp_params {
 	const char *fingerprint;	/* NULL: no pin */
 	const char *cert_file;		/* client certificate, or NULL */
 	const char *key_file;
+	struct tls_cache *tls_cache;	/* NULL, or shared by the sessions
+					   of one route (tls.h) */
 	enum auth_mech auth;
 	const char *user;		/* NULL: no AUTH */
 	const char *password;

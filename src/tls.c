@@ -1,7 +1,10 @@
 /*
  * tls.c - TLS client sessions with OpenSSL (policy in tls.h).
  *
- * Invariants: one SSL_CTX per session, nothing global; the socket is
+ * Invariants: one SSL_CTX per session, or one per struct tls_cache that
+ * the caller owns and hands to the sessions of one route, nothing global;
+ * a session enters that cache only after every check of its handshake
+ * passed (a TLS 1.2 session is held back until then); the socket is
  * reached through a small BIO of our own that uses send(MSG_NOSIGNAL), so
  * a peer that goes away can never kill us with SIGPIPE; the host name
  * check is OpenSSL's (SSL_set1_host / X509_VERIFY_PARAM_set1_ip_asc),
@@ -35,9 +38,18 @@
 #include "compat.h"
 #include "tls.h"
 
+struct tls_cache {
+	int refs;		/* the owner's and each session's */
+	SSL_CTX *ctx;		/* NULL until the first session */
+	SSL_SESSION *sess;	/* the newest resumable session, or NULL */
+};
+
 struct tls {
 	SSL_CTX *ctx;
 	SSL *ssl;
+	struct tls_cache *cache;	/* NULL: none; a reference */
+	SSL_SESSION *held;	/* offered before the checks ended */
+	int checked;		/* the handshake passed every check */
 	BIO_METHOD *meth;
 	int fd;
 	int verify;
@@ -286,9 +298,83 @@ tls_ctx_new(struct tls *t, const struct tls_params *p, struct err *e)
 	SSL_CTX_set_options(t->ctx, opts);
 	SSL_CTX_set_mode(t->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	/* A record in one recv(), not its header and then its body: half
+	   the reads for every reply. */
+	SSL_CTX_set_read_ahead(t->ctx, 1);
 	if ((st = tls_ctx_trust(t, p, e)) != RQ_OK)
 		return st;
 	return tls_ctx_client_cert(t, p, e);
+}
+
+/* --- the cache ------------------------------------------------------------ */
+
+struct tls_cache *
+tls_cache_new(void)
+{
+	struct tls_cache *c = calloc(1, sizeof(*c));
+
+	if (c != NULL)
+		c->refs = 1;
+	return c;
+}
+
+void
+tls_cache_free(struct tls_cache *c)
+{
+	if (c == NULL || --c->refs > 0)
+		return;
+	SSL_SESSION_free(c->sess);
+	SSL_CTX_free(c->ctx);
+	free(c);
+}
+
+static void
+tls_cache_put(struct tls_cache *c, SSL_SESSION *sess)
+{
+	SSL_SESSION_free(c->sess);
+	c->sess = sess;
+}
+
+/*
+ * OpenSSL offers every new session here (TLS 1.3: each ticket, after the
+ * handshake). We own sess when we return 1.
+ */
+static int
+tls_new_session_cb(SSL *ssl, SSL_SESSION *sess)
+{
+	struct tls *t = SSL_get_app_data(ssl);
+
+	if (t == NULL || t->cache == NULL || t->failed ||
+	    !SSL_SESSION_is_resumable(sess))
+		return 0;
+	if (t->checked)
+		tls_cache_put(t->cache, sess);
+	else {
+		SSL_SESSION_free(t->held);
+		t->held = sess;
+	}
+	return 1;
+}
+
+/* The cache's context for this session, made on first use. */
+static enum rq_status
+tls_ctx_cached(struct tls *t, const struct tls_params *p, struct err *e)
+{
+	struct tls_cache *c = t->cache;
+	enum rq_status st;
+
+	if (c->ctx == NULL) {
+		if ((st = tls_ctx_new(t, p, e)) != RQ_OK)
+			return st;
+		SSL_CTX_set_session_cache_mode(t->ctx, SSL_SESS_CACHE_CLIENT |
+		    SSL_SESS_CACHE_NO_INTERNAL_STORE);
+		SSL_CTX_sess_set_new_cb(t->ctx, tls_new_session_cb);
+		c->ctx = t->ctx;
+	}
+	if (SSL_CTX_up_ref(c->ctx) != 1)
+		return err_set(e, RQ_TEMP, "TLS: cannot share the context");
+	t->ctx = c->ctx;
+	return RQ_OK;
 }
 
 /* SNI and the name OpenSSL must find in the certificate. */
@@ -329,6 +415,9 @@ tls_ssl_new(struct tls *t, struct err *e)
 	SSL_set_bio(t->ssl, bio, bio);
 	SSL_set_app_data(t->ssl, t);
 	SSL_set_connect_state(t->ssl);
+	if (t->cache != NULL && t->cache->sess != NULL &&
+	    SSL_set_session(t->ssl, t->cache->sess) != 1)
+		ERR_clear_error();	/* a full handshake then */
 	return tls_ssl_names(t, e);
 }
 
@@ -348,6 +437,8 @@ tls_new(struct tls **out, int fd, const struct tls_params *p, struct err *e)
 	}
 	t->fd = fd;
 	t->verify = p->verify;
+	if ((t->cache = p->cache) != NULL)
+		t->cache->refs++;
 	ERR_clear_error();
 	if (p->fingerprint != NULL && *p->fingerprint != '\0') {
 		if (tls_parse_fingerprint(p->fingerprint, t->pin) == -1) {
@@ -357,7 +448,8 @@ tls_new(struct tls **out, int fd, const struct tls_params *p, struct err *e)
 		}
 		t->pinned = 1;
 	}
-	if ((st = tls_ctx_new(t, p, e)) != RQ_OK ||
+	if ((st = t->cache != NULL ? tls_ctx_cached(t, p, e) :
+	    tls_ctx_new(t, p, e)) != RQ_OK ||
 	    (st = tls_ssl_new(t, e)) != RQ_OK) {
 		tls_free(t, 0);
 		return st;
@@ -428,12 +520,18 @@ tls_check_peer(struct tls *t, struct err *e)
 	else if (t->pinned)
 		st = tls_check_pin(t, cert, e);
 	X509_free(cert);
-	if (st == RQ_OK)
-		snprintf(t->info, sizeof(t->info), "%s with cipher %s "
-		    "(%d bits)", SSL_get_version(t->ssl),
-		    SSL_get_cipher_name(t->ssl),
-		    SSL_get_cipher_bits(t->ssl, NULL));
-	return st;
+	if (st != RQ_OK)
+		return st;
+	snprintf(t->info, sizeof(t->info), "%s with cipher %s (%d bits)%s",
+	    SSL_get_version(t->ssl), SSL_get_cipher_name(t->ssl),
+	    SSL_get_cipher_bits(t->ssl, NULL), tls_resumed(t) ?
+	    ", session resumed" : "");
+	t->checked = 1;
+	if (t->held != NULL && t->cache != NULL) {
+		tls_cache_put(t->cache, t->held);	/* TLS 1.2 */
+		t->held = NULL;
+	}
+	return RQ_OK;
 }
 
 /* --- I/O ------------------------------------------------------------------ */
@@ -667,6 +765,12 @@ tls_peer_get(const struct tls *t, struct tls_peer *p)
 	tls_peer_verdict(t, p);
 }
 
+int
+tls_resumed(const struct tls *t)
+{
+	return t != NULL && t->ssl != NULL && SSL_session_reused(t->ssl);
+}
+
 const char *
 tls_info(const struct tls *t)
 {
@@ -682,7 +786,9 @@ tls_free(struct tls *t, int notify)
 		(void)SSL_shutdown(t->ssl);	/* best effort, no wait */
 	ERR_clear_error();
 	X509_free(t->leaf);
+	SSL_SESSION_free(t->held);
 	SSL_free(t->ssl);
+	tls_cache_free(t->cache);
 	SSL_CTX_free(t->ctx);
 	BIO_meth_free(t->meth);
 	free(t->host);

@@ -30,9 +30,35 @@ struct tls_params {
 	const char *fingerprint; /* NULL: no pin */
 	const char *cert_file;	/* client certificate, or NULL */
 	const char *key_file;	/* NULL: the key is in cert_file */
+	struct tls_cache *cache; /* NULL: nothing shared (tls_cache_new) */
 };
 
 struct tls;
+
+/*
+ * What the sessions to one server share, so that the second and later
+ * cost less than the first: the SSL_CTX (the CA store and the client
+ * certificate are loaded once) and the newest TLS session the server
+ * offered for resumption (an abbreviated handshake, without the server's
+ * certificate chain and its signature). Use one cache only for sessions
+ * with identical tls_params (one route): a resumed session keeps the
+ * verification result and the certificate of the full handshake that
+ * made it, which checked the same CA, host name and pin, and tls.c checks
+ * them again for it. A session enters the cache only once its handshake
+ * passed every check. A cache may be inherited over fork(): each
+ * process then has its own copy, and the sessions of all of them offer
+ * the same ticket (to one server, which sees the same login on each,
+ * that links nothing new). Not for concurrent use by threads.
+ */
+struct tls_cache;
+
+/* A new, empty cache; NULL when out of memory (then use none). */
+struct tls_cache *tls_cache_new(void);
+/* Drop the owner's reference: the sessions made with the cache keep it
+   until tls_free(). NULL is fine. */
+void tls_cache_free(struct tls_cache *c);
+/* Whether the last handshake of t resumed a cached session. */
+int tls_resumed(const struct tls *t);
 
 /*
  * Prepare a session on fd (a connected socket, owned by the caller, not
@@ -52,7 +78,10 @@ int tls_handshake(struct tls *t, struct err *e);
 long tls_read(struct tls *t, void *buf, size_t n, struct err *e);
 /* Up to n bytes: > 0 bytes written, TLS_WANT_*, -1 error. */
 long tls_write(struct tls *t, const void *buf, size_t n, struct err *e);
-/* "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256 bits)", for logs. */
+/*
+ * "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256 bits)", for logs, with
+ * ", session resumed" after it when the handshake resumed a cached one.
+ */
 const char *tls_info(const struct tls *t);
 /*
  * What the verification said, in classes a person can act on (relayq

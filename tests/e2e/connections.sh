@@ -9,8 +9,10 @@
 # and SIGTERM stops every session cleanly; a rate limit holds across the
 # sessions (exactly its count goes); a bad value is refused with
 # FILE:LINE; sharing a pass out reads no envelope once more than a lone
-# pass does (strace). The smarthost holds the first 250 of a lone session
-# until a second one opens (--wait-peer, bounded), so the overlap shows however
+# pass does (strace). The sessions after the first resume its TLS session
+# (they inherit it) instead of a full handshake each, over TLS 1.3 and 1.2.
+# The smarthost holds the first 250 of a lone session until a second one
+# opens (--wait-peer, bounded), so the overlap shows however
 # slow the machine is; no timing is asserted.
 # shellcheck source=./lib.sh
 . "${RELAYQ_E2E_DIR:-$(dirname "$0")}/lib.sh"
@@ -65,8 +67,36 @@ once 300 three
 check_match "more than one session at once" '^[23]$' "$(max_open)"
 check_match "at most three sessions" '^[123]$' "$(connections)"
 check_queue_empty "queue empty after connections = 3" "$CONF"
+# resumed_check WHAT: the first session did a full handshake and every
+# later one resumed it ("first|later RESUMED" per message; the JSON keys
+# are sorted, so "connection" comes before "tls_resumed").
+resumed_check() {
+	awk '/"connection":/ { c = $2 + 0 }
+		/"tls_resumed":/ { sub(",", "", $2)
+			print (c == 1 ? "first" : "later"), $2 }' \
+		"$SH_RX"/*.json | sort | uniq -c >"$T/resumed"
+	check_eq "$1: the first session did a full handshake" "" \
+		"$(grep 'first true' "$T/resumed")"
+	check_eq "$1: every later session resumed it" "" \
+		"$(grep 'later false' "$T/resumed")"
+	check_match "$1: later sessions carried mail" 'later true' \
+		"$(cat "$T/resumed")"
+}
+resumed_check "TLS 1.3"
 
-# 1b. Sharing the pass out reads no envelope once more: the plan uses
+# 1b. The same over TLS 1.2, where the session comes within the
+# handshake, before relayq has checked the certificate: it is held back
+# until the checks passed, then offered by the later sessions.
+start_tls_smarthost tls12 --wait-peer 5 --tls12
+write_config "$CONF" extra="connections = 2"
+queue_n 200 tls12
+sm -C "$CONF" -q
+expect_rc "sendmail -q, 200 messages over TLS 1.2, connections = 2" 0
+once 200 tls12
+check_grep "TLS 1.2 it was" '"tls_version": "TLSv1.2"' "$SH_RX/0001.json"
+resumed_check "TLS 1.2"
+
+# 1c. Sharing the pass out reads no envelope once more: the plan uses
 # what the pass read first, inherited by the session processes. Counted
 # with strace: the most opens of one envelope (for reading) in a shared
 # pass of 300 are no more than in a lone pass of 5.

@@ -14,8 +14,10 @@
 #              line endings CRLF as on the wire)
 #   NNNN.json  {"n", "connection", "mail_from", "rcpt_tos", "mail_options",
 #               "rcpt_options", "auth_login", "auth_mechanism", "tls",
-#               "tls_version", "helo", "size", "peer", "dsn_mail",
-#               "dsn_rcpt"}
+#               "tls_version", "tls_resumed", "helo", "size", "peer",
+#               "dsn_mail", "dsn_rcpt"}
+#              tls_resumed: the TLS handshake resumed an earlier session
+#              (the client offered a session ticket of this server)
 #              dsn_mail: {"RET": ..., "ENVID": ...} and dsn_rcpt:
 #              {address: {"NOTIFY": ..., "ORCPT": ...}}, values exactly as
 #              sent (only with --dsn; aiosmtpd upper-cases *_options).
@@ -45,6 +47,8 @@
 # --dsn: EHLO offers DSN (RFC 3461) and MAIL takes RET=/ENVID=, RCPT
 #   NOTIFY=/ORCPT= (checked for syntax: 501 when malformed). Without it
 #   those parameters get aiosmtpd's 555, as from a server without DSN.
+# --tls12: TLS 1.2 at most (sessions are then resumed by session ticket
+#   or ID during the handshake, not by a TLS 1.3 ticket after it).
 # --greeting-delay SECS: a slow server (wait before the 220 greeting).
 # --wait-peer SECS: hold the 250 to the first message of a session while
 #   it is the only one open, until a second opens or SECS pass, so that
@@ -133,11 +137,11 @@ class State:
 def tls_info(server):
     t = server.transport
     if t is None:
-        return None, None
+        return None, None, False
     obj = t.get_extra_info("ssl_object")
     if obj is None:
-        return False, None
-    return True, obj.version()
+        return False, None, False
+    return True, obj.version(), bool(obj.session_reused)
 
 
 class Handler:
@@ -163,7 +167,7 @@ class Handler:
         st = self.st
         st.messages += 1
         n = st.messages
-        tls, version = tls_info(server)
+        tls, version, resumed = tls_info(server)
         content = bytes(envelope.original_content)
         base = os.path.join(st.args.outdir, "%04d" % n)
         meta = {
@@ -177,6 +181,7 @@ class Handler:
             "auth_mechanism": getattr(session, "rq_mechanism", None),
             "tls": bool(tls),
             "tls_version": version,
+            "tls_resumed": resumed,
             "helo": session.host_name,
             "size": len(content),
             "peer": list(session.peer) if session.peer else None,
@@ -434,6 +439,8 @@ def main():
                         "+1 for a stuffed dot)")
     p.add_argument("--data-size-limit", type=int, default=32 * 1024 * 1024,
                    help="SIZE advertised and enforced (552 above it)")
+    p.add_argument("--tls12", action="store_true",
+                   help="TLS 1.2 at most")
     p.add_argument("--greeting-delay", type=float, default=0,
                    help="wait this many seconds before the 220 greeting")
     p.add_argument("--backlog", type=int, default=100,
@@ -458,6 +465,8 @@ def main():
             p.error("--mode %s needs --cert and --key" % args.mode)
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(args.cert, args.key)
+        if args.tls12:
+            ctx.maximum_version = ssl.TLSVersion.TLSv1_2
     user = password = None
     if args.auth:
         if ":" not in args.auth:
