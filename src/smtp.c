@@ -131,7 +131,11 @@ static const int smtp_timeouts[SMTP_NSTATES] = {
 };
 
 #define SMTP_WINDOW	64		/* pipelined commands in flight */
-#define SMTP_CHUNK	32768		/* message bytes per read */
+/*
+ * Message bytes per read. The pass's memory does not grow with the
+ * message: one chunk in, its encoding out, sent from there.
+ */
+#define SMTP_CHUNK	16384
 #define SMTP_CMD_MAX	(AUTH_LINE_MAX + 16)
 #define SMTP_SUMMARY	600
 
@@ -1215,8 +1219,7 @@ smtp_put(struct smtp_session *s, enum smtp_state st, const char *p,
     size_t n, struct err *e)
 {
 	conn_set_timeout(s->conn, smtp_timeout(s, st));
-	if (conn_write(s->conn, p, n, e) != RQ_OK ||
-	    conn_flush(s->conn, e) != RQ_OK)
+	if (conn_write_now(s->conn, p, n, e) != RQ_OK)
 		return smtp_io_fail(s, st, e);
 	return RQ_OK;
 }
