@@ -134,22 +134,28 @@ cfg_parse_size(const char *s, off_t *out)
 static int
 parse_retry(struct cfg *c, const char *value)
 {
-	char *copy, *tok, *save = NULL;
-	size_t n = 0;
+	char tok[32];
+	const char *p = value;
+	size_t n = 0, len;
 	time_t t;
 
-	if ((copy = strdup(value)) == NULL)
-		return -1;
-	for (tok = strtok_r(copy, " \t,", &save); tok != NULL;
-	    tok = strtok_r(NULL, " \t,", &save)) {
-		if (n == CFG_RETRY_MAX || cfg_parse_duration(tok, &t) == -1 ||
-		    t == 0) {
-			free(copy);
+	for (;;) {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (*p == '\0')
+			break;
+		for (len = 0; p[len] != '\0' && p[len] != ' ' &&
+		    p[len] != '\t' && p[len] != ','; len++)
+			;
+		if (n == CFG_RETRY_MAX || len >= sizeof(tok))
 			return -1;
-		}
+		memcpy(tok, p, len);
+		tok[len] = '\0';
+		if (cfg_parse_duration(tok, &t) == -1 || t == 0)
+			return -1;
 		c->retry[n++] = t;
+		p += len;
 	}
-	free(copy);
 	if (n == 0)
 		return -1;
 	c->nretry = n;

@@ -4,8 +4,9 @@
  * Invariants: the socket is non-blocking and close-on-exec; every wait is
  * a poll() bounded by c->deadline (CLOCK_MONOTONIC, milliseconds); the
  * input buffer never holds more than CONN_RBUF bytes and a line is
- * rejected before it could exceed CONN_LINE_MAX; output bytes are wiped
- * once sent (they may be AUTH secrets). Error policy: RQ_TEMP with a
+ * rejected before it could exceed CONN_LINE_MAX; queued output bytes
+ * are wiped once sent (they may be AUTH secrets); message data is sent
+ * from the caller's buffer (conn_write_now), never queued. Error policy: RQ_TEMP with a
  * short reason for every network or protocol failure, RQ_INTERNAL for
  * memory; after a failure c->broken is set and all I/O fails at once.
  */
@@ -227,18 +228,26 @@ lookup_async(const char *host, const char *port,
  * hang of the whole queue run. With glibc's getaddrinfo_a the lookup runs
  * in its thread and is abandoned at the deadline (*timed_out set): what
  * that thread still uses is left allocated, never freed under it.
- * Without getaddrinfo_a, the resolver's limits apply.
+ * Without getaddrinfo_a, the resolver's limits apply. An address literal
+ * (with a numeric port) asks no resolver and cannot block, so it is
+ * parsed here: no lookup thread, whose stack and exit (glibc then loads
+ * libgcc_s to unwind it) would cost the pass memory for nothing.
  */
 static int
 conn_resolve(const char *host, const char *port, int timeout,
     struct addrinfo **res, int *timed_out)
 {
 	struct addrinfo hints;
+	int r;
 
 	*timed_out = 0;
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+	if ((r = getaddrinfo(host, port, &hints, res)) != EAI_NONAME)
+		return r;
+	hints.ai_flags = 0;
 #ifdef HAVE_GETADDRINFO_A
 	if (!conn_no_async)
 		return lookup_async(host, port, &hints,
@@ -451,31 +460,48 @@ conn_queued(const struct conn *c)
 	return c->wbuf.len;
 }
 
-enum rq_status
-conn_flush(struct conn *c, struct err *e)
+/* All n bytes at p onto the wire, waiting for the socket as need be. */
+static enum rq_status
+conn_send_all(struct conn *c, const char *p, size_t n, struct err *e)
 {
 	size_t off = 0;
-	long n;
+	long r;
 
-	if (c->broken)
-		return err_set(e, RQ_TEMP, "connection already failed");
-	while (off < c->wbuf.len) {
-		n = conn_send(c, c->wbuf.data + off, c->wbuf.len - off, e);
-		if (n > 0)
-			off += (size_t)n;
-		else if (n == 0)
+	while (off < n) {
+		r = conn_send(c, p + off, n - off, e);
+		if (r > 0)
+			off += (size_t)r;
+		else if (r == 0)
 			return conn_fail(c, e, err_set(e, RQ_TEMP, "write: "
 			    "nothing written"));
-		else if (n == -1)
+		else if (r == -1)
 			return conn_fail(c, e, RQ_TEMP);
-		else if (conn_wait(c, n == TLS_WANT_READ ? POLLIN : POLLOUT,
+		else if (conn_wait(c, r == TLS_WANT_READ ? POLLIN : POLLOUT,
 		    e) != RQ_OK)
 			return RQ_TEMP;
 	}
+	return RQ_OK;
+}
+
+enum rq_status
+conn_flush(struct conn *c, struct err *e)
+{
+	if (c->broken)
+		return err_set(e, RQ_TEMP, "connection already failed");
+	if (conn_send_all(c, c->wbuf.data, c->wbuf.len, e) != RQ_OK)
+		return RQ_TEMP;
 	if (c->wbuf.data != NULL)
 		explicit_bzero(c->wbuf.data, c->wbuf.len);
 	buf_reset(&c->wbuf);
 	return RQ_OK;
+}
+
+enum rq_status
+conn_write_now(struct conn *c, const void *p, size_t n, struct err *e)
+{
+	if (conn_flush(c, e) != RQ_OK)
+		return RQ_TEMP;
+	return conn_send_all(c, p, n, e);
 }
 
 enum rq_status

@@ -77,6 +77,14 @@ size_t conn_queued(const struct conn *c);
 /* Send everything queued. The sent bytes are wiped from memory. */
 enum rq_status conn_flush(struct conn *c, struct err *e);
 /*
+ * Send what is queued, then the n bytes at p, without copying them into
+ * the output buffer: for message data, which may come in large pieces
+ * (the memory of a pass must not grow with them) and is not a secret
+ * (the caller's bytes are not wiped).
+ */
+enum rq_status conn_write_now(struct conn *c, const void *p, size_t n,
+    struct err *e);
+/*
  * Bytes received but not yet returned as lines. After the reply to
  * STARTTLS it must be 0: anything else was sent before the handshake and
  * could be injected plaintext.

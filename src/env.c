@@ -157,6 +157,24 @@ env_add_rcpt(struct env *env, const char *v)
 	return 0;
 }
 
+/*
+ * The O record, "OFF LEN": two numbers >= 0, one space apart (parsed
+ * without sscanf, whose code is large for what the runner needs).
+ */
+static int
+env_offsets(const char *v, long long *off, long long *len)
+{
+	char num[24];
+	const char *sp = strchr(v, ' ');
+
+	if (sp == NULL || (size_t)(sp - v) >= sizeof(num))
+		return -1;
+	memcpy(num, v, (size_t)(sp - v));
+	num[sp - v] = '\0';
+	return parse_ll(num, INT64_MAX, off) == -1 ||
+	    parse_ll(sp + 1, INT64_MAX, len) == -1 ? -1 : 0;
+}
+
 /* One record of an envelope; -1 when it is malformed. */
 static int
 env_rec(struct env *env, char type, const char *v)
@@ -181,7 +199,7 @@ env_rec(struct env *env, char type, const char *v)
 			return -1;
 		return (env->sender = strdup(v)) == NULL ? -1 : 0;
 	case 'O':
-		if (sscanf(v, "%lld %lld", &a, &b) != 2 || a < 0 || b < 0)
+		if (env_offsets(v, &a, &b) == -1)
 			return -1;
 		env->msg_off = (off_t)a;
 		env->msg_len = (off_t)b;

@@ -12,9 +12,38 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "priv.h"
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RQ_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define RQ_ASAN 1
+#endif
+
+#ifndef RELAYQ_SUBMIT_ONLY
+/*
+ * relayq ends with its output flushed and without the libraries'
+ * destructors: they free nothing the kernel does not take back, but
+ * running them maps code pages of libssl and libcrypto that a plain
+ * queue run never touched (about 50 KB of its peak memory). A sanitizer
+ * build ends with exit(), so that LeakSanitizer still looks for leaks.
+ */
+static int
+relayq_exit(int rc)
+{
+#ifndef RQ_ASAN
+	(void)fflush(NULL);
+	_exit(rc);
+#endif
+	return rc;
+}
+#endif
 
 int
 main(int argc, char **argv)
@@ -41,6 +70,6 @@ main(int argc, char **argv)
 #ifdef RELAYQ_SUBMIT_ONLY
 	return cmd_sendmail(argc, argv, PERSONA_SENDMAIL);
 #else
-	return cmd_relayq(argc, argv);
+	return relayq_exit(cmd_relayq(argc, argv));
 #endif
 }

@@ -12,18 +12,29 @@
 #include "header.h"
 #include "msghead.h"
 
-#define READ_CHUNK	65536
+/*
+ * Most header blocks fit in one read of this size; a longer one takes a
+ * few more. Small on purpose: the runner's memory must not depend on the
+ * size of the message, and a larger chunk would pull body bytes of a big
+ * message into raw for nothing.
+ */
+#define READ_CHUNK	4096
 
-/* The header block's length in raw (with its last LF), or -1. */
+/*
+ * The header block's length in raw (with its last LF), or -1 when its end
+ * is not there yet. from: what an earlier call already searched.
+ */
 static ssize_t
-head_length(const struct buf *raw)
+head_length(const struct buf *raw, size_t from)
 {
 	const char *p;
 
 	if (raw->len > 0 && raw->data[0] == '\n')
 		return 0;
-	if (raw->len == 0 ||
-	    (p = memmem(raw->data, raw->len, "\n\n", 2)) == NULL)
+	if (from > 0)
+		from--;		/* the "\n\n" may straddle two reads */
+	if (raw->len <= from || (p = memmem(raw->data + from,
+	    raw->len - from, "\n\n", 2)) == NULL)
 		return -1;
 	return p - raw->data + 1;
 }
@@ -35,10 +46,12 @@ msghead_read(int fd, off_t off, off_t len, struct buf *raw, size_t *hlen,
 	char chunk[READ_CHUNK];
 	ssize_t n, hl = -1;
 	off_t got = 0;
+	size_t seen = 0;
 
 	buf_reset(raw);
 	while (got < len && raw->len < MSGHEAD_MAX &&
-	    (hl = head_length(raw)) == -1) {
+	    (hl = head_length(raw, seen)) == -1) {
+		seen = raw->len;
 		n = pread(fd, chunk, len - got < READ_CHUNK ?
 		    (size_t)(len - got) : READ_CHUNK, off + got);
 		if (n == -1 && errno == EINTR)
@@ -52,7 +65,7 @@ msghead_read(int fd, off_t off, off_t len, struct buf *raw, size_t *hlen,
 			    "header");
 		got += n;
 	}
-	if (hl == -1 && (hl = head_length(raw)) == -1 && got == len)
+	if (hl == -1 && (hl = head_length(raw, seen)) == -1 && got == len)
 		hl = (ssize_t)raw->len;		/* no body: all header */
 	if (hl == -1 || hl > MSGHEAD_MAX)
 		return err_set(e, RQ_PERM, "header longer than %d bytes",

@@ -31,6 +31,23 @@ user_name(uid_t uid, char *buf, size_t len)
 	return buf;
 }
 
+/*
+ * The sender policy (route_sender_allowed). The user's login names the
+ * user in a refusal only: looked up then, so that a pass over admitted
+ * mail never loads the name service for it.
+ */
+static int
+sender_allowed(const struct cfg *c, const struct env *env, struct err *e)
+{
+	char who[64];
+
+	if (route_sender_allowed(c, env->sender, env->uid, "", e) == RQ_OK)
+		return 1;
+	(void)route_sender_allowed(c, env->sender, env->uid,
+	    user_name(env->uid, who, sizeof(who)), e);
+	return 0;
+}
+
 /* The priority one field asks for, or 0: X-Priority 1 (highest) is 5. */
 static int
 field_priority(const char *head, size_t hlen, const char *name,
@@ -113,8 +130,7 @@ decide(const struct cfg *c, const struct spool *sp, struct env *env,
 		    "was sent within the hour", buf_cstr(&key),
 		    user_name(env->uid, who, sizeof(who)));
 	} else if (!alert && !((env->flags & MSG_F_BOUNCE) &&
-	    env->uid == geteuid()) && route_sender_allowed(c, env->sender,
-	    env->uid, user_name(env->uid, who, sizeof(who)), e) != RQ_OK) {
+	    env->uid == geteuid()) && !sender_allowed(c, env, e)) {
 		*v = POLICY_REFUSE;
 		snprintf(why, whylen, "refused at pickup: %s", e->msg);
 	}

@@ -131,7 +131,11 @@ static const int smtp_timeouts[SMTP_NSTATES] = {
 };
 
 #define SMTP_WINDOW	64		/* pipelined commands in flight */
-#define SMTP_CHUNK	32768		/* message bytes per read */
+/*
+ * Message bytes per read. The pass's memory does not grow with the
+ * message: one chunk in, its encoding out, sent from there.
+ */
+#define SMTP_CHUNK	16384
 #define SMTP_CMD_MAX	(AUTH_LINE_MAX + 16)
 #define SMTP_SUMMARY	600
 
@@ -1214,8 +1218,9 @@ smtp_txn_envelope(struct smtp_session *s, struct smtp_txn *t,
 /*
  * Message bytes, sent with what is queued before them while that stays
  * within SMTP_CHUNK, and all at once with last (the final dot): a small
- * message leaves in one write, over TLS one record, and the output
- * buffer never holds more than SMTP_CHUNK or one encoded chunk.
+ * message leaves in one write, over TLS one record. A larger piece goes
+ * out from the caller's buffer after what was queued (conn_write_now()),
+ * so the output buffer never holds more than SMTP_CHUNK.
  */
 static enum rq_status
 smtp_put(struct smtp_session *s, enum smtp_state st, const char *p,
@@ -1224,10 +1229,9 @@ smtp_put(struct smtp_session *s, enum smtp_state st, const char *p,
 	size_t queued = conn_queued(s->conn);
 
 	conn_set_timeout(s->conn, smtp_timeout(s, st));
-	if ((queued > 0 && queued + n > SMTP_CHUNK &&
-	    conn_flush(s->conn, e) != RQ_OK) ||
-	    conn_write(s->conn, p, n, e) != RQ_OK ||
-	    (last && conn_flush(s->conn, e) != RQ_OK))
+	if (queued + n <= SMTP_CHUNK ? conn_write(s->conn, p, n, e) != RQ_OK ||
+	    (last && conn_flush(s->conn, e) != RQ_OK) :
+	    conn_write_now(s->conn, p, n, e) != RQ_OK)
 		return smtp_io_fail(s, st, e);
 	return RQ_OK;
 }

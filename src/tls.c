@@ -51,6 +51,7 @@ struct tls {
 	SSL_SESSION *held;	/* offered before the checks ended */
 	int checked;		/* the handshake passed every check */
 	BIO_METHOD *meth;
+	X509_LOOKUP_METHOD *bundle;	/* the system store's file, lazily */
 	int fd;
 	int verify;
 	int pinned;
@@ -233,6 +234,77 @@ tls_verify_cb(int ok, X509_STORE_CTX *x)
 	return ok;
 }
 
+/*
+ * A lookup of the store that reads OpenSSL's default CA file (SSL_CERT_FILE
+ * or the bundle in OPENSSLDIR), whole and once, the first time the lookups
+ * before it have no certificate for a subject; then answers from what it
+ * added to the store. It owns no reference in ret (the store keeps one,
+ * its caller takes its own).
+ */
+static int
+tls_bundle_by_subject(X509_LOOKUP *lu, X509_LOOKUP_TYPE type,
+    const X509_NAME *name, X509_OBJECT *ret)
+{
+	X509_STORE *st = X509_LOOKUP_get_store(lu);
+	X509_OBJECT *o;
+	X509 *x;
+	int found = 0;
+
+	if (type != X509_LU_X509 || X509_LOOKUP_get_method_data(lu) != NULL)
+		return 0;
+	(void)X509_LOOKUP_set_method_data(lu, lu);
+	if (X509_LOOKUP_ctrl(lu, X509_L_FILE_LOAD, NULL,
+	    X509_FILETYPE_DEFAULT, NULL) != 1 || !X509_STORE_lock(st))
+		return 0;
+	o = X509_OBJECT_retrieve_by_subject(X509_STORE_get0_objects(st),
+	    type, (X509_NAME *)name);
+	if (o != NULL && (x = X509_OBJECT_get0_X509(o)) != NULL &&
+	    X509_OBJECT_set1_X509(ret, x) == 1) {
+		X509_free(x);
+		found = 1;
+	}
+	X509_STORE_unlock(st);
+	return found;
+}
+
+/*
+ * The system store, read as a chain needs it: OpenSSL's default
+ * directory (SSL_CERT_DIR or OPENSSLDIR/certs, hashed names) gives the
+ * one CA file a chain asks for; only when it has none for an issuer is
+ * the default bundle read (tls_bundle_by_subject). The same trust as
+ * SSL_CTX_set_default_verify_paths(), which would parse the whole bundle
+ * (some 150 CAs, 800 KB of memory) before every handshake.
+ */
+static enum rq_status
+tls_ctx_system_store(struct tls *t, struct err *e)
+{
+	X509_STORE *st = SSL_CTX_get_cert_store(t->ctx);
+	X509_LOOKUP *lu;
+
+	if ((t->bundle = X509_LOOKUP_meth_new("relayq system CA bundle")) ==
+	    NULL || X509_LOOKUP_meth_set_ctrl(t->bundle,
+	    X509_LOOKUP_meth_get_ctrl(X509_LOOKUP_file())) != 1 ||
+	    X509_LOOKUP_meth_set_get_by_subject(t->bundle,
+	    tls_bundle_by_subject) != 1)
+		goto fail;
+	if ((lu = X509_STORE_add_lookup(st, X509_LOOKUP_hash_dir())) == NULL ||
+	    X509_LOOKUP_add_dir(lu, NULL, X509_FILETYPE_DEFAULT) != 1)
+		goto fail;
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+	/* SSL_CERT_URI, as OpenSSL's default paths have it */
+	if ((lu = X509_STORE_add_lookup(st, X509_LOOKUP_store())) == NULL ||
+	    X509_LOOKUP_add_store(lu, NULL) != 1)
+		goto fail;
+#endif
+	if (X509_STORE_add_lookup(st, t->bundle) == NULL)
+		goto fail;
+	ERR_clear_error();
+	return RQ_OK;
+fail:
+	return err_set(e, RQ_TEMP, "TLS: cannot set up the system CA store: "
+	    "%s", tls_ossl_reason("error"));
+}
+
 static enum rq_status
 tls_ctx_trust(struct tls *t, const struct tls_params *p, struct err *e)
 {
@@ -248,9 +320,8 @@ tls_ctx_trust(struct tls *t, const struct tls_params *p, struct err *e)
 		    NULL) != 1)
 			return err_set(e, RQ_TEMP, "TLS: cannot load CA file "
 			    "%s: %s", p->ca_file, tls_ossl_reason("error"));
-	} else if (SSL_CTX_set_default_verify_paths(t->ctx) != 1)
-		return err_set(e, RQ_TEMP, "TLS: cannot load the system CA "
-		    "store: %s", tls_ossl_reason("error"));
+	} else if (tls_ctx_system_store(t, e) != RQ_OK)
+		return RQ_TEMP;
 	SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, tls_verify_cb);
 	return RQ_OK;
 }
@@ -790,6 +861,7 @@ tls_free(struct tls *t, int notify)
 	SSL_free(t->ssl);
 	tls_cache_free(t->cache);
 	SSL_CTX_free(t->ctx);
+	X509_LOOKUP_meth_free(t->bundle);	/* after the store using it */
 	BIO_meth_free(t->meth);
 	free(t->host);
 	explicit_bzero(t, sizeof(*t));

@@ -11,7 +11,9 @@
 # (in the same packet, and a moment later).  Every one fails closed: no AUTH,
 # no MAIL (the server's log proves it), the password never on the wire, the
 # message stays queued with a clear reason.  Positive controls (right CA,
-# right name; a full chain; the good wildcard) deliver in each mode.
+# right name; a full chain; the good wildcard) deliver in each mode.  The
+# system store (no ca_file) is tried through its directory and through its
+# bundle, each alone.
 # The wildcard cases need host names that resolve to 127.0.0.1: they run
 # `sendmail -q` under `unshare -m` with a private /etc/hosts bind-mounted
 # (root, or unprivileged user namespaces); without that they are skipped
@@ -110,13 +112,32 @@ fi
 
 PW_RE=$E2E_PASS_RE
 
+# The system store (no ca_file), as OpenSSL finds it: SSL_CERT_DIR, a
+# directory of hashed names, and SSL_CERT_FILE, a bundle. relayq reads the
+# bundle only when the directory has no CA for the chain: each must work
+# alone, and neither may trust the wrong CA.
+for d in sysdir:ca wrongdir:wrongca emptydir:; do
+	mkdir -p "$C/${d%%:*}"
+	[ -n "${d#*:}" ] && cp "$C/${d#*:}.pem" "$C/${d%%:*}/"
+	ossl rehash "$C/${d%%:*}"
+done
+# A bundle that would block whoever opens it: a chain found in the
+# directory must not open the bundle at all.
+mkfifo "$C/fifo.pem" || die "mkfifo"
+
 # tls_case MODE EXPECT HOST CERT SCRIPT [server options...]
 #   MODE starttls|smtps (relayq's tls =); EXPECT DELIVERED or a reason ERE;
 #   HOST the smarthost name in relayq.conf; CERT the server certificate (a
-#   name in $C, or "none" for a plain server).
+#   name in $C, or "none" for a plain server). With SYSTEM="DIR FILE" (in
+#   $C) the route has no ca_file and the run gets SSL_CERT_DIR=DIR and
+#   SSL_CERT_FILE=FILE.
 tls_case() {
 	_mode=$1 _exp=$2 _host=$3 _cert=$4 _script=$5
 	shift 5
+	_ca=$C/ca.pem _env=
+	if [ -n "${SYSTEM:-}" ]; then
+		_ca= _env="env SSL_CERT_DIR=$C/${SYSTEM% *} SSL_CERT_FILE=$C/${SYSTEM#* }"
+	fi
 	_n=${T##*/case.}
 	_smode=$_mode
 	_certopt="--cert $C/$_cert.pem --key $C/$_cert.key"
@@ -127,13 +148,14 @@ tls_case() {
 	# shellcheck disable=SC2086
 	start_scripted srv "$_script" --mode "$_smode" $_certopt "$@"
 	CONF=$T/relayq.conf
-	write_config "$CONF" host="$_host" tls="$_mode" ca_file="$C/ca.pem" \
+	write_config "$CONF" host="$_host" tls="$_mode" ca_file="$_ca" \
 		extra="timeout = 3s"
 	fault_message "$T/msg" "tls $_n"
 	sm -C "$CONF" -odq -i bob@example.org <"$T/msg"
 	expect_rc "$_n: sendmail -odq" 0
 	if [ "$_host" = localhost ]; then
-		sm -C "$CONF" -q
+		# shellcheck disable=SC2086
+		run $_env "$RELAYQ_SBIN/sendmail" -C "$CONF" -q
 	else
 		run $UNSHARE sh -c 'mount --bind "$1" /etc/hosts && exec "$2" -C "$3" -q' \
 			sh "$C/hosts" "$RELAYQ_SBIN/sendmail" "$CONF"
@@ -175,6 +197,12 @@ for m in starttls smtps; do
 		run_case $m-wildcard-localhost tls_case $m 'hostname mismatch' a.localhost wildlocal '{}'
 	fi
 done
+SYSTEM="sysdir fifo.pem" run_case system-dir tls_case starttls DELIVERED localhost server '{}'
+SYSTEM="emptydir ca.pem" run_case system-bundle tls_case starttls DELIVERED localhost server '{}'
+SYSTEM="wrongdir wrongca.pem" run_case system-untrusted tls_case starttls \
+	'certificate verify failed: unable to get local issuer certificate' localhost server '{}'
+SYSTEM="sysdir ca.pem" run_case system-wrongname tls_case starttls \
+	'certificate verify failed: hostname mismatch' localhost othername-server '{}'
 run_case smtps-plaintext-465 tls_case smtps 'TLS: handshake failed' localhost none '{}'
 run_case starttls-stripped tls_case starttls 'STARTTLS not offered' localhost server '{"offer": {"starttls": false}}'
 run_case starttls-454 tls_case starttls 'said after STARTTLS: 454' localhost server \

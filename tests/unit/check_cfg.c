@@ -48,6 +48,12 @@ static const struct {
 	{ "[smarthost]\nhots = x\n", ":2: hots: unknown key in [smarthost]" },
 	{ "[queue]\nretry = 1m 0s\n", ":2: retry: expected a list" },
 	{ "[queue]\nretry = soon\n", ":2: retry: expected a list" },
+	{ "[queue]\nretry = , ,\n", ":2: retry: expected a list" },
+	{ "[queue]\nretry = 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 11m 12m 13m 14m "
+	    "15m 16m 17m 18m 19m 20m 21m 22m 23m 24m 25m 26m 27m 28m 29m 30m "
+	    "31m 32m 33m\n", ":2: retry: expected a list" },
+	{ "[queue]\nretry = 1m 00000000000000000000000000000000000001m\n",
+	    ":2: retry: expected a list" },
 	{ "[queue]\nlifetime = 5x\n", ":2: lifetime: not a duration" },
 	{ "[queue]\nmax_size = big\n", ":2: max_size: not a size" },
 	{ "[local]\nlog = relayq.log\n", ":2: log: expected syslog, stderr "
@@ -198,7 +204,7 @@ START_TEST(accepts)
 	struct err e;
 
 	write_conf("# comment\n[queue]\ndir = /tmp/spool ; inline comment\n"
-	    "retry = 30s 2m 1h\nlifetime = 2d\nmax_size = 10M\n"
+	    "retry = 30s,2m\t 1h ,\nlifetime = 2d\nmax_size = 10M\n"
 	    "[local]\nhostname = mail.example.com\ndomain = example.com\n"
 	    "log = /var/log/relayq/relayq.log\n"
 	    "[smarthost]\nhost = smtp.example.com\ntls = smtps\n"

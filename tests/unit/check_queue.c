@@ -152,6 +152,40 @@ START_TEST(priority_record)
 }
 END_TEST
 
+static const struct {
+	const char *rec;	/* the value of the O record */
+	long long off, len;	/* -1: refused */
+} offsets[] = {
+	{ "10 20", 10, 20 }, { "0 0", 0, 0 },
+	{ "9223372036854775807 1", INT64_MAX, 1 },
+	{ "-1 5", -1, -1 }, { "5 -1", -1, -1 }, { "5", -1, -1 },
+	{ "a 5", -1, -1 }, { "5 5x", -1, -1 }, { "", -1, -1 },
+	{ "99999999999999999999 1", -1, -1 },
+};
+
+/* The O record: where the message is in its file, two numbers >= 0. */
+START_TEST(offsets_record)
+{
+	char text[512];
+	struct env env;
+	struct err e;
+	int n;
+
+	n = snprintf(text, sizeof(text), "RELAYQENV1\nI 0000000100000001\n"
+	    "A 1\nU 33\nS a@example.org\nO %s\nX 0\nN 0\nT 0\n"
+	    "R P b@example.org\nZ\n", offsets[_i].rec);
+	if (offsets[_i].off == -1) {
+		ck_assert_int_eq(env_parse(&env, text, (size_t)n, &e),
+		    RQ_DATAERR);
+		return;
+	}
+	ck_assert_int_eq(env_parse(&env, text, (size_t)n, &e), RQ_OK);
+	ck_assert_int_eq((long long)env.msg_off, offsets[_i].off);
+	ck_assert_int_eq((long long)env.msg_len, offsets[_i].len);
+	env_free(&env);
+}
+END_TEST
+
 /* A group of n items, each doing what; max items before it is full. */
 static const struct {
 	const char *what;
@@ -350,6 +384,8 @@ main(void)
 	    sizeof(orders) / sizeof(orders[0]));
 	tcase_add_loop_test(tc, priority_record, 0,
 	    sizeof(prios) / sizeof(prios[0]));
+	tcase_add_loop_test(tc, offsets_record, 0,
+	    sizeof(offsets) / sizeof(offsets[0]));
 	tcase_add_loop_test(tc, group_commit, 0,
 	    sizeof(groups) / sizeof(groups[0]));
 	tcase_add_loop_test(tc, removal_logged_when_durable, 0,
