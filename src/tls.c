@@ -42,6 +42,7 @@ struct tls_cache {
 	int refs;		/* the owner's and each session's */
 	SSL_CTX *ctx;		/* NULL until the first session */
 	SSL_SESSION *sess;	/* the newest resumable session, or NULL */
+	X509_LOOKUP_METHOD *bundle;	/* ctx's store uses it: freed after */
 };
 
 struct tls {
@@ -396,6 +397,7 @@ tls_cache_free(struct tls_cache *c)
 		return;
 	SSL_SESSION_free(c->sess);
 	SSL_CTX_free(c->ctx);
+	X509_LOOKUP_meth_free(c->bundle);	/* after the store using it */
 	free(c);
 }
 
@@ -441,6 +443,9 @@ tls_ctx_cached(struct tls *t, const struct tls_params *p, struct err *e)
 		    SSL_SESS_CACHE_NO_INTERNAL_STORE);
 		SSL_CTX_sess_set_new_cb(t->ctx, tls_new_session_cb);
 		c->ctx = t->ctx;
+		/* The context outlives this session: so must its lookup. */
+		c->bundle = t->bundle;
+		t->bundle = NULL;
 	}
 	if (SSL_CTX_up_ref(c->ctx) != 1)
 		return err_set(e, RQ_TEMP, "TLS: cannot share the context");
@@ -859,9 +864,9 @@ tls_free(struct tls *t, int notify)
 	X509_free(t->leaf);
 	SSL_SESSION_free(t->held);
 	SSL_free(t->ssl);
-	tls_cache_free(t->cache);
 	SSL_CTX_free(t->ctx);
 	X509_LOOKUP_meth_free(t->bundle);	/* after the store using it */
+	tls_cache_free(t->cache);	/* may hold the context's last ref */
 	BIO_meth_free(t->meth);
 	free(t->host);
 	explicit_bzero(t, sizeof(*t));
