@@ -33,6 +33,7 @@ struct pio {
 	off_t limit;		/* writer: no byte at or past it (0: none) */
 	size_t i, n;
 	int err;		/* errno of the first failure */
+	int over;		/* writer: stopped at limit (err EFBIG) */
 	char buf[65536];
 };
 
@@ -65,8 +66,10 @@ pio_flush(struct pio *w)
 	size_t done = 0;
 	ssize_t n;
 
-	if (w->limit > 0 && w->off + (off_t)w->n > w->limit && !w->err)
+	if (w->limit > 0 && w->off + (off_t)w->n > w->limit && !w->err) {
+		w->over = 1;
 		w->err = EFBIG;
+	}
 	while (w->fd != -1 && done < w->n && !w->err) {
 		n = pwrite(w->fd, w->buf + done, w->n - done, w->off + done);
 		if (n == -1 && errno == EINTR)
@@ -321,7 +324,7 @@ reencode_body(int fd, off_t start, off_t len, off_t body, int add_mime,
 {
 	struct pio *r, *w;
 	off_t end = start + len;
-	int base64, err;
+	int base64, err, over;
 
 	if ((r = calloc(1, sizeof(*r))) == NULL ||
 	    (w = calloc(1, sizeof(*w))) == NULL) {
@@ -343,9 +346,12 @@ reencode_body(int fd, off_t start, off_t len, off_t body, int add_mime,
 	if (err == 0 && move_down(fd, start, end, w->off - end) == -1)
 		err = errno;
 	*newlen = w->off - end;
+	over = w->over;
 	free(r);
 	free(w);
-	if (err == EFBIG)
+	/* Only our bound is the message's fault: an EFBIG from the kernel
+	   (a file size limit, a failing disk) is temporary, like ENOSPC. */
+	if (over && err == EFBIG)
 		return err_set(e, RQ_DATAERR, "message too large once "
 		    "re-encoded for transport: the queue file would pass its "
 		    "bound of %lld octets", (long long)limit);
