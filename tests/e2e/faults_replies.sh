@@ -50,9 +50,9 @@ reply_case() {
 
 TRICKLE="220 scripted.test ESMTP this greeting is trickled one byte every half second, it would take a minute\r\n"
 run_case trickle-greeting reply_case "{\"greeting\": [[\"trickle\", \"$TRICKLE\", 0.5]]}" \
-	'timed out after 2s \(during greeting\)' 6000 1900
+	'timed out after 2s \(during greeting\)' 20000 1900
 run_case trickle-ehlo reply_case '{"ehlo": [["trickle", "250-scripted.test\r\n250-PIPELINING\r\n250-STARTTLS\r\n250 HELP\r\n", 0.5]]}' \
-	'timed out after 2s \(during EHLO\)' 6000 1900
+	'timed out after 2s \(during EHLO\)' 20000 1900
 # Every line arrives well within 2 s of the previous one: only a deadline
 # for the whole reply stops it.
 SLOWLINES='["send", "250-scripted.test\r\n"]'
@@ -60,33 +60,33 @@ for i in 1 2 3 4 5 6 7 8 9 10; do
 	SLOWLINES="$SLOWLINES, [\"sleep\", 0.4], [\"send\", \"250-SLOW$i\r\n\"]"
 done
 run_case slowlines-ehlo reply_case "{\"ehlo\": [$SLOWLINES, [\"send\", \"250 STARTTLS\r\n\"]]}" \
-	'timed out after 2s \(during EHLO\)' 6000 1900
+	'timed out after 2s \(during EHLO\)' 20000 1900
 run_case trickle-dot reply_case '{"dot": [["trickle", "250 2.0.0 OK but very slowly, one byte every half second\r\n", 0.5]]}' \
-	'timed out after 2s \(during end of data\)' 6000 1900
+	'timed out after 2s \(during end of data\)' 20000 1900
 run_case slow-but-in-time reply_case '{"greeting": [["sleep", 1.0], ["default"]], "dot": [["sleep", 1.0], ["default"]]}' \
-	DELIVERED 6000
+	DELIVERED 20000
 
 for st in greeting ehlo dot; do
 	c=250
 	[ $st = greeting ] && c=220
 	run_case flood-$st reply_case "{\"$st\": [[\"repeat\", \"$c-flood of continuation lines\r\n\", 10000], [\"send\", \"$c end\r\n\"]]}" \
-		'too many reply lines' 4000
+		'too many reply lines' 15000
 	run_case line1mb-$st reply_case "{\"$st\": [[\"send\", \"$c \"], [\"repeat\", \"x\", 1048576], [\"send\", \"\r\n\"]]}" \
-		'line longer than 4096 bytes' 4000
+		'line longer than 4096 bytes' 15000
 	run_case code4-$st reply_case "{\"$st\": [[\"send\", \"${c}0 four digits\r\n\"]]}" \
-		"no space or '-' after the reply code" 4000
+		"no space or '-' after the reply code" 15000
 	run_case code2-$st reply_case "{\"$st\": [[\"send\", \"${c%?}\r\n\"]]}" \
-		'malformed reply code' 4000
+		'malformed reply code' 15000
 	run_case codetext-$st reply_case "{\"$st\": [[\"send\", \"${c}OK\r\n\"]]}" \
-		"no space or '-' after the reply code" 4000
+		"no space or '-' after the reply code" 15000
 	run_case code600-$st reply_case "{\"$st\": [[\"send\", \"600 out of range\r\n\"]]}" \
-		'malformed reply code' 4000
+		'malformed reply code' 15000
 	run_case codechange-$st reply_case "{\"$st\": [[\"send\", \"$c-first\r\n$((c + 1)) second\r\n\"]]}" \
-		'reply code changed within a reply' 4000
+		'reply code changed within a reply' 15000
 	run_case barelf-$st reply_case "{\"$st\": [[\"send\", \"$c bare LF\n\"], [\"sleep\", 3]]}" \
-		'bare LF' 4000
+		'bare LF' 15000
 	run_case nul-$st reply_case "{\"$st\": [[\"send\", \"$c NUL \\u0000 inside\r\n\"]]}" \
-		'NUL, CR or LF inside a reply line' 4000
+		'NUL, CR or LF inside a reply line' 15000
 done
 cases_wait
 e2e_finish

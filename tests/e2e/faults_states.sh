@@ -36,7 +36,7 @@ state_case() {
 	sendmail_q_rss "$CONF"
 	note "$_st/$_how: sendmail -q exit $RC in $MS ms, peak RSS ${RSS_KB} KB"
 	check_match "$_st/$_how: sendmail -q exits 0 or 75" '^(0|75)$' "$RC"
-	check_ms_below "$_st/$_how: sendmail -q" 6000
+	check_ms_below "$_st/$_how: sendmail -q" 30000
 	check_rss "$_st/$_how: sendmail -q" 20480
 	check_eq "$_st/$_how: no message accepted by the server" 0 "$(received_count)"
 	check_queued "$_st/$_how" "$CONF" "$_ere"
