@@ -84,6 +84,23 @@ spool_fsync_dir(int dirfd)
 	return 0;
 }
 
+int
+spool_tmp_lock(const struct spool *sp)
+{
+	while (flock(sp->fd[SP_TMP], LOCK_EX) == -1)
+		if (errno != EINTR) {
+			log_warn("%s/tmp: lock", sp->dir);
+			return -1;
+		}
+	return 0;
+}
+
+void
+spool_tmp_unlock(const struct spool *sp)
+{
+	(void)flock(sp->fd[SP_TMP], LOCK_UN);
+}
+
 enum rq_status
 spool_open(struct spool *sp, const char *dir, unsigned mask, int create,
     struct err *e)

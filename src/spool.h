@@ -194,5 +194,12 @@ void spool_msg_free(struct spool_msg *m);
 int spool_sync(int fd);
 /* fsync a directory fd; -1 with errno. */
 int spool_fsync_dir(int dirfd);
+/*
+ * The lock of tmp/ (flock on its directory), which serializes the
+ * runner-side writers that replace files through it; waits for it. -1
+ * (logged, naming the spool) when it cannot be taken.
+ */
+int spool_tmp_lock(const struct spool *sp);
+void spool_tmp_unlock(const struct spool *sp);
 
 #endif

@@ -7,7 +7,6 @@
  */
 #include "config.h"
 
-#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <dirent.h>
@@ -113,11 +112,8 @@ tmpsweep_run(const struct spool *sp)
 
 	if (sp->fd[SP_TMP] == -1)
 		return;
-	while (flock(sp->fd[SP_TMP], LOCK_EX) == -1)
-		if (errno != EINTR) {
-			log_warn("%s/tmp: lock", sp->dir);
-			return;
-		}
+	if (spool_tmp_lock(sp) == -1)
+		return;
 	if ((fd = openat(sp->fd[SP_TMP], ".", O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC)) == -1 || (d = fdopendir(fd)) == NULL) {
 		log_warn("%s/tmp: read", sp->dir);
@@ -129,5 +125,5 @@ tmpsweep_run(const struct spool *sp)
 				sweep_one(sp, de->d_name);
 		closedir(d);
 	}
-	(void)flock(sp->fd[SP_TMP], LOCK_UN);
+	spool_tmp_unlock(sp);
 }

@@ -382,18 +382,6 @@ usage_write(const struct spool *sp, const struct usage_tab *t)
 	free(text);
 }
 
-/* tmp/ is the runner's alone: a lock nobody else can open, or hold. */
-static int
-usage_lock(const struct spool *sp)
-{
-	while (flock(sp->fd[SP_TMP], LOCK_EX) == -1)
-		if (errno != EINTR) {
-			log_warn("%s/tmp: lock", sp->dir);
-			return -1;
-		}
-	return 0;
-}
-
 /* Any per-user limit configured? */
 static int
 usage_enabled(const struct cfg *c)
@@ -421,7 +409,7 @@ usage_publish(const struct cfg *c, const struct spool *sp)
 			log_warn("%s", path);
 		return;
 	}
-	if (sp->fd[SP_TMP] == -1 || usage_lock(sp) == -1)
+	if (sp->fd[SP_TMP] == -1 || spool_tmp_lock(sp) == -1)
 		return;
 	(void)clock_gettime(CLOCK_REALTIME, &t.since);
 	/* maildrop/ before queue/: a message moving meanwhile is counted
@@ -431,7 +419,7 @@ usage_publish(const struct cfg *c, const struct spool *sp)
 	    scan_maildrop(sp->fd[SP_MAILDROP], 0, NULL, NULL, &t) == 0 &&
 	    scan_sub(sp, SP_QUEUE, &t) == 0 && scan_sub(sp, SP_HOLD, &t) == 0)
 		usage_write(sp, &t);
-	(void)flock(sp->fd[SP_TMP], LOCK_UN);
+	spool_tmp_unlock(sp);
 	free(t.v);
 }
 
@@ -441,14 +429,14 @@ usage_picked(const struct spool *sp, uid_t uid, off_t bytes,
 {
 	struct usage_tab t;
 
-	if (sp->fd[SP_TMP] == -1 || usage_lock(sp) == -1)
+	if (sp->fd[SP_TMP] == -1 || spool_tmp_lock(sp) == -1)
 		return;
 	/* Older entries were counted by the scan of the summary itself.
 	 * No summary: no limits (usage_publish), or none published yet. */
 	if (usage_read(sp->dir, &t) && newer(ctime, &t.since) &&
 	    tab_add(&t, uid, 1, bytes) == 0)
 		usage_write(sp, &t);
-	(void)flock(sp->fd[SP_TMP], LOCK_UN);
+	spool_tmp_unlock(sp);
 	free(t.v);
 }
 
