@@ -692,8 +692,7 @@ group_add(struct runner *r, const struct env *env, int fd, unsigned what)
 	if (qgroup_full(&r->g))
 		group_commit(r);
 	strlcpy(it.id, env->id, sizeof(it.id));
-	if ((what & QG_ENV) && env_stage(r->sp.fd[SP_TMP], env, &it.efd,
-	    &e) != RQ_OK) {
+	if ((what & QG_ENV) && qgroup_stage(&r->g, &it, env, &e) != RQ_OK) {
 		log_warnx("%s: cannot save state: %s", env->id, e.msg);
 		it.what = 0;
 	}

@@ -299,8 +299,9 @@ load_big(int fd, const char *name, char **text, size_t *len, struct err *e)
 	return RQ_OK;
 }
 
-enum rq_status
-env_load(int dirfd, const char *id, struct env *env, struct err *e)
+/* env_load() once: dirfd/ID.env as it reads now. */
+static enum rq_status
+load_once(int dirfd, const char *id, struct env *env, struct err *e)
 {
 	char name[SPOOL_ID_LEN + 8], small[ENV_SMALL], *text = small;
 	enum rq_status rs;
@@ -339,6 +340,23 @@ env_load(int dirfd, const char *id, struct env *env, struct err *e)
 	return rs;
 }
 
+enum rq_status
+env_load(int dirfd, const char *id, struct env *env, struct err *e)
+{
+	enum rq_status rs = load_once(dirfd, id, env, e);
+
+	/*
+	 * A runner's group commit replaces an envelope by exchanging it
+	 * with the new one, and writes a later state over the old inode
+	 * (queue.h): a reader without the entry's lock that opened it just
+	 * before may read another message's state, or a mix of both. The
+	 * name is right now. (A damaged envelope is only read twice.)
+	 */
+	if (rs == RQ_DATAERR)
+		rs = load_once(dirfd, id, env, e);
+	return rs;
+}
+
 /* tmp/ID.env.PID: where an envelope is written before its rename. */
 static void
 env_tmp_name(const char *id, char *tmp, size_t len)
@@ -346,24 +364,39 @@ env_tmp_name(const char *id, char *tmp, size_t len)
 	snprintf(tmp, len, "%s.env.%ld", id, (long)getpid());
 }
 
-enum rq_status
-env_stage(int tmpfd, const struct env *env, int *fdp, struct err *e)
+/*
+ * Write env into tmpfd/tmp. reuse: tmp holds an envelope that was
+ * replaced (env_install_as()): overwrite it in place, so that no inode
+ * and no block is freed and allocated again (on a file system mounted
+ * with discard, each freed block is a device command waited for).
+ */
+static enum rq_status
+stage_into(int tmpfd, const char *tmp, int reuse, const struct env *env,
+    int *fdp, struct err *e)
 {
-	char tmp[SPOOL_ID_LEN + 32], *text;
+	char *text;
 	size_t len;
-	int fd, saved;
+	int fd = -1, saved;
 
 	if (env_format(env, &text, &len) == -1)
 		return err_sys(e, RQ_INTERNAL, "format envelope");
-	env_tmp_name(env->id, tmp, sizeof(tmp));
-	fd = openat(tmpfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
-	    O_CLOEXEC, 0600);
+	if (reuse && (fd = openat(tmpfd, tmp, O_WRONLY | O_NOFOLLOW |
+	    O_NONBLOCK | O_CLOEXEC)) == -1)
+		(void)unlinkat(tmpfd, tmp, 0);	/* not ours to write */
+	if (fd == -1 && (fd = openat(tmpfd, tmp, O_WRONLY | O_CREAT | O_TRUNC |
+	    O_NOFOLLOW | O_CLOEXEC, 0600)) != -1 &&
+	    fchmod(fd, SPOOL_MODE_ENV) == -1) {
+		saved = errno;
+		close(fd);
+		fd = -1;
+		errno = saved;
+	}
 	if (fd == -1) {
 		free(text);
 		return err_sys(e, RQ_TEMP, "create envelope %s", tmp);
 	}
-	saved = fchmod(fd, SPOOL_MODE_ENV) == -1 ||
-	    write_all(fd, text, len) == -1 ? errno : 0;
+	saved = write_all(fd, text, len) == -1 ||
+	    (reuse && ftruncate(fd, (off_t)len) == -1) ? errno : 0;
 	free(text);
 	if (saved != 0) {
 		close(fd);
@@ -376,20 +409,66 @@ env_stage(int tmpfd, const struct env *env, int *fdp, struct err *e)
 }
 
 enum rq_status
-env_install(int dirfd, int tmpfd, const char *id, struct err *e)
+env_stage(int tmpfd, const struct env *env, int *fdp, struct err *e)
 {
-	char name[SPOOL_ID_LEN + 8], tmp[SPOOL_ID_LEN + 32];
+	char tmp[SPOOL_ID_LEN + 32];
+
+	env_tmp_name(env->id, tmp, sizeof(tmp));
+	return stage_into(tmpfd, tmp, 0, env, fdp, e);
+}
+
+enum rq_status
+env_stage_as(int tmpfd, const char *tmp, int reuse, const struct env *env,
+    int *fdp, struct err *e)
+{
+	return stage_into(tmpfd, tmp, reuse, env, fdp, e);
+}
+
+/*
+ * Rename tmpfd/tmp to dirfd/ID.env. kept not NULL: exchange the two when
+ * ID.env exists (*kept = 1: tmp now holds the envelope replaced).
+ */
+static enum rq_status
+install(int dirfd, int tmpfd, const char *tmp, const char *id, int *kept,
+    struct err *e)
+{
+	char name[SPOOL_ID_LEN + 8];
 	int saved;
 
 	snprintf(name, sizeof(name), "%s.env", id);
-	env_tmp_name(id, tmp, sizeof(tmp));
-	if (renameat(tmpfd, tmp, dirfd, name) == -1) {
-		saved = errno;
-		(void)unlinkat(tmpfd, tmp, 0);
-		errno = saved;
-		return err_sys(e, RQ_TEMP, "rename envelope %s", name);
+	if (kept != NULL) {
+		*kept = 0;
+		if (renameat2(tmpfd, tmp, dirfd, name, RENAME_EXCHANGE) == 0) {
+			*kept = 1;
+			return RQ_OK;
+		}
+		/* ENOENT: no envelope yet; EINVAL, ENOSYS: no exchange. */
+		if (errno != ENOENT && errno != EINVAL && errno != ENOSYS)
+			goto fail;
 	}
-	return RQ_OK;
+	if (renameat(tmpfd, tmp, dirfd, name) == 0)
+		return RQ_OK;
+fail:
+	saved = errno;
+	(void)unlinkat(tmpfd, tmp, 0);
+	errno = saved;
+	return err_sys(e, RQ_TEMP, "rename envelope %s", name);
+}
+
+enum rq_status
+env_install(int dirfd, int tmpfd, const char *id, struct err *e)
+{
+	char tmp[SPOOL_ID_LEN + 32];
+
+	env_tmp_name(id, tmp, sizeof(tmp));
+	return install(dirfd, tmpfd, tmp, id, NULL, e);
+}
+
+enum rq_status
+env_install_as(int dirfd, int tmpfd, const char *tmp, const char *id,
+    int *kept, struct err *e)
+{
+	return install(dirfd, tmpfd, tmp, id, kept, e);
 }
 
 void

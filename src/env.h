@@ -83,6 +83,19 @@ enum rq_status env_stage(int tmpfd, const struct env *env, int *fd,
     struct err *e);
 enum rq_status env_install(int dirfd, int tmpfd, const char *id,
     struct err *e);
+/*
+ * The same with a staging file named by the caller (a group commit's
+ * slot, queue.h): env_stage_as() writes tmpfd/tmp, overwriting in place
+ * when reuse (tmp holds an envelope that env_install_as() replaced, so
+ * that no inode or block is freed and allocated again); env_install_as()
+ * exchanges tmp with dirfd/ID.env when that exists (*kept = 1: tmp now
+ * holds the envelope replaced, for reuse once the exchange is durable),
+ * else renames it.
+ */
+enum rq_status env_stage_as(int tmpfd, const char *tmp, int reuse,
+    const struct env *env, int *fd, struct err *e);
+enum rq_status env_install_as(int dirfd, int tmpfd, const char *tmp,
+    const char *id, int *kept, struct err *e);
 void env_unstage(int tmpfd, const char *id);
 void env_free(struct env *env);
 /* Set env->route to a copy of name; -1 on ENOMEM. */

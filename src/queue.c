@@ -398,9 +398,96 @@ qgroup_init(struct qgroup *g, const struct spool *sp, size_t max)
 	    RLIM_INFINITY && max > rl.rlim_cur / (4 * QG_FDS))
 		max = rl.rlim_cur / (4 * QG_FDS);
 	g->max = max > 0 ? max : 1;
-	if ((g->v = calloc(g->max, sizeof(*g->v))) == NULL)
+	if ((g->v = calloc(g->max, sizeof(*g->v))) == NULL ||
+	    (g->spare = calloc(g->max, 1)) == NULL) {
+		free(g->v);
+		g->v = NULL;
 		return -1;
+	}
 	return 0;
+}
+
+/* tmp/spare.K.PID: the staging file of a group's K-th item. */
+static void
+slot_name(size_t k, char *out, size_t len)
+{
+	snprintf(out, len, "spare.%zu.%ld", k, (long)getpid());
+}
+
+enum rq_status
+qgroup_stage(struct qgroup *g, struct qgroup_item *it, const struct env *env,
+    struct err *e)
+{
+	char name[64];
+	size_t k = g->n;
+
+	if (k >= g->max)
+		return err_set(e, RQ_INTERNAL, "qgroup_stage: group full");
+	slot_name(k, name, sizeof(name));
+	if (k >= g->slots)
+		g->slots = k + 1;
+	if (env_stage_as(g->sp->fd[SP_TMP], name, g->spare[k], env, &it->efd,
+	    e) != RQ_OK) {
+		g->spare[k] = 0;
+		return RQ_TEMP;
+	}
+	g->spare[k] = 0;	/* it holds the new state now */
+	it->what |= QG_ENV | QG_SLOT;
+	return RQ_OK;
+}
+
+/* Install item k's staged envelope; its slot may keep the one replaced. */
+static enum rq_status
+qgroup_install(struct qgroup *g, size_t k, struct err *e)
+{
+	const struct spool *sp = g->sp;
+	const struct qgroup_item *it = &g->v[k];
+	char name[64];
+	int kept = 0;
+	enum rq_status st;
+
+	if (!(it->what & QG_SLOT))
+		return env_install(sp->fd[SP_QUEUE], sp->fd[SP_TMP], it->id,
+		    e);
+	slot_name(k, name, sizeof(name));
+	st = env_install_as(sp->fd[SP_QUEUE], sp->fd[SP_TMP], name, it->id,
+	    &kept, e);
+	g->spare[k] = st == RQ_OK && kept;
+	return st;
+}
+
+/* Drop a staged envelope that is not to be installed. */
+static void
+qgroup_unstage(struct qgroup *g, size_t k)
+{
+	char name[64];
+
+	if (!(g->v[k].what & QG_SLOT)) {
+		env_unstage(g->sp->fd[SP_TMP], g->v[k].id);
+		return;
+	}
+	slot_name(k, name, sizeof(name));
+	(void)unlinkat(g->sp->fd[SP_TMP], name, 0);
+	g->spare[k] = 0;
+}
+
+/*
+ * The old envelopes in the slots may still be queue/'s on the disk (its
+ * fsync failed, or a slot was never durably exchanged): remove them
+ * rather than write over them.
+ */
+static void
+qgroup_drop_spares(struct qgroup *g)
+{
+	char name[64];
+	size_t k;
+
+	for (k = 0; k < g->slots; k++)
+		if (g->spare[k]) {
+			slot_name(k, name, sizeof(name));
+			(void)unlinkat(g->sp->fd[SP_TMP], name, 0);
+			g->spare[k] = 0;
+		}
 }
 
 int
@@ -475,9 +562,9 @@ qgroup_apply(struct qgroup *g, int ok)
 	for (i = 0; i < g->n; i++) {
 		it = &g->v[i];
 		if ((it->what & QG_ENV) && !ok)
-			env_unstage(sp->fd[SP_TMP], it->id);
-		else if ((it->what & QG_ENV) && env_install(sp->fd[SP_QUEUE],
-		    sp->fd[SP_TMP], it->id, &e) != RQ_OK)
+			qgroup_unstage(g, i);
+		else if ((it->what & QG_ENV) && qgroup_install(g, i, &e) !=
+		    RQ_OK)
 			log_warnx("%s: %s", it->id, e.msg);
 		if ((it->what & QG_REMOVE) && ok && queue_unlink(
 		    sp->fd[SP_QUEUE], it->id, &e) != RQ_OK) {
@@ -531,6 +618,7 @@ qgroup_commit(struct qgroup *g, struct err *e)
 	if (spool_fsync_dir(sp->fd[SP_QUEUE]) == -1) {
 		ok = 0;
 		st = err_sys(e, RQ_TEMP, "fsync %s/queue", sp->dir);
+		qgroup_drop_spares(g);
 	}
 	qgroup_log(g, synced, ok, ok ? NULL : e->msg);
 	/* The queue's copies are durable: only now the maildrop's go. */
@@ -550,9 +638,16 @@ void
 qgroup_free(struct qgroup *g)
 {
 	struct err e;
+	char name[64];
+	size_t k;
 
 	if (g->v != NULL && qgroup_commit(g, &e) != RQ_OK)
 		log_warnx("%s", e.msg);
+	for (k = 0; k < g->slots; k++) {
+		slot_name(k, name, sizeof(name));
+		(void)unlinkat(g->sp->fd[SP_TMP], name, 0);
+	}
+	free(g->spare);
 	free(g->v);
 	memset(g, 0, sizeof(*g));
 }

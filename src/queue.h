@@ -107,10 +107,23 @@ enum rq_status queue_move(const struct spool *sp, enum spool_sub from,
  * more, one deferred is tried early), a removed entry back. Never an
  * envelope without its data, never a message gone from both maildrop/
  * and queue/.
+ *
+ * A state replacing an envelope is staged with qgroup_stage() in the
+ * group's slot for the item (tmp/spare.K.PID, K its place in the group)
+ * and exchanged with the envelope it replaces, which stays in the slot;
+ * once the exchange is durable (queue/ fsynced), the next group writes
+ * its K-th state over that old envelope instead of a new file. So a pass
+ * that defers ten thousand messages frees and allocates no inode or
+ * block per message (with discard, each freed block waits for the
+ * device). The slots are removed by qgroup_free() (by the tmp/ sweep
+ * after a crash). A reader that opened an envelope just before its
+ * exchange may read the next state written into that inode: env_load()
+ * reads again by name when the id it read is not the one it asked for.
  */
 #define QG_ENV		0x1	/* install the envelope staged on efd */
 #define QG_REMOVE	0x2	/* remove the entry */
 #define QG_DROP		0x4	/* unlink maildrop/mid (its copy is queue/id) */
+#define QG_SLOT		0x8	/* ... staged in the group's slot (qgroup_stage) */
 
 struct qgroup_item {
 	char id[SPOOL_ID_LEN + 1];
@@ -128,6 +141,9 @@ struct qgroup {
 	size_t n;
 	size_t nsync;	/* staged envelopes and copies to make durable */
 	size_t max;	/* items before a commit is due (descriptors) */
+	unsigned char *spare;	/* per slot: holds a replaced envelope,
+				   durably out of queue/: write over it */
+	size_t slots;	/* slots used so far (removed by qgroup_free) */
 };
 
 /*
@@ -152,7 +168,15 @@ void qgroup_add(struct qgroup *g, const struct qgroup_item *it);
  * removal may not survive a crash, when only the final fsync failed).
  */
 enum rq_status qgroup_commit(struct qgroup *g, struct err *e);
-/* Commit what is left, then free. */
+/*
+ * Stage env's new state for it, the item qgroup_add() adds next (the
+ * group not full), in the group's slot for it: it->efd and QG_ENV |
+ * QG_SLOT set. For envelopes that exist (a runner's state change); a new
+ * one is staged with env_stage().
+ */
+enum rq_status qgroup_stage(struct qgroup *g, struct qgroup_item *it,
+    const struct env *env, struct err *e);
+/* Commit what is left, remove the slots, then free. */
 void qgroup_free(struct qgroup *g);
 
 /* Move whatever exists of sub/ID (message, envelope) to corrupt/. */

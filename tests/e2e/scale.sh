@@ -13,7 +13,9 @@
 #    the message file in maildrop/, of the envelope in queue/), and the
 #    pass with the smarthost down tries one connection for the route, not
 #    one per message, and a pass over picked-up messages reads each
-#    envelope at most twice (when strace can count them).
+#    envelope at most twice, exchanging each new state with the old
+#    envelope and writing the next group's states over those (when
+#    strace can count them).
 # Correctness only: nothing here depends on how fast the machine is.
 # shellcheck source=./lib.sh
 . "${RELAYQ_E2E_DIR:-$(dirname "$0")}/lib.sh"
@@ -107,13 +109,25 @@ if have_strace; then
 	# A pass over them, picked up (retry times ignored), the smarthost
 	# still down: each envelope is read once to plan the pass and once
 	# under its lock, not once more for each step of the planning.
-	run strace -f -qq -o "$T/flush.trace" -e trace=openat \
+	run strace -f -qq -o "$T/flush.trace" -e trace=openat,renameat2 \
 		"$RELAYQ_SBIN/relayq" -C "$CONF" queue flush
 	expect_rc "relayq queue flush with the smarthost down" 0
 	reads=$(grep -cE '^[0-9]+ +openat\(.*\.env", O_RDONLY' "$T/flush.trace")
 	note "envelope reads in a pass over $COUNT picked-up messages: $reads"
 	check_eq "the pass reads each envelope at most twice" yes \
 		"$([ "$reads" -le $((2 * COUNT)) ] && echo yes)"
+	# Each new state is exchanged with the envelope it replaces, and
+	# the next group writes over those: files are created for the
+	# first group only (256), none freed and allocated per message.
+	check_eq "every deferral's state exchanged with the old envelope" \
+		"$COUNT" "$(grep -cE '^[0-9]+ +renameat2\(.*RENAME_EXCHANGE\) = 0' \
+		"$T/flush.trace")"
+	created=$(grep -cE '^[0-9]+ +openat\(.*"spare\.[0-9]+\.[0-9]+", .*O_CREAT' \
+		"$T/flush.trace")
+	note "staging files created in that pass: $created"
+	check_eq "staging files created for one group only, then reused" yes \
+		"$([ "$created" -ge 1 ] && [ "$created" -le 256 ] && echo yes)"
+	check_eq "tmp/ empty after the deferring pass" "" "$(ls -A "$T/spool/tmp")"
 	check_eq "all $COUNT still queued after the deferring pass" "$((2 * COUNT))" \
 		"$(ls "$T/spool/queue" | wc -l | tr -d ' ')"
 fi

@@ -5,7 +5,11 @@
  * nothing of a group is visible before its commit, everything after it,
  * the entries stay locked until then, and a maildrop entry goes only
  * with the commit that made its queue copy durable; "removed" is logged
- * only by a commit that made the removal durable.
+ * only by a commit that made the removal durable. States that replace
+ * envelopes (qgroup_stage) are written over the envelopes the group
+ * before replaced: after many rounds every envelope reads its last
+ * state, at most one group's worth of inodes is new, and tmp/ is left
+ * empty.
  */
 #include "config.h"
 
@@ -15,6 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -374,6 +381,170 @@ START_TEST(removal_logged_when_durable)
 }
 END_TEST
 
+static const struct {
+	const char *what;
+	size_t max;	/* items per group */
+	size_t n;	/* messages */
+	unsigned rounds;
+} reuses[] = {
+	{ "one item per group", 1, 5, 3 },
+	{ "a group of 3 over 10 messages", 3, 10, 4 },
+	{ "a group bigger than the queue", 16, 6, 3 },
+	{ "groups that do not divide the queue", 4, 11, 5 },
+};
+
+#define REUSE_MAX	16
+
+/* A file's identity: its inode number and generation (a number reused
+ * for a new file gets a new generation); gen 0 where unsupported. */
+struct ident {
+	ino_t ino;
+	unsigned long gen;
+};
+
+static struct ident
+ident_at(int dfd, const char *name)
+{
+	struct ident id = { 0, 0 };
+	struct stat st;
+	int fd, gen = 0;
+
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW);
+	ck_assert_int_ne(fd, -1);
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	id.ino = st.st_ino;
+	if (ioctl(fd, FS_IOC_GETVERSION, &gen) == 0)
+		id.gen = (unsigned)gen;
+	close(fd);
+	return id;
+}
+
+/* Entries of tmp/ (. and .. not counted), their identities into v. */
+static size_t
+tmp_entries(const struct spool *sp, struct ident *v, size_t max)
+{
+	struct dirent *d;
+	size_t n = 0;
+	DIR *dp;
+	int fd = dup(sp->fd[SP_TMP]);
+
+	ck_assert_ptr_nonnull(dp = fdopendir(fd));
+	rewinddir(dp);
+	while ((d = readdir(dp)) != NULL)
+		if (d->d_name[0] != '.') {
+			if (n < max)
+				v[n] = ident_at(sp->fd[SP_TMP], d->d_name);
+			n++;
+		}
+	closedir(dp);
+	return n;
+}
+
+static struct ident
+env_ident(const struct spool *sp, const char *id)
+{
+	char name[300];
+
+	ck_assert_int_lt(snprintf(name, sizeof(name), "%s.env", id),
+	    (int)sizeof(name));
+	return ident_at(sp->fd[SP_QUEUE], name);
+}
+
+static int
+ident_in(struct ident x, const struct ident *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (v[i].ino == x.ino && v[i].gen == x.gen)
+			return 1;
+	return 0;
+}
+
+START_TEST(states_overwrite_replaced)
+{
+	struct env_rcpt r = { (char *)"rcpt@example.org", RCPT_PENDING, NULL };
+	char ids[REUSE_MAX][SPOOL_ID_LEN + 1], cmd[128];
+	struct ident before[2 * REUSE_MAX];
+	size_t i, n = reuses[_i].n, nb, ntmp;
+	struct qgroup_item it;
+	struct spool sp;
+	struct qgroup g;
+	struct env env;
+	struct err e;
+	unsigned round;
+
+	strcpy(dir, "/tmp/check_queue.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(spool_open(&sp, dir, (1u << SP_NSUB) - 1, 1, &e),
+	    RQ_OK);
+	for (i = 0; i < n; i++) {
+		struct qmsg m = { ids[i], 33, 0 };
+
+		snprintf(ids[i], sizeof(ids[i]), "00000002000000%02X",
+		    (unsigned)i);
+		put(&sp, &m);
+	}
+	ck_assert_int_eq(qgroup_init(&g, &sp, reuses[_i].max), 0);
+	for (round = 1; round <= reuses[_i].rounds; round++) {
+		/* The files there are: envelopes and the slots' spares. */
+		nb = tmp_entries(&sp, before, REUSE_MAX);
+		for (i = 0; i < n; i++)
+			before[nb++] = env_ident(&sp, ids[i]);
+		for (i = 0; i < n; i++) {
+			if (qgroup_full(&g))
+				ck_assert_int_eq(qgroup_commit(&g, &e), RQ_OK);
+			memset(&it, 0, sizeof(it));
+			it.mfd = it.efd = it.cfd = -1;
+			strcpy(it.id, ids[i]);
+			ck_assert_int_eq(queue_lock(&sp, SP_QUEUE, it.id,
+			    &it.fd, &e), RQ_OK);
+			memset(&env, 0, sizeof(env));
+			strcpy(env.id, ids[i]);
+			env.sender = (char *)"sender@example.org";
+			env.rcpts = &r;
+			env.nrcpt = 1;
+			env.attempts = round;
+			/* a longer reason every other round: the file grows
+			 * and shrinks */
+			env.reason = (char *)(round % 2 ? "refused" :
+			    "connect to 127.0.0.1[127.0.0.1]:25: refused");
+			ck_assert_int_eq(qgroup_stage(&g, &it, &env, &e),
+			    RQ_OK);
+			ck_assert_uint_eq(it.what, QG_ENV | QG_SLOT);
+			qgroup_add(&g, &it);
+		}
+		ck_assert_int_eq(qgroup_commit(&g, &e), RQ_OK);
+		for (i = 0; i < n; i++) {
+			ck_assert_int_eq(env_load(sp.fd[SP_QUEUE], ids[i],
+			    &env, &e), RQ_OK);
+			ck_assert_msg(env.attempts == round, "%s: round %u: "
+			    "%s has attempts %u", reuses[_i].what, round,
+			    ids[i], env.attempts);
+			env_free(&env);
+			/*
+			 * From the second round on, every state went into a
+			 * file that was there before the round: no inode
+			 * freed, none allocated.
+			 */
+			ck_assert_msg(round == 1 || ident_in(env_ident(&sp,
+			    ids[i]), before, nb), "%s: round %u: %s is a new "
+			    "file", reuses[_i].what, round, ids[i]);
+		}
+		ntmp = tmp_entries(&sp, before, 0);
+		ck_assert_msg(ntmp == (n < reuses[_i].max ? n :
+		    reuses[_i].max), "%s: %zu spares in tmp/",
+		    reuses[_i].what, ntmp);
+	}
+	qgroup_free(&g);
+	ck_assert_msg(tmp_entries(&sp, before, 0) == 0,
+	    "%s: tmp/ not left empty", reuses[_i].what);
+	spool_close(&sp);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -390,6 +561,8 @@ main(void)
 	    sizeof(groups) / sizeof(groups[0]));
 	tcase_add_loop_test(tc, removal_logged_when_durable, 0,
 	    sizeof(removals) / sizeof(removals[0]));
+	tcase_add_loop_test(tc, states_overwrite_replaced, 0,
+	    sizeof(reuses) / sizeof(reuses[0]));
 	suite_add_tcase(s, tc);
 	return ck_run(s);
 }
