@@ -72,15 +72,18 @@ enum rq_status
 refuse_check(const struct cfg *c, const char *sender, int dirfd,
     const struct submit_opts *base, struct err *e)
 {
-	struct passwd *pw = getpwuid(base->uid);
+	struct passwd *pw;
 	char who[64];
 
-	if (pw != NULL && pw->pw_name[0] != '\0')
+	/* The login only names the user in a refusal: looked up then, so
+	 * that an admitted submission reads the user database once. */
+	if (route_sender_allowed(c, sender, base->uid, "", e) == RQ_OK)
+		return RQ_OK;
+	if ((pw = getpwuid(base->uid)) != NULL && pw->pw_name[0] != '\0')
 		snprintf(who, sizeof(who), "%s", pw->pw_name);
 	else
 		snprintf(who, sizeof(who), "uid %lu", (unsigned long)base->uid);
-	if (route_sender_allowed(c, sender, base->uid, who, e) == RQ_OK)
-		return RQ_OK;
+	(void)route_sender_allowed(c, sender, base->uid, who, e);
 	log_info("refused: %s", e->msg);	/* the caller prints it */
 	queue_alert(c, sender, who, e->msg, dirfd, base);
 	return RQ_NOPERM;

@@ -101,11 +101,34 @@ spool_tmp_unlock(const struct spool *sp)
 	(void)flock(sp->fd[SP_TMP], LOCK_UN);
 }
 
+/*
+ * at/name opened as a directory (flags added); when it does not exist
+ * and create, made first with mode (*made set). Opening comes first:
+ * the spool nearly always exists, and a submission saves the mkdir
+ * calls. -1 with errno.
+ */
+static int
+dir_open(int at, const char *name, int flags, int create, mode_t mode,
+    int *made)
+{
+	int fd;
+
+	*made = 0;
+	fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | flags);
+	if (fd != -1 || errno != ENOENT || !create)
+		return fd;
+	if (mkdirat(at, name, mode) == 0)
+		*made = 1;
+	else if (errno != EEXIST)
+		return -1;
+	return openat(at, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | flags);
+}
+
 enum rq_status
 spool_open(struct spool *sp, const char *dir, unsigned mask, int create,
     struct err *e)
 {
-	int i, root, saved;
+	int i, root, saved, made;
 	mode_t mode;
 
 	for (i = 0; i < SP_NSUB; i++)
@@ -113,29 +136,21 @@ spool_open(struct spool *sp, const char *dir, unsigned mask, int create,
 	if ((sp->dir = strdup(dir)) == NULL)
 		return err_sys(e, RQ_INTERNAL, "strdup");
 	/* A private spool (-C) may be new: make its top directory too. */
-	if (create && mkdir(dir, 0700) == 0)
-		log_info("created queue directory %s", dir);
-	if ((root = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+	if ((root = dir_open(AT_FDCWD, dir, 0, create, 0700, &made)) == -1) {
 		saved = errno;
 		err_sys(e, RQ_TEMP, "queue directory %s", dir);
 		spool_close(sp);
 		errno = saved;
 		return RQ_TEMP;
 	}
+	if (made)
+		log_info("created queue directory %s", dir);
 	for (i = 0; i < SP_NSUB; i++) {
 		if (!(mask & (1u << i)))
 			continue;
 		mode = i == SP_MAILDROP ? 01770 : 0700;
-		/* mkdirat honours the umask: set the mode explicitly. */
-		if (create && mkdirat(root, sub_names[i], mode) == 0 &&
-		    fchmodat(root, sub_names[i], mode, 0) == -1) {
-			err_sys(e, RQ_TEMP, "chmod %s/%s", dir, sub_names[i]);
-			close(root);
-			spool_close(sp);
-			return RQ_TEMP;
-		}
-		sp->fd[i] = openat(root, sub_names[i],
-		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		sp->fd[i] = dir_open(root, sub_names[i], O_NOFOLLOW, create,
+		    mode, &made);
 		if (sp->fd[i] == -1) {
 			saved = errno;
 			err_sys(e, RQ_TEMP, "queue directory %s/%s", dir,
@@ -143,6 +158,13 @@ spool_open(struct spool *sp, const char *dir, unsigned mask, int create,
 			close(root);
 			spool_close(sp);
 			errno = saved;	/* callers look at ENOENT, EACCES */
+			return RQ_TEMP;
+		}
+		/* mkdirat honours the umask: set the mode explicitly. */
+		if (made && fchmod(sp->fd[i], mode) == -1) {
+			err_sys(e, RQ_TEMP, "chmod %s/%s", dir, sub_names[i]);
+			close(root);
+			spool_close(sp);
 			return RQ_TEMP;
 		}
 	}
