@@ -23,6 +23,9 @@
 #include "header.h"
 #include "reencode.h"
 
+/* The re-encoding's buffers (reader, writer, the move): 16 KB each, as
+ * the submission's own (linereader.h). */
+#define RE_BUF		16384
 #define QP_LINE		76	/* RFC 2045 6.7 (5), the '=' included */
 #define B64_LINE	76	/* RFC 2045 6.8 */
 
@@ -34,7 +37,7 @@ struct pio {
 	size_t i, n;
 	int err;		/* errno of the first failure */
 	int over;		/* writer: stopped at limit (err EFBIG) */
-	char buf[65536];
+	char buf[RE_BUF];
 };
 
 static int
@@ -287,11 +290,11 @@ move_down(int fd, off_t start, off_t from, off_t len)
 	off_t done = 0;
 	ssize_t n;
 
-	if ((buf = malloc(65536)) == NULL)
+	if ((buf = malloc(RE_BUF)) == NULL)
 		return -1;
 	while (done < len) {
-		n = pread(fd, buf, (size_t)(len - done < 65536 ? len - done :
-		    65536), from + done);
+		n = pread(fd, buf, (size_t)(len - done < RE_BUF ? len - done :
+		    RE_BUF), from + done);
 		if (n <= 0 || pwrite(fd, buf, (size_t)n, start + done) != n) {
 			if (n == 0)
 				errno = EIO;

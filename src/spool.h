@@ -100,6 +100,9 @@ enum rq_status spool_open(struct spool *sp, const char *dir, unsigned mask,
     int create, struct err *e);
 void spool_close(struct spool *sp);
 
+/* The writer's buffer (16 KB: the same trade as linereader.h's LR_BUF). */
+#define SPOOL_WBUF	16384
+
 struct spool_writer {
 	int fd;
 	int dirfd;
@@ -117,7 +120,7 @@ struct spool_writer {
 	int (*named)(void *arg, const char *id, int fd);
 	void *named_arg;
 	size_t wlen;
-	char wbuf[65536];
+	char wbuf[SPOOL_WBUF];
 };
 
 /*

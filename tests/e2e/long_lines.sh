@@ -4,7 +4,9 @@
 # decodes back to exactly the original body; a long line in a multipart
 # message (and in a header) arrives folded with its bytes intact; no line
 # on the wire is longer than 998 octets (the smarthost refuses longer
-# ones); the same through a `sendmail -bs` session.
+# ones); the same through a `sendmail -bs` session; lines longer than
+# submission's read buffer, and a CRLF split between two reads, arrive
+# whole.
 # shellcheck source=./lib.sh
 . "${RELAYQ_E2E_DIR:-$(dirname "$0")}/lib.sh"
 e2e_init
@@ -64,9 +66,24 @@ expect_rc "sendmail -bs with a 5000-octet line" 0
 check_eq "-bs: nothing on stderr" "" "$(cat "$ERR")"
 check_grep "-bs: queued" '^250 2\.0\.0 Ok: queued as ' "$OUT"
 
+# 4. lines longer than submission's read buffer (16 KB): a CRLF whose CR
+#    is the last byte of the first read, then a 40 000-octet line, read
+#    in pieces.
+pyrun '
+import sys
+head = b"To: bob@example.org\r\nSubject: long pieces\r\nContent-Type: text/plain\r\n\r\n"
+first = b"a" * (16383 - len(head))
+big = (b"c=d \xc3\xa9 " * 5000)[:40000]
+open(sys.argv[1], "wb").write(head + first + b"\r\n" + big + b"\r\nend\r\n")
+open(sys.argv[2], "wb").write(first + b"\n" + big + b"\nend\n")
+assert (head + first + b"\r")[16383:16384] == b"\r"
+' "$T/msg4" "$T/body4" || die "python"
+sm -C "$CONF" -odq -t -i <"$T/msg4"
+expect_rc "sendmail -t -i, lines longer than the read buffer" 0
+
 sm -C "$CONF" -q
 expect_rc "sendmail -q" 0
-wait_for 3 || die "messages did not arrive"
+wait_for 4 || die "messages did not arrive"
 nap
 
 # qp_check EML BODY: quoted-printable, decodes to BODY (LF -> CRLF).
@@ -121,7 +138,16 @@ else
 	check_fail "3: -bs QP body decodes to the original bytes"
 fi
 
-for m in "$M1" "$M2" "$M3"; do
+M4=$(msg_by_subject "long pieces") || die "message 4 missing"
+check_eq "4: re-encoded as QP" "quoted-printable" \
+	"$(header "$M4.eml" Content-Transfer-Encoding)"
+if qp_check "$M4.eml" "$T/body4"; then
+	ok "4: lines read in pieces decode to the original bytes"
+else
+	check_fail "4: lines read in pieces decode to the original bytes"
+fi
+
+for m in "$M1" "$M2" "$M3" "$M4"; do
 	n=$(awk 'length($0) > 999 { n++ } END { print n + 0 }' "$m.eml")
 	check_eq "$(basename "$m"): no line over 998 octets on the wire" 0 "$n"
 	check_crlf_only "$(basename "$m"): CRLF only" "$m.eml"
