@@ -86,8 +86,14 @@ expect_rc "sendmail -q" 0
 wait_for 4 || die "messages did not arrive"
 nap
 
-# qp_check EML BODY: quoted-printable, decodes to BODY (LF -> CRLF).
-qp_check() {
+# check_qp WHAT EML BODY: EML's body is quoted-printable and decodes to
+# BODY (LF -> CRLF).
+check_qp() {
+	_what=$1
+	shift
+	if qp_decodes "$@"; then ok "$_what"; else check_fail "$_what"; fi
+}
+qp_decodes() {
 	pyrun '
 import quopri, sys
 eml = open(sys.argv[1], "rb").read()
@@ -106,11 +112,7 @@ check_eq "1: Content-Transfer-Encoding" "quoted-printable" \
 check_eq "1: MIME-Version added" "1.0" "$(header "$M1.eml" MIME-Version)"
 check_eq "1: charset kept" "text/plain; charset=utf-8" \
 	"$(header "$M1.eml" Content-Type)"
-if qp_check "$M1.eml" "$T/body1"; then
-	ok "1: QP body decodes to the original bytes"
-else
-	check_fail "1: QP body decodes to the original bytes"
-fi
+check_qp "1: QP body decodes to the original bytes" "$M1.eml" "$T/body1"
 
 M2=$(msg_by_subject "$SUBJ") || die "message 2 (folded Subject) missing"
 check_no_grep "2: not re-encoded" '^Content-Transfer-Encoding' "$M2.eml"
@@ -132,20 +134,13 @@ fi
 M3=$(msg_by_subject "long bs") || die "message 3 missing"
 check_eq "3: -bs message is QP" "quoted-printable" \
 	"$(header "$M3.eml" Content-Transfer-Encoding)"
-if qp_check "$M3.eml" "$T/body1"; then
-	ok "3: -bs QP body decodes to the original bytes"
-else
-	check_fail "3: -bs QP body decodes to the original bytes"
-fi
+check_qp "3: -bs QP body decodes to the original bytes" "$M3.eml" "$T/body1"
 
 M4=$(msg_by_subject "long pieces") || die "message 4 missing"
 check_eq "4: re-encoded as QP" "quoted-printable" \
 	"$(header "$M4.eml" Content-Transfer-Encoding)"
-if qp_check "$M4.eml" "$T/body4"; then
-	ok "4: lines read in pieces decode to the original bytes"
-else
-	check_fail "4: lines read in pieces decode to the original bytes"
-fi
+check_qp "4: lines read in pieces decode to the original bytes" "$M4.eml" \
+	"$T/body4"
 
 for m in "$M1" "$M2" "$M3" "$M4"; do
 	n=$(awk 'length($0) > 999 { n++ } END { print n + 0 }' "$m.eml")
