@@ -73,7 +73,11 @@ put_back(const struct spool *sp, const char *name, size_t stem, long pid)
 		log_warn("tmp/%s: cannot put back as maildrop/%s", name, mid);
 		return;
 	}
+	/* The new name durable first, then the old one gone: a crash must
+	 * not leave both, whose second copy would be put back (and sent)
+	 * once more after the first was delivered. */
 	(void)spool_fsync_dir(sp->fd[SP_MAILDROP]);
+	(void)spool_fsync_dir(sp->fd[SP_TMP]);
 	log_warnx("tmp/%s: put back as maildrop/%s (process %ld, which was "
 	    "reaping it, is gone)", name, mid, pid);
 }
