@@ -161,7 +161,7 @@ spool_open(struct spool *sp, const char *dir, unsigned mask, int create,
 			return RQ_TEMP;
 		}
 		/* mkdirat honours the umask: set the mode explicitly. */
-		if (made && fchmod(sp->fd[i], mode) == -1) {
+		if (made && fchmodat(root, sub_names[i], mode, 0) == -1) {
 			err_sys(e, RQ_TEMP, "chmod %s/%s", dir, sub_names[i]);
 			close(root);
 			spool_close(sp);
