@@ -160,6 +160,11 @@ CT_FLUSH="$RELAYQ_SBIN/relayq -C $CONF queue flush"
 export CT_SUBMIT CT_RUN CT_FLUSH
 if [ "$HAVE_STRACE" = 1 ]; then
 	SUB_SET=write,pwrite64,ftruncate,fchmod,fsync
+	# The spool made first (a queue run over nothing), so that the
+	# reference submissions make the calls every injected one makes,
+	# not those of making the spool.
+	sm -C "$CONF" -q
+	expect_rc "B: the spool made by an empty queue run" 0
 	n=0
 	for kind in small big longline; do
 		ct mkmsg "$M" "eref$kind" 0 "$kind"
