@@ -23,6 +23,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,15 +73,20 @@ struct listing {
 };
 
 static void
+print_title(FILE *out)
+{
+	fprintf(out, "%-10s %8s %-20s %s\n", "-Queue ID-", "--Size--",
+	    "----Arrival Time----", "-Sender/Recipient-------");
+}
+
+static void
 print_head(struct listing *l, const char *id, char status, off_t size,
     time_t arrival, const char *sender)
 {
 	struct tm tm;
 
 	if (l->count++ == 0)
-		fprintf(l->out, "%-10s %8s %-20s %s\n", "-Queue ID-",
-		    "--Size--", "----Arrival Time----",
-		    "-Sender/Recipient-------");
+		print_title(l->out);
 	else
 		fputc('\n', l->out);
 	/* Messages of one second come together: format each second once. */
@@ -437,6 +444,209 @@ scan(const struct spool *sp, enum spool_sub sub, struct dent **out,
 }
 
 /*
+ * Listing one directory. A message file costs three system calls (open,
+ * read, close) whose time is the kernel's, so a long directory is listed
+ * in chunks of CHUNK entries by up to MAX_THREADS threads, the caller's
+ * among them: each chunk goes into a buffer of its own and the caller
+ * writes the finished chunks in order, so the output is the one a single
+ * thread gives. At most RING chunks are taken and not yet written: the
+ * memory held stays flat whatever the length of the queue.
+ */
+#define CHUNK		256
+#define MAX_THREADS	4
+#define RING		(2 * MAX_THREADS)
+
+struct chunk {
+	char *text;		/* its listing; NULL: the writer lists it */
+	size_t len;
+	size_t count;		/* messages in text */
+	unsigned long long bytes;
+	int done;
+};
+
+struct dir_list {
+	const struct spool *sp;
+	enum spool_sub sub;
+	const struct dent *ents;
+	size_t n;
+	const unsigned long long *locked;	/* see locked_inodes() */
+	size_t nlocked;
+	int table;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;	/* a chunk done, or one written */
+	size_t nchunks;
+	size_t next;		/* the first chunk nobody took */
+	size_t written;		/* chunks written, in order */
+	int json;		/* the listing is JSON */
+	struct chunk ring[RING];
+};
+
+/* Entries [first, first + n) of d, listed by v. */
+static void
+list_range(const struct dir_list *d, size_t first, size_t n,
+    const struct visit *v)
+{
+	char id[SPOOL_ID_LEN + 1];
+	size_t i;
+	int busy;
+
+	for (i = first; i < first + n && i < d->n; i++) {
+		key_id(d->ents[i].key, id);
+		busy = d->sub != SP_QUEUE ? 0 : !d->table ?
+		    queue_is_locked(d->sp, d->sub, id) :
+		    d->nlocked > 0 && bsearch(&d->ents[i].ino, d->locked,
+		    d->nlocked, sizeof(*d->locked), ull_cmp) != NULL;
+		visit_entry(v, d->sp, d->sub, id, busy);
+	}
+}
+
+/*
+ * Chunk c into its buffer. Its entries follow others: each begins with
+ * the blank line between messages (the writer drops the first one when
+ * they come first of all). Without memory, the writer lists it itself.
+ */
+static void
+run_chunk(struct dir_list *d, size_t c)
+{
+	struct chunk *k = &d->ring[c % RING];
+	struct listing l = { NULL, 1, 0, 0, "" };
+	struct visit v = { NULL, NULL };
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	k->text = NULL;
+	if ((f = open_memstream(&text, &len)) == NULL)
+		return;
+	l.out = f;
+	if (d->json)
+		v.json = f;
+	else
+		v.text = &l;
+	list_range(d, c * CHUNK, CHUNK, &v);
+	if (fclose(f) != 0) {
+		free(text);
+		return;
+	}
+	k->text = text;
+	k->len = len;
+	k->count = l.count - 1;
+	k->bytes = l.bytes;
+}
+
+/* Chunk c, done, to the output of v. */
+static void
+write_chunk(struct dir_list *d, size_t c, const struct visit *v)
+{
+	struct chunk *k = &d->ring[c % RING];
+	const char *t = k->text;
+	size_t len = k->len;
+
+	if (t == NULL) {
+		list_range(d, c * CHUNK, CHUNK, v);
+		return;
+	}
+	if (v->text != NULL && k->count > 0) {
+		if (v->text->count == 0) {
+			print_title(v->text->out);
+			t++;		/* the blank line before the first */
+			len--;
+		}
+		v->text->count += k->count;
+		v->text->bytes += k->bytes;
+	}
+	fwrite(t, 1, len, v->text != NULL ? v->text->out : v->json);
+	free(k->text);
+	k->text = NULL;
+}
+
+/* Take the next chunk, when there is one and the ring has room. */
+static int
+take(struct dir_list *d, size_t *c)
+{
+	if (d->next >= d->nchunks || d->next >= d->written + RING)
+		return 0;
+	*c = d->next++;
+	return 1;
+}
+
+static void *
+helper(void *arg)
+{
+	struct dir_list *d = arg;
+	size_t c;
+
+	pthread_mutex_lock(&d->mu);
+	while (d->next < d->nchunks) {
+		if (!take(d, &c)) {
+			pthread_cond_wait(&d->cv, &d->mu);
+			continue;
+		}
+		pthread_mutex_unlock(&d->mu);
+		run_chunk(d, c);
+		pthread_mutex_lock(&d->mu);
+		d->ring[c % RING].done = 1;
+		pthread_cond_broadcast(&d->cv);
+	}
+	pthread_mutex_unlock(&d->mu);
+	return NULL;
+}
+
+/* The CPUs this process may run on (1 when unknown). */
+static size_t
+cpus(void)
+{
+#ifdef CPU_COUNT
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 &&
+	    CPU_COUNT(&set) > 0)
+		return (size_t)CPU_COUNT(&set);
+#endif
+	return 1;
+}
+
+/* The chunks of d by the caller and its helpers, written in order. */
+static void
+list_parallel(struct dir_list *d, const struct visit *v, size_t nthreads)
+{
+	pthread_t tid[MAX_THREADS - 1];
+	struct chunk *k;
+	size_t i, started = 0, c;
+
+	d->nchunks = (d->n + CHUNK - 1) / CHUNK;
+	pthread_mutex_init(&d->mu, NULL);
+	pthread_cond_init(&d->cv, NULL);
+	for (i = 0; i + 1 < nthreads; i++)
+		if (pthread_create(&tid[started], NULL, helper, d) == 0)
+			started++;
+	pthread_mutex_lock(&d->mu);
+	while (d->written < d->nchunks) {
+		k = &d->ring[d->written % RING];
+		if (k->done) {
+			pthread_mutex_unlock(&d->mu);
+			write_chunk(d, d->written, v);
+			pthread_mutex_lock(&d->mu);
+			k->done = 0;
+			d->written++;
+			pthread_cond_broadcast(&d->cv);
+		} else if (take(d, &c)) {
+			pthread_mutex_unlock(&d->mu);
+			run_chunk(d, c);
+			pthread_mutex_lock(&d->mu);
+			d->ring[c % RING].done = 1;
+		} else {
+			pthread_cond_wait(&d->cv, &d->mu);
+		}
+	}
+	pthread_mutex_unlock(&d->mu);
+	for (i = 0; i < started; i++)
+		pthread_join(tid[i], NULL);
+	pthread_cond_destroy(&d->cv);
+	pthread_mutex_destroy(&d->mu);
+}
+
+/*
  * The one walk over maildrop/, queue/ and hold/ behind both listings:
  * each directory read once (ids and inode numbers), in id order, and the
  * lock table once.
@@ -446,11 +656,11 @@ walk(const struct spool *sp, const struct visit *v, struct err *e)
 {
 	static const enum spool_sub subs[] = { SP_MAILDROP, SP_QUEUE,
 	    SP_HOLD };
-	char id[SPOOL_ID_LEN + 1];
 	unsigned long long *locked;
+	struct dir_list d;
 	struct dent *ents = NULL;
-	size_t s, i, n, nlocked;
-	int table, busy;
+	size_t s, n, nlocked, ncpu = cpus();
+	int table;
 
 	table = locked_inodes(sp, &locked, &nlocked) == 0;
 	for (s = 0; s < sizeof(subs) / sizeof(subs[0]); s++) {
@@ -460,14 +670,20 @@ walk(const struct spool *sp, const struct visit *v, struct err *e)
 			free(locked);
 			return RQ_TEMP;
 		}
-		for (i = 0; i < n; i++) {
-			key_id(ents[i].key, id);
-			busy = subs[s] != SP_QUEUE ? 0 : !table ?
-			    queue_is_locked(sp, subs[s], id) :
-			    nlocked > 0 && bsearch(&ents[i].ino, locked,
-			    nlocked, sizeof(*locked), ull_cmp) != NULL;
-			visit_entry(v, sp, subs[s], id, busy);
-		}
+		memset(&d, 0, sizeof(d));
+		d.sp = sp;
+		d.sub = subs[s];
+		d.ents = ents;
+		d.n = n;
+		d.locked = locked;
+		d.nlocked = nlocked;
+		d.table = table;
+		d.json = v->text == NULL;
+		if (ncpu > 1 && n > CHUNK)
+			list_parallel(&d, v, ncpu < MAX_THREADS ? ncpu :
+			    MAX_THREADS);
+		else
+			list_range(&d, 0, n, v);
 		free(ents);
 		ents = NULL;
 	}

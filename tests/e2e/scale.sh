@@ -45,6 +45,37 @@ mailq_syscalls() {
 	check_eq "mailq: at most 3 system calls per message ($1)" yes \
 		"$([ "${calls:-999999}" -le $((BASE_CALLS + 3 * (COUNT - 1) + 100)) ] && echo yes)"
 }
+# listing_same WHAT: mailq and `relayq queue list --json` on every CPU
+# give what they give on one (taskset -c 0): a directory longer than a
+# chunk (mailq.c: 256 entries) is listed by several threads on a
+# machine with more than one CPU, and the output must not show it.
+listing_same() {
+	if ! command -v taskset >/dev/null 2>&1 ||
+		! taskset -c 0 true 2>/dev/null ||
+		[ "$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)" -lt 2 ]; then
+		note "one CPU (or no taskset): the threaded listing ($1) not compared"
+		return 0
+	fi
+	for _how in "mailq" "json"; do
+		if [ "$_how" = mailq ]; then
+			set -- "$1" env RELAYQ_CONFIG="$CONF" "$RELAYQ_BIN/mailq"
+		else
+			set -- "$1" "$RELAYQ_SBIN/relayq" -C "$CONF" queue list --json
+		fi
+		_what=$1
+		shift
+		run "$@"
+		expect_rc "$_how ($_what), all CPUs" 0
+		cp "$OUT" "$T/listing.all"
+		run taskset -c 0 "$@"
+		expect_rc "$_how ($_what), one CPU" 0
+		check_eq "$_how ($_what): the same listing on one CPU as on all" "" \
+			"$(cmp "$T/listing.all" "$OUT" 2>&1)"
+		set -- "$_what"
+	done
+	check_eq "the listing ($1) names $COUNT messages" "$COUNT" \
+		"$(grep -c '"queue_id"' "$OUT")"
+}
 printf 'To: rcpt@example.org\nSubject: scale\n\nthe same message, many times\n' >"$T/msg"
 sm -C "$CONF" -odq -t -i <"$T/msg"
 expect_rc "one message queued with -odq" 0
@@ -73,6 +104,7 @@ if have_strace; then
 	traced_relayq
 	mailq_syscalls "in maildrop/"
 fi
+listing_same "in maildrop/"
 
 E2E_CMD_TIMEOUT=300
 if have_strace; then
@@ -104,6 +136,7 @@ mt mailq "$OUT" >"$T/mailq.parsed"
 check_eq "mailq: $COUNT entries" "entries $COUNT" "$(grep '^entries' "$T/mailq.parsed")"
 check_eq "mailq: each deferred with the reason" "$COUNT" \
 	"$(grep -c 'Connection refused' "$OUT")"
+listing_same "in queue/, deferred"
 if have_strace; then
 	mailq_syscalls "in queue/, the envelopes read"
 	# A pass over them, picked up (retry times ignored), the smarthost
