@@ -477,7 +477,7 @@ struct dir_list {
 	size_t nchunks;
 	size_t next;		/* the first chunk nobody took */
 	size_t written;		/* chunks written, in order */
-	int json;		/* the listing is JSON */
+	const struct visit *out;	/* the caller's listing */
 	struct chunk ring[RING];
 };
 
@@ -519,10 +519,10 @@ run_chunk(struct dir_list *d, size_t c)
 	if ((f = open_memstream(&text, &len)) == NULL)
 		return;
 	l.out = f;
-	if (d->json)
-		v.json = f;
-	else
+	if (d->out->text != NULL)
 		v.text = &l;
+	else
+		v.json = f;
 	list_range(d, c * CHUNK, CHUNK, &v);
 	if (fclose(f) != 0) {
 		free(text);
@@ -534,10 +534,11 @@ run_chunk(struct dir_list *d, size_t c)
 	k->bytes = l.bytes;
 }
 
-/* Chunk c, done, to the output of v. */
+/* Chunk c, done, to the caller's output. */
 static void
-write_chunk(struct dir_list *d, size_t c, const struct visit *v)
+write_chunk(struct dir_list *d, size_t c)
 {
+	const struct visit *v = d->out;
 	struct chunk *k = &d->ring[c % RING];
 	const char *t = k->text;
 	size_t len = k->len;
@@ -608,7 +609,7 @@ cpus(void)
 
 /* The chunks of d by the caller and its helpers, written in order. */
 static void
-list_parallel(struct dir_list *d, const struct visit *v, size_t nthreads)
+list_parallel(struct dir_list *d, size_t nthreads)
 {
 	pthread_t tid[MAX_THREADS - 1];
 	struct chunk *k;
@@ -625,7 +626,7 @@ list_parallel(struct dir_list *d, const struct visit *v, size_t nthreads)
 		k = &d->ring[d->written % RING];
 		if (k->done) {
 			pthread_mutex_unlock(&d->mu);
-			write_chunk(d, d->written, v);
+			write_chunk(d, d->written);
 			pthread_mutex_lock(&d->mu);
 			k->done = 0;
 			d->written++;
@@ -678,9 +679,9 @@ walk(const struct spool *sp, const struct visit *v, struct err *e)
 		d.locked = locked;
 		d.nlocked = nlocked;
 		d.table = table;
-		d.json = v->text == NULL;
+		d.out = v;
 		if (ncpu > 1 && n > CHUNK)
-			list_parallel(&d, v, ncpu < MAX_THREADS ? ncpu :
+			list_parallel(&d, ncpu < MAX_THREADS ? ncpu :
 			    MAX_THREADS);
 		else
 			list_range(&d, 0, n, v);

@@ -45,34 +45,32 @@ mailq_syscalls() {
 	check_eq "mailq: at most 3 system calls per message ($1)" yes \
 		"$([ "${calls:-999999}" -le $((BASE_CALLS + 3 * (COUNT - 1) + 100)) ] && echo yes)"
 }
+# same_on_one_cpu HOW WHAT CMD...: CMD gives the same output pinned to one
+# CPU (taskset -c 0) as on every CPU the test may use.
+same_on_one_cpu() {
+	_how=$1 _what=$2
+	shift 2
+	run "$@"
+	expect_rc "$_how ($_what), all CPUs" 0
+	cp "$OUT" "$T/listing.all"
+	run taskset -c 0 "$@"
+	expect_rc "$_how ($_what), one CPU" 0
+	check_eq "$_how ($_what): the same listing on one CPU as on all" "" \
+		"$(cmp "$T/listing.all" "$OUT" 2>&1)"
+}
 # listing_same WHAT: mailq and `relayq queue list --json` on every CPU
-# give what they give on one (taskset -c 0): a directory longer than a
-# chunk (mailq.c: 256 entries) is listed by several threads on a
-# machine with more than one CPU, and the output must not show it.
+# give what they give on one: a directory longer than a chunk (mailq.c:
+# 256 entries) is listed by several threads when the process may run on
+# more than one CPU (nproc, as mailq counts them), and the output must
+# not show it.
 listing_same() {
 	if ! command -v taskset >/dev/null 2>&1 ||
-		! taskset -c 0 true 2>/dev/null ||
-		[ "$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)" -lt 2 ]; then
+		! taskset -c 0 true 2>/dev/null || [ "$(nproc)" -lt 2 ]; then
 		note "one CPU (or no taskset): the threaded listing ($1) not compared"
 		return 0
 	fi
-	for _how in "mailq" "json"; do
-		if [ "$_how" = mailq ]; then
-			set -- "$1" env RELAYQ_CONFIG="$CONF" "$RELAYQ_BIN/mailq"
-		else
-			set -- "$1" "$RELAYQ_SBIN/relayq" -C "$CONF" queue list --json
-		fi
-		_what=$1
-		shift
-		run "$@"
-		expect_rc "$_how ($_what), all CPUs" 0
-		cp "$OUT" "$T/listing.all"
-		run taskset -c 0 "$@"
-		expect_rc "$_how ($_what), one CPU" 0
-		check_eq "$_how ($_what): the same listing on one CPU as on all" "" \
-			"$(cmp "$T/listing.all" "$OUT" 2>&1)"
-		set -- "$_what"
-	done
+	same_on_one_cpu mailq "$1" env RELAYQ_CONFIG="$CONF" "$RELAYQ_BIN/mailq"
+	same_on_one_cpu json "$1" "$RELAYQ_SBIN/relayq" -C "$CONF" queue list --json
 	check_eq "the listing ($1) names $COUNT messages" "$COUNT" \
 		"$(grep -c '"queue_id"' "$OUT")"
 }
